@@ -1,0 +1,53 @@
+# Parley — the two commands: `make run` and `make test`.
+# Both install missing Debian packages first (scripts/install-deps.sh is idempotent).
+
+JOBS      ?= $(shell nproc)
+DATA      ?= ./data
+BUILD_REL := build/release
+BUILD_SAN := build/asan
+CMAKE_GEN := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: all deps build build-asan run test test-release test-asan bench format format-check clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD_REL)/build.ninja:
+	cmake -S . -B $(BUILD_REL) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Release
+
+$(BUILD_SAN)/build.ninja:
+	cmake -S . -B $(BUILD_SAN) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPARLEY_SANITIZE=ON
+
+build: deps $(BUILD_REL)/build.ninja
+	cmake --build $(BUILD_REL) -j $(JOBS)
+
+build-asan: deps $(BUILD_SAN)/build.ninja
+	cmake --build $(BUILD_SAN) -j $(JOBS)
+
+run: build
+	$(BUILD_REL)/parleyd --data $(DATA)
+
+test-release: build
+	cd $(BUILD_REL) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+test-asan: build-asan
+	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# Every test twice: an optimised build, then AddressSanitizer + UndefinedBehaviorSanitizer.
+test: test-release test-asan
+
+bench: build
+	$(BUILD_REL)/parley-bench store
+
+format:
+	find src apps tests -name '*.cc' -o -name '*.h' | xargs clang-format -i
+
+format-check:
+	find src apps tests -name '*.cc' -o -name '*.h' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package Parley needs to build, test and run.
+# Idempotent: when everything is present it only asks dpkg and exits quickly.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache clang-format
+  libboost-dev libboost-system-dev
+  librocksdb-dev libsodium-dev libzstd-dev liblz4-dev
+  libsimdjson-dev nlohmann-json3-dev
+  libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libxapian-dev libicu-dev
+  procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,50 @@
+// AccountService: registration, per-device login with opaque tokens, logout, revocation.
+//
+// Passwords are hashed with Argon2id (about 100 ms of CPU each): Register and Login are
+// blocking calls meant for a worker thread, never a network or sequencer thread.
+// Tokens are 256-bit random strings; only their digest is stored.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "service/config.h"
+#include "service/sequencer.h"
+#include "service/types.h"
+#include "store/store.h"
+
+namespace parley {
+
+class AccountService {
+ public:
+  AccountService(Store* store, Sequencer* sequencer, const ServiceConfig& config)
+      : store_(store), sequencer_(sequencer), config_(config) {}
+
+  // kInvalidArgument for a bad name or password, kAlreadyExists if the name is taken.
+  Result<UserRecord> Register(std::string_view name, std::string_view password);
+  // `device_id` empty: a new one is generated. Logging in again on the same device id
+  // replaces its previous token. kUnauthenticated on an unknown name or wrong password.
+  Result<LoginResult> Login(std::string_view name, std::string_view password,
+                            std::string_view device_id);
+  // kUnauthenticated if the token is unknown or revoked.
+  Result<Identity> Authenticate(std::string_view token);
+  // Revokes the token of one device.
+  Status Logout(const Identity& who);
+  // Revokes every device of the user; returns how many.
+  Result<size_t> RevokeAll(UserId user);
+
+  Result<UserRecord> GetUser(UserId id) { return store_->GetUser(id); }
+  // kNotFound for unknown (or invalid) names.
+  Result<UserRecord> FindUser(std::string_view name);
+
+ private:
+  Status RemoveDevices(UserId user, std::string_view only_device, size_t* removed);
+
+  Store* store_;
+  Sequencer* sequencer_;
+  ServiceConfig config_;
+};
+
+}  // namespace parley

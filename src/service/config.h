@@ -1,0 +1,43 @@
+// ServiceConfig: every limit and switch of the message core, with its default.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "store/write_set.h"
+
+namespace parley {
+
+struct ServiceConfig {
+  // Largest message body in bytes (text or custom JSON). Default: 32 KiB.
+  size_t max_message_bytes = 32 * 1024;
+  // Longest client_msg_id / device id in characters. Default: 64.
+  size_t max_client_id_chars = 64;
+  // Longest group title in bytes. Default: 256.
+  size_t max_title_bytes = 256;
+  // Groups with more members than this switch to read fan-out (no per-message inbox
+  // event; sync reports the conversation head instead). Default: 1000.
+  size_t read_fanout_threshold = 1000;
+  // Most members a group may have. Default: 10,000.
+  size_t max_group_members = 10000;
+  // How long a sender may recall their own message. Default: 2 minutes.
+  int64_t recall_window_ms = 2 * 60 * 1000;
+  // How long a client_msg_id is remembered for idempotent retries. Default: 7 days.
+  int64_t dedup_ttl_ms = 7LL * 24 * 3600 * 1000;
+  // kSync: fsync before acknowledging (survives power loss). kBuffered: survives only a
+  // process crash. Default: kSync.
+  Durability durability = Durability::kSync;
+  // Most requests the sequencer folds into one commit. Default: 8192.
+  size_t max_batch = 8192;
+  // Sync page size: default and maximum. Defaults: 100 and 1000.
+  size_t sync_default_limit = 100;
+  size_t sync_max_limit = 1000;
+  // History page size: default and maximum. Defaults: 50 and 200.
+  size_t history_default_limit = 50;
+  size_t history_max_limit = 200;
+  // Sequencer caches are dropped when they grow past these sizes. Defaults: 100k / 1M.
+  size_t conv_cache_max = 100000;
+  size_t user_cache_max = 1000000;
+};
+
+}  // namespace parley

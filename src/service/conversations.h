@@ -1,0 +1,54 @@
+// ConversationService: direct conversations, groups, members and roles.
+//
+// Role rules: the owner may do everything; admins may add members, remove plain members
+// and rename; members may read, send and leave. A direct conversation has exactly two
+// members forever and cannot be left. Every membership change is an inbox event for the
+// affected user; in write-fan-out groups all members are told, in read-fan-out groups
+// only the affected user (members see the list when they fetch it).
+//
+// Thread-safety: all methods are thread-safe; they block until the change is durable.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "service/config.h"
+#include "service/sequencer.h"
+#include "service/types.h"
+#include "store/store.h"
+
+namespace parley {
+
+class ConversationService {
+ public:
+  ConversationService(Store* store, Sequencer* sequencer, const ServiceConfig& config)
+      : store_(store), sequencer_(sequencer), config_(config) {}
+
+  // The one direct conversation of the pair, created on first use.
+  Result<ConversationRecord> OpenDirect(UserId me, UserId peer);
+  // `members` need not include the owner; duplicates are ignored.
+  Result<ConversationRecord> CreateGroup(UserId owner, const std::string& title,
+                                         const std::vector<UserId>& members);
+  // Members already present are skipped. kPermissionDenied unless owner/admin.
+  Status AddMembers(UserId actor, ConvId conv, const std::vector<UserId>& users);
+  Status RemoveMember(UserId actor, ConvId conv, UserId target);
+  // The owner leaving hands ownership to the longest-serving admin, else member.
+  Status Leave(UserId me, ConvId conv);
+  Status Rename(UserId actor, ConvId conv, const std::string& title);
+  // Owner only; `role` must be kAdmin or kMember.
+  Status SetRole(UserId actor, ConvId conv, UserId target, Role role);
+
+  Result<ConversationRecord> Get(UserId me, ConvId conv);
+  Result<std::vector<MemberRecord>> Members(UserId me, ConvId conv);
+
+ private:
+  Status CheckTitle(const std::string& title) const;
+  Status CheckUsersExist(const std::vector<UserId>& users);
+  Status Mutate(std::function<Status(CommitBatch&)> stage);
+
+  Store* store_;
+  Sequencer* sequencer_;
+  ServiceConfig config_;
+};
+
+}  // namespace parley

@@ -1,0 +1,235 @@
+#include "service/messaging.h"
+
+#include <simdjson.h>
+
+#include "common/text.h"
+#include "service/fanout.h"
+
+namespace parley {
+namespace {
+
+Status NotMember(ConvId conv) {
+  return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
+}
+
+}  // namespace
+
+Status MessageService::Validate(const SendRequest& r) const {
+  if (!IsValidClientId(r.client_msg_id, config_.max_client_id_chars)) {
+    return InvalidArgument("client_msg_id must be 1-" +
+                           std::to_string(config_.max_client_id_chars) +
+                           " printable ASCII characters without spaces");
+  }
+  if (r.body.size() > config_.max_message_bytes) {
+    return Status(Code::kTooLarge, "message body is " + std::to_string(r.body.size()) +
+                                       " bytes; the limit is " +
+                                       std::to_string(config_.max_message_bytes));
+  }
+  if (!IsValidUtf8(r.body)) return Status(Code::kInvalidUtf8, "message body is not valid UTF-8");
+  switch (r.kind) {
+    case MessageKind::kText:
+      if (r.body.empty()) return InvalidArgument("text message is empty");
+      break;
+    case MessageKind::kCustom: {
+      simdjson::dom::parser parser;
+      auto doc = parser.parse(r.body);
+      if (doc.error() || !doc.value().is_object()) {
+        return InvalidArgument("custom payload must be a JSON object");
+      }
+      break;
+    }
+    default:
+      return InvalidArgument("unknown message kind");
+  }
+  return Status::Ok();
+}
+
+void MessageService::Send(const Identity& who, SendRequest request, Callback<SendAck> done) {
+  if (Status st = Validate(request); !st.ok()) {
+    done(st);
+    return;
+  }
+  int64_t dedup_ttl = config_.dedup_ttl_ms;
+  sequencer_->SubmitFor<SendAck>(
+      [who, req = std::move(request), dedup_ttl](CommitBatch& b, SendAck& ack) -> Status {
+        // 1. A retry returns the first acknowledgement and stores nothing.
+        std::string dkey = DedupKey(who.user_id, req.client_msg_id);
+        const DedupRecord* prior = nullptr;
+        DedupRecord stored;
+        if (auto it = b.pending_dedup().find(dkey); it != b.pending_dedup().end()) {
+          prior = &it->second;
+        } else if (auto r = b.store().GetDedup(who.user_id, req.client_msg_id, b.now_ms());
+                   r.ok()) {
+          stored = *r;
+          prior = &stored;
+        } else if (r.status().code() != Code::kNotFound) {
+          return r.status();
+        }
+        if (prior) {
+          if (prior->conv_id != req.conv_id) {
+            return InvalidArgument("client_msg_id was already used in another conversation");
+          }
+          ack = SendAck{prior->conv_id, prior->seq, prior->msg_id, prior->server_ms, true};
+          return Status::Ok();
+        }
+        // 2. Only members may write.
+        auto conv_or = b.Conv(req.conv_id);
+        if (!conv_or.ok()) {
+          return conv_or.status().code() == Code::kNotFound ? NotMember(req.conv_id)
+                                                            : conv_or.status();
+        }
+        ConvState* conv = *conv_or;
+        if (!conv->IsMember(who.user_id)) return NotMember(req.conv_id);
+
+        // 3. Sequence and stage.
+        MessageRecord m;
+        m.conv_id = req.conv_id;
+        m.seq = conv->head.last_seq + 1;
+        m.msg_id = b.NextGseq();
+        m.sender = who.user_id;
+        m.sender_device = who.device_id;
+        m.client_msg_id = req.client_msg_id;
+        m.kind = req.kind;
+        m.body = req.body;
+        m.server_ms = b.now_ms();
+        conv->head = ConvHead{m.seq, m.server_ms, m.msg_id};
+        b.MarkHeadDirty(conv);
+        ack = SendAck{m.conv_id, m.seq, m.msg_id, m.server_ms, false};
+        DedupRecord dedup{m.conv_id, m.seq, m.msg_id, m.server_ms, m.server_ms + dedup_ttl};
+        b.pending_dedup().emplace(std::move(dkey), dedup);
+        b.writes().Add(op::PutDedup{who.user_id, req.client_msg_id, dedup});
+        b.writes().Add(op::PutChange{
+            ChangeRecord{m.msg_id, ChangeKind::kMessage, m.conv_id, m.seq, m.server_ms}});
+        b.pending_reads()[{who.user_id, m.conv_id}] = m.seq;
+        b.writes().Add(op::PutReadCursor{who.user_id, m.conv_id, m.seq});
+        b.writes().Add(op::PutMessage{std::move(m)});
+        if (conv->conv.read_fanout) {
+          b.NotifyConvMoved(conv);
+          return Status::Ok();
+        }
+        InboxEvent e{};
+        e.type = EventType::kMessage;
+        e.conv_id = ack.conv_id;
+        e.conv_seq = ack.seq;
+        e.actor = who.user_id;
+        e.ms = ack.server_ms;
+        e.gseq = ack.msg_id;
+        return EmitToMembers(b, *conv, e);
+      },
+      std::move(done));
+}
+
+Result<SendAck> MessageService::SendSync(const Identity& who, SendRequest request) {
+  return Await<SendAck>([&](Callback<SendAck> cb) { Send(who, std::move(request), cb); });
+}
+
+void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callback<bool> done) {
+  int64_t window = config_.recall_window_ms;
+  sequencer_->SubmitFor<bool>(
+      [who, conv_id, seq, window](CommitBatch& b, bool& changed) -> Status {
+        auto conv_or = b.Conv(conv_id);
+        if (!conv_or.ok()) {
+          return conv_or.status().code() == Code::kNotFound ? NotMember(conv_id) : conv_or.status();
+        }
+        ConvState* conv = *conv_or;
+        auto me = conv->members.find(who.user_id);
+        if (me == conv->members.end()) return NotMember(conv_id);
+        if (seq == 0 || seq > conv->head.last_seq) {
+          return NotFound("no message " + std::to_string(seq) + " in conversation " +
+                          std::to_string(conv_id));
+        }
+        PARLEY_ASSIGN_OR_RETURN(MessageRecord m, b.store().GetMessage(conv_id, seq));
+        if (m.recalled) {
+          changed = false;
+          return Status::Ok();
+        }
+        bool moderator = conv->conv.kind == ConvKind::kGroup && me->second.role != Role::kMember;
+        if (!moderator) {
+          if (m.sender != who.user_id) {
+            return PermissionDenied("only the sender or a group owner/admin may recall");
+          }
+          if (b.now_ms() - m.server_ms > window) {
+            return Status(
+                Code::kRecallWindowPassed,
+                "the recall window of " + std::to_string(window / 1000) + " s has passed");
+          }
+        }
+        m.recalled = true;
+        m.recalled_by = who.user_id;
+        m.recalled_ms = b.now_ms();
+        m.body.clear();
+        uint64_t gseq = b.NextGseq();
+        conv->head.last_gseq = gseq;
+        b.MarkHeadDirty(conv);
+        b.writes().Add(
+            op::PutChange{ChangeRecord{gseq, ChangeKind::kRecall, conv_id, seq, b.now_ms()}});
+        b.writes().Add(op::PutMessage{m});
+        changed = true;
+        // Recalls are rare: every member is told, whatever the fan-out mode.
+        InboxEvent e{};
+        e.type = EventType::kRecall;
+        e.conv_id = conv_id;
+        e.conv_seq = seq;
+        e.actor = who.user_id;
+        e.ms = b.now_ms();
+        e.gseq = gseq;
+        return EmitToMembers(b, *conv, e);
+      },
+      std::move(done));
+}
+
+Status MessageService::RecallSync(const Identity& who, ConvId conv, Seq seq) {
+  auto r = Await<bool>([&](Callback<bool> cb) { Recall(who, conv, seq, cb); });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+void MessageService::MarkRead(const Identity& who, ConvId conv_id, Seq seq,
+                              Callback<ReadReply> done) {
+  sequencer_->SubmitFor<ReadReply>(
+      [who, conv_id, seq](CommitBatch& b, ReadReply& out) -> Status {
+        auto conv_or = b.Conv(conv_id);
+        if (!conv_or.ok()) {
+          return conv_or.status().code() == Code::kNotFound ? NotMember(conv_id) : conv_or.status();
+        }
+        ConvState* conv = *conv_or;
+        if (!conv->IsMember(who.user_id)) return NotMember(conv_id);
+        PARLEY_ASSIGN_OR_RETURN(Seq current, b.store().GetReadCursor(who.user_id, conv_id));
+        // A cursor staged earlier in this same batch is not in the store yet.
+        if (auto it = b.pending_reads().find({who.user_id, conv_id});
+            it != b.pending_reads().end()) {
+          current = std::max(current, it->second);
+        }
+        Seq target = std::min(seq, conv->head.last_seq);
+        if (target <= current) {
+          out.read_seq = current;
+          return Status::Ok();
+        }
+        out.read_seq = target;
+        b.pending_reads()[{who.user_id, conv_id}] = target;
+        b.writes().Add(op::PutReadCursor{who.user_id, conv_id, target});
+        InboxEvent e{};
+        e.user_id = who.user_id;
+        e.type = EventType::kRead;
+        e.conv_id = conv_id;
+        e.conv_seq = target;
+        e.actor = who.user_id;
+        e.ms = b.now_ms();
+        PARLEY_RETURN_IF_ERROR(b.Emit(e));
+        if (conv->conv.kind == ConvKind::kDirect) {
+          for (const auto& [peer, m] : conv->members) {
+            if (peer == who.user_id) continue;
+            e.user_id = peer;
+            e.type = EventType::kReceipt;
+            PARLEY_RETURN_IF_ERROR(b.Emit(e));
+          }
+        }
+        return Status::Ok();
+      },
+      std::move(done));
+}
+
+Result<ReadReply> MessageService::MarkReadSync(const Identity& who, ConvId conv, Seq seq) {
+  return Await<ReadReply>([&](Callback<ReadReply> cb) { MarkRead(who, conv, seq, cb); });
+}
+
+}  // namespace parley

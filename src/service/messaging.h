@@ -1,0 +1,44 @@
+// MessageService: send, recall, and read cursors — the mutating half of the timeline.
+//
+// Send validates on the caller's thread (size, UTF-8, custom JSON, client_msg_id), then
+// the sequencer checks dedup and membership, assigns conv_seq, and stages the message,
+// the change-feed entry, the dedup record, the sender's read cursor, the conversation
+// head and one inbox event per member (write fan-out) in the batch it commits durably.
+// The callback runs after that commit, on the sequencer thread: it must not block.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include "service/await.h"
+#include "service/config.h"
+#include "service/sequencer.h"
+#include "service/types.h"
+
+namespace parley {
+
+class MessageService {
+ public:
+  MessageService(Sequencer* sequencer, const ServiceConfig& config)
+      : sequencer_(sequencer), config_(config) {}
+
+  // A retry with the same client_msg_id gets the first ack with duplicate = true.
+  void Send(const Identity& who, SendRequest request, Callback<SendAck> done);
+  Result<SendAck> SendSync(const Identity& who, SendRequest request);
+
+  // Tombstones message (conv, seq): allowed to its sender within the recall window, and
+  // to a group's owner or admins at any time. Recalling twice is not an error.
+  void Recall(const Identity& who, ConvId conv, Seq seq, Callback<bool> done);
+  Status RecallSync(const Identity& who, ConvId conv, Seq seq);
+
+  // Moves the user's read cursor forward to `seq` (clamped to the head); never back.
+  void MarkRead(const Identity& who, ConvId conv, Seq seq, Callback<ReadReply> done);
+  Result<ReadReply> MarkReadSync(const Identity& who, ConvId conv, Seq seq);
+
+ private:
+  Status Validate(const SendRequest& request) const;
+
+  Sequencer* sequencer_;
+  ServiceConfig config_;
+};
+
+}  // namespace parley

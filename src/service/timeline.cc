@@ -1,0 +1,182 @@
+#include "service/timeline.h"
+
+#include <algorithm>
+
+namespace parley {
+
+Status TimelineService::CheckMember(UserId user, ConvId conv) {
+  auto m = store_->GetMember(conv, user);
+  if (m.ok()) return Status::Ok();
+  if (m.status().code() == Code::kNotFound) {
+    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
+  }
+  return m.status();
+}
+
+Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& req) {
+  SyncReply reply;
+  size_t limit =
+      req.limit == 0 ? config_.sync_default_limit : std::min(req.limit, config_.sync_max_limit);
+  // Read the watermark before the heads: anything committed later is reported next time.
+  reply.heads_next = sequencer_->committed_gseq();
+
+  PARLEY_ASSIGN_OR_RETURN(Seq floor, store_->InboxFloor(who.user_id));
+  if (req.since + 1 < floor) {
+    reply.reset = true;
+    PARLEY_ASSIGN_OR_RETURN(reply.next, store_->LastUserSeq(who.user_id));
+    return reply;
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto events, store_->ScanInbox(who.user_id, req.since, limit + 1));
+  reply.has_more = events.size() > limit;
+  if (reply.has_more) events.resize(limit);
+  reply.next = events.empty() ? req.since : events.back().user_seq;
+
+  std::vector<MessageKey> keys;
+  for (const auto& e : events) {
+    if (e.type == EventType::kMessage || e.type == EventType::kRecall) {
+      keys.push_back(MessageKey{e.conv_id, e.conv_seq});
+    }
+  }
+  auto messages = store_->GetMessages(keys);
+  reply.items.reserve(events.size());
+  size_t k = 0;
+  for (auto& e : events) {
+    SyncItem item{e, std::nullopt};
+    if (e.type == EventType::kMessage || e.type == EventType::kRecall) {
+      auto& m = messages[k++];
+      if (m.ok()) {
+        item.message = std::move(m).value();
+      } else if (m.status().code() != Code::kNotFound) {
+        return m.status();
+      }
+    }
+    reply.items.push_back(std::move(item));
+  }
+
+  PARLEY_ASSIGN_OR_RETURN(auto memberships, store_->ListUserConversations(who.user_id));
+  for (const auto& m : memberships) {
+    if (!m.read_fanout) continue;
+    PARLEY_ASSIGN_OR_RETURN(ConvHead head, store_->GetConvHead(m.conv_id));
+    if (head.last_gseq > req.heads_since) {
+      reply.heads.push_back(HeadInfo{m.conv_id, head.last_seq, head.last_ms});
+    }
+  }
+  if (req.since > 0 && !who.device_id.empty()) {
+    // Advisory bookkeeping; a lost update only makes the record stale.
+    store_->PutDeviceCursor(who.user_id, who.device_id, req.since).IgnoreError();
+  }
+  return reply;
+}
+
+Result<Seq> TimelineService::FirstSeqAtOrAfter(ConvId conv, const ConvHead& head, int64_t time_ms) {
+  // conv_seq is gapless and server time never decreases along it: binary search.
+  Seq lo = 1, hi = head.last_seq + 1;
+  while (lo < hi) {
+    Seq mid = lo + (hi - lo) / 2;
+    PARLEY_ASSIGN_OR_RETURN(MessageRecord m, store_->GetMessage(conv, mid));
+    if (m.server_ms < time_ms) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+Result<HistoryPage> TimelineService::History(const Identity& who, const HistoryRequest& req) {
+  PARLEY_RETURN_IF_ERROR(CheckMember(who.user_id, req.conv_id));
+  size_t limit = req.limit == 0 ? config_.history_default_limit
+                                : std::min(req.limit, config_.history_max_limit);
+  HistoryPage page;
+  PARLEY_ASSIGN_OR_RETURN(ConvHead head, store_->GetConvHead(req.conv_id));
+  page.head_seq = head.last_seq;
+
+  // Messages strictly before `end` (exclusive), newest first, reversed to ascending.
+  auto backward = [&](Seq end, size_t n) -> Status {
+    if (end <= 1 || n == 0) return Status::Ok();
+    PARLEY_ASSIGN_OR_RETURN(auto msgs, store_->ScanMessages(req.conv_id, end - 1, false, n));
+    page.messages.insert(page.messages.begin(), std::make_move_iterator(msgs.rbegin()),
+                         std::make_move_iterator(msgs.rend()));
+    return Status::Ok();
+  };
+  auto forward = [&](Seq start, size_t n) -> Status {
+    if (start > head.last_seq || n == 0) return Status::Ok();
+    PARLEY_ASSIGN_OR_RETURN(auto msgs, store_->ScanMessages(req.conv_id, start, true, n));
+    page.messages.insert(page.messages.end(), std::make_move_iterator(msgs.begin()),
+                         std::make_move_iterator(msgs.end()));
+    return Status::Ok();
+  };
+
+  Seq before_edge = 0;  // conv_seq where the page's lower boundary sits
+  Seq after_edge = 0;   // and its upper boundary
+  switch (req.mode) {
+    case HistoryRequest::Mode::kLatest:
+      PARLEY_RETURN_IF_ERROR(backward(head.last_seq + 1, limit));
+      before_edge = after_edge = head.last_seq + 1;
+      break;
+    case HistoryRequest::Mode::kBefore: {
+      Seq end = std::min(req.seq, head.last_seq + 1);
+      PARLEY_RETURN_IF_ERROR(backward(end, limit));
+      before_edge = after_edge = end;
+      break;
+    }
+    case HistoryRequest::Mode::kAfter:
+      PARLEY_RETURN_IF_ERROR(forward(req.seq + 1, limit));
+      before_edge = after_edge = req.seq + 1;
+      break;
+    case HistoryRequest::Mode::kAroundTime: {
+      PARLEY_ASSIGN_OR_RETURN(Seq pivot, FirstSeqAtOrAfter(req.conv_id, head, req.time_ms));
+      size_t older = std::min<size_t>(limit / 2, pivot - 1);
+      PARLEY_RETURN_IF_ERROR(forward(pivot, limit - older));
+      size_t got_after = page.messages.size();
+      PARLEY_RETURN_IF_ERROR(backward(pivot, limit - got_after));
+      before_edge = after_edge = pivot;
+      break;
+    }
+  }
+  if (!page.messages.empty()) {
+    page.has_more_before = page.messages.front().seq > 1;
+    page.has_more_after = page.messages.back().seq < head.last_seq;
+  } else {
+    page.has_more_before = before_edge > 1 && head.last_seq > 0;
+    page.has_more_after = after_edge <= head.last_seq;
+  }
+  return page;
+}
+
+Result<std::vector<ConversationSummary>> TimelineService::ListConversations(const Identity& who) {
+  PARLEY_ASSIGN_OR_RETURN(auto memberships, store_->ListUserConversations(who.user_id));
+  std::vector<ConversationSummary> out;
+  out.reserve(memberships.size());
+  std::vector<MessageKey> last_keys;
+  for (const auto& m : memberships) {
+    ConversationSummary s;
+    PARLEY_ASSIGN_OR_RETURN(s.conv, store_->GetConversation(m.conv_id));
+    PARLEY_ASSIGN_OR_RETURN(s.head, store_->GetConvHead(m.conv_id));
+    PARLEY_ASSIGN_OR_RETURN(s.read_seq, store_->GetReadCursor(who.user_id, m.conv_id));
+    s.role = m.role;
+    s.unread = s.head.last_seq > s.read_seq ? s.head.last_seq - s.read_seq : 0;
+    if (s.conv.kind == ConvKind::kDirect) {
+      PARLEY_ASSIGN_OR_RETURN(auto members, store_->ListMembers(m.conv_id));
+      for (const auto& other : members) {
+        if (other.user_id != who.user_id) s.peer = other.user_id;
+      }
+    }
+    if (s.head.last_seq > 0) last_keys.push_back(MessageKey{m.conv_id, s.head.last_seq});
+    out.push_back(std::move(s));
+  }
+  auto lasts = store_->GetMessages(last_keys);
+  size_t k = 0;
+  for (auto& s : out) {
+    if (s.head.last_seq == 0) continue;
+    auto& m = lasts[k++];
+    if (m.ok()) s.last_message = std::move(m).value();
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    if (a.head.last_ms != b.head.last_ms) return a.head.last_ms > b.head.last_ms;
+    return a.conv.id > b.conv.id;
+  });
+  return out;
+}
+
+}  // namespace parley

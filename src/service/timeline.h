@@ -1,0 +1,41 @@
+// TimelineService: the reading half — sync (pull after a cursor), history (roaming) and
+// the conversation list. Reads go straight to the store and see only committed data.
+//
+// Thread-safety: all methods are thread-safe and never touch the sequencer thread.
+#pragma once
+
+#include "service/config.h"
+#include "service/sequencer.h"
+#include "service/types.h"
+#include "store/store.h"
+
+namespace parley {
+
+class TimelineService {
+ public:
+  TimelineService(Store* store, Sequencer* sequencer, const ServiceConfig& config)
+      : store_(store), sequencer_(sequencer), config_(config) {}
+
+  // Events of `who` after request.since, with their messages attached; plus the heads of
+  // read-fan-out conversations that moved after request.heads_since. Records
+  // request.since as the device's processed cursor.
+  Result<SyncReply> Sync(const Identity& who, const SyncRequest& request);
+
+  // One page of a conversation's storage timeline. kNotMember for outsiders.
+  Result<HistoryPage> History(const Identity& who, const HistoryRequest& request);
+
+  // The user's conversations, most recently active first, with unread counts and the
+  // last message as a preview.
+  Result<std::vector<ConversationSummary>> ListConversations(const Identity& who);
+
+ private:
+  Status CheckMember(UserId user, ConvId conv);
+  // The first conv_seq whose message is at or after `time_ms` (head + 1 if none).
+  Result<Seq> FirstSeqAtOrAfter(ConvId conv, const ConvHead& head, int64_t time_ms);
+
+  Store* store_;
+  Sequencer* sequencer_;
+  ServiceConfig config_;
+};
+
+}  // namespace parley

@@ -1,0 +1,97 @@
+// Request and reply types of the service API.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/records.h"
+
+namespace parley {
+
+// Who is asking: the authenticated user and the device they asked from.
+struct Identity {
+  UserId user_id = 0;
+  std::string device_id;
+};
+
+struct LoginResult {
+  UserId user_id = 0;
+  std::string device_id;
+  std::string token;  // opaque bearer token; shown once, stored only as a digest
+};
+
+struct SendRequest {
+  ConvId conv_id = 0;
+  std::string client_msg_id;  // required: retries with the same id are idempotent
+  MessageKind kind = MessageKind::kText;
+  std::string body;
+};
+
+struct SendAck {
+  ConvId conv_id = 0;
+  Seq seq = 0;
+  uint64_t msg_id = 0;
+  int64_t server_ms = 0;
+  bool duplicate = false;  // a retry: the first acknowledgement, nothing new stored
+};
+
+struct ReadReply {
+  Seq read_seq = 0;  // the cursor after the call (unchanged if the request was older)
+};
+
+struct SyncRequest {
+  Seq since = 0;             // the last user_seq the device processed
+  size_t limit = 0;          // 0: the configured default
+  uint64_t heads_since = 0;  // the `heads_next` of the previous reply (read fan-out)
+};
+
+struct SyncItem {
+  InboxEvent event;
+  std::optional<MessageRecord> message;  // for kMessage and kRecall events
+};
+
+struct HeadInfo {
+  ConvId conv_id = 0;
+  Seq last_seq = 0;
+  int64_t last_ms = 0;
+};
+
+struct SyncReply {
+  // The device's cursor is older than the trimmed sync timeline: refetch the
+  // conversation list, roam history, and continue from `next`.
+  bool reset = false;
+  std::vector<SyncItem> items;
+  Seq next = 0;  // pass as `since` next time
+  bool has_more = false;
+  std::vector<HeadInfo> heads;  // read-fan-out conversations that moved
+  uint64_t heads_next = 0;      // pass as `heads_since` next time
+};
+
+struct HistoryRequest {
+  enum class Mode { kLatest, kBefore, kAfter, kAroundTime };
+  ConvId conv_id = 0;
+  Mode mode = Mode::kLatest;
+  Seq seq = 0;          // kBefore: messages with conv_seq < seq; kAfter: > seq
+  int64_t time_ms = 0;  // kAroundTime: centred on the first message at or after this time
+  size_t limit = 0;     // 0: the configured default
+};
+
+struct HistoryPage {
+  std::vector<MessageRecord> messages;  // ascending conv_seq
+  bool has_more_before = false;
+  bool has_more_after = false;
+  Seq head_seq = 0;
+};
+
+struct ConversationSummary {
+  ConversationRecord conv;
+  ConvHead head;
+  Role role = Role::kMember;
+  UserId peer = 0;  // direct conversations: the other member
+  Seq read_seq = 0;
+  uint64_t unread = 0;
+  std::optional<MessageRecord> last_message;
+};
+
+}  // namespace parley

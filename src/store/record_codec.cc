@@ -1,0 +1,269 @@
+#include "store/record_codec.h"
+
+#include "common/codec.h"
+
+namespace parley {
+namespace {
+
+constexpr uint8_t kFormat = 1;
+
+Status Corrupt(const char* what) { return Status(Code::kCorruption, std::string("bad ") + what); }
+
+// Starts a value: checks the format byte.
+bool Begin(Reader& r) { return r.U8() == kFormat && r.ok(); }
+
+}  // namespace
+
+void EncodeUser(const UserRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.id);
+  w.Bytes(v.name);
+  w.Bytes(v.password_hash);
+  w.SignedVarint(v.created_ms);
+}
+
+Result<UserRecord> DecodeUser(std::string_view in) {
+  Reader r(in);
+  UserRecord v;
+  if (!Begin(r)) return Corrupt("user");
+  v.id = r.Varint();
+  v.name = r.Bytes();
+  v.password_hash = r.Bytes();
+  v.created_ms = r.SignedVarint();
+  if (!r.ok()) return Corrupt("user");
+  return v;
+}
+
+void EncodeDevice(const DeviceRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.user_id);
+  w.Bytes(v.device_id);
+  w.Bytes(v.token_digest);
+  w.SignedVarint(v.created_ms);
+}
+
+Result<DeviceRecord> DecodeDevice(std::string_view in) {
+  Reader r(in);
+  DeviceRecord v;
+  if (!Begin(r)) return Corrupt("device");
+  v.user_id = r.Varint();
+  v.device_id = r.Bytes();
+  v.token_digest = r.Bytes();
+  v.created_ms = r.SignedVarint();
+  if (!r.ok()) return Corrupt("device");
+  return v;
+}
+
+void EncodeConversation(const ConversationRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.id);
+  w.U8(static_cast<uint8_t>(v.kind));
+  w.Bytes(v.title);
+  w.Varint(v.owner);
+  w.SignedVarint(v.created_ms);
+  w.Varint(v.member_count);
+  w.U8(v.read_fanout ? 1 : 0);
+}
+
+Result<ConversationRecord> DecodeConversation(std::string_view in) {
+  Reader r(in);
+  ConversationRecord v;
+  if (!Begin(r)) return Corrupt("conversation");
+  v.id = r.Varint();
+  v.kind = static_cast<ConvKind>(r.U8());
+  v.title = r.Bytes();
+  v.owner = r.Varint();
+  v.created_ms = r.SignedVarint();
+  v.member_count = static_cast<uint32_t>(r.Varint());
+  v.read_fanout = r.U8() != 0;
+  if (!r.ok() || (v.kind != ConvKind::kDirect && v.kind != ConvKind::kGroup)) {
+    return Corrupt("conversation");
+  }
+  return v;
+}
+
+void EncodeConvHead(const ConvHead& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.last_seq);
+  w.SignedVarint(v.last_ms);
+  w.Varint(v.last_gseq);
+}
+
+Result<ConvHead> DecodeConvHead(std::string_view in) {
+  Reader r(in);
+  ConvHead v;
+  if (!Begin(r)) return Corrupt("conversation head");
+  v.last_seq = r.Varint();
+  v.last_ms = r.SignedVarint();
+  v.last_gseq = r.Varint();
+  if (!r.ok()) return Corrupt("conversation head");
+  return v;
+}
+
+void EncodeMember(const MemberRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.U8(static_cast<uint8_t>(v.role));
+  w.SignedVarint(v.joined_ms);
+  w.U8(v.read_fanout ? 1 : 0);
+}
+
+Result<MemberRecord> DecodeMember(std::string_view in, ConvId conv, UserId user) {
+  Reader r(in);
+  MemberRecord v;
+  if (!Begin(r)) return Corrupt("member");
+  v.conv_id = conv;
+  v.user_id = user;
+  v.role = static_cast<Role>(r.U8());
+  v.joined_ms = r.SignedVarint();
+  v.read_fanout = r.U8() != 0;
+  if (!r.ok() || static_cast<uint8_t>(v.role) > 2) return Corrupt("member");
+  return v;
+}
+
+void EncodeMessage(const MessageRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.msg_id);
+  w.Varint(v.sender);
+  w.Bytes(v.sender_device);
+  w.Bytes(v.client_msg_id);
+  w.U8(static_cast<uint8_t>(v.kind));
+  w.SignedVarint(v.server_ms);
+  w.U8(v.recalled ? 1 : 0);
+  if (v.recalled) {
+    w.Varint(v.recalled_by);
+    w.SignedVarint(v.recalled_ms);
+  }
+  w.Bytes(v.body);
+}
+
+Result<MessageRecord> DecodeMessage(std::string_view in, ConvId conv, Seq seq) {
+  Reader r(in);
+  MessageRecord v;
+  if (!Begin(r)) return Corrupt("message");
+  v.conv_id = conv;
+  v.seq = seq;
+  v.msg_id = r.Varint();
+  v.sender = r.Varint();
+  v.sender_device = r.Bytes();
+  v.client_msg_id = r.Bytes();
+  v.kind = static_cast<MessageKind>(r.U8());
+  v.server_ms = r.SignedVarint();
+  v.recalled = r.U8() != 0;
+  if (v.recalled) {
+    v.recalled_by = r.Varint();
+    v.recalled_ms = r.SignedVarint();
+  }
+  v.body = r.Bytes();
+  if (!r.ok()) return Corrupt("message");
+  return v;
+}
+
+void EncodeInboxEvent(const InboxEvent& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.U8(static_cast<uint8_t>(v.type));
+  w.Varint(v.conv_id);
+  w.Varint(v.conv_seq);
+  w.Varint(v.actor);
+  w.Varint(v.subject);
+  w.SignedVarint(v.ms);
+  w.Varint(v.gseq);
+}
+
+Result<InboxEvent> DecodeInboxEvent(std::string_view in, UserId user, Seq user_seq) {
+  Reader r(in);
+  InboxEvent v;
+  if (!Begin(r)) return Corrupt("inbox event");
+  v.user_id = user;
+  v.user_seq = user_seq;
+  v.type = static_cast<EventType>(r.U8());
+  v.conv_id = r.Varint();
+  v.conv_seq = r.Varint();
+  v.actor = r.Varint();
+  v.subject = r.Varint();
+  v.ms = r.SignedVarint();
+  v.gseq = r.Varint();
+  if (!r.ok()) return Corrupt("inbox event");
+  return v;
+}
+
+void EncodeDedup(const DedupRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.conv_id);
+  w.Varint(v.seq);
+  w.Varint(v.msg_id);
+  w.SignedVarint(v.server_ms);
+  w.SignedVarint(v.expires_ms);
+}
+
+Result<DedupRecord> DecodeDedup(std::string_view in) {
+  Reader r(in);
+  DedupRecord v;
+  if (!Begin(r)) return Corrupt("dedup");
+  v.conv_id = r.Varint();
+  v.seq = r.Varint();
+  v.msg_id = r.Varint();
+  v.server_ms = r.SignedVarint();
+  v.expires_ms = r.SignedVarint();
+  if (!r.ok()) return Corrupt("dedup");
+  return v;
+}
+
+void EncodeChange(const ChangeRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.U8(static_cast<uint8_t>(v.kind));
+  w.Varint(v.conv_id);
+  w.Varint(v.conv_seq);
+  w.SignedVarint(v.ms);
+}
+
+Result<ChangeRecord> DecodeChange(std::string_view in, uint64_t gseq) {
+  Reader r(in);
+  ChangeRecord v;
+  if (!Begin(r)) return Corrupt("change");
+  v.gseq = gseq;
+  v.kind = static_cast<ChangeKind>(r.U8());
+  v.conv_id = r.Varint();
+  v.conv_seq = r.Varint();
+  v.ms = r.SignedVarint();
+  if (!r.ok()) return Corrupt("change");
+  return v;
+}
+
+void EncodeCounters(const Counters& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.last_user_id);
+  w.Varint(v.last_conv_id);
+  w.Varint(v.last_gseq);
+}
+
+Result<Counters> DecodeCounters(std::string_view in) {
+  Reader r(in);
+  Counters v;
+  if (!Begin(r)) return Corrupt("counters");
+  v.last_user_id = r.Varint();
+  v.last_conv_id = r.Varint();
+  v.last_gseq = r.Varint();
+  if (!r.ok()) return Corrupt("counters");
+  return v;
+}
+
+void EncodeU64(uint64_t v, std::string* out) { Writer(out).Varint(v); }
+
+Result<uint64_t> DecodeU64(std::string_view in) {
+  Reader r(in);
+  uint64_t v = r.Varint();
+  if (!r.ok()) return Corrupt("number");
+  return v;
+}
+
+}  // namespace parley

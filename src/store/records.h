@@ -1,0 +1,131 @@
+// The records Parley stores, as plain value types shared by every Store implementation.
+//
+// Identifiers: users and conversations get dense 64-bit ids from server counters.
+// `conv_seq` numbers a conversation's messages 1, 2, 3... with no gaps; `user_seq`
+// numbers a user's sync-timeline (inbox) events the same way; `gseq` numbers every
+// committed change server-wide (the change feed), and a message's `msg_id` is the gseq
+// of the change that created it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace parley {
+
+using UserId = uint64_t;
+using ConvId = uint64_t;
+using Seq = uint64_t;
+
+struct UserRecord {
+  UserId id = 0;
+  std::string name;           // normalised (lower-case), unique
+  std::string password_hash;  // Argon2id string
+  int64_t created_ms = 0;
+};
+
+// One logged-in device. Its token is known only to the device; we keep a digest.
+struct DeviceRecord {
+  UserId user_id = 0;
+  std::string device_id;
+  std::string token_digest;  // 32 raw bytes
+  int64_t created_ms = 0;
+};
+
+enum class ConvKind : uint8_t { kDirect = 1, kGroup = 2 };
+enum class Role : uint8_t { kMember = 0, kAdmin = 1, kOwner = 2 };
+
+struct ConversationRecord {
+  ConvId id = 0;
+  ConvKind kind = ConvKind::kDirect;
+  std::string title;  // groups only
+  UserId owner = 0;   // groups only
+  int64_t created_ms = 0;
+  uint32_t member_count = 0;
+  // Read fan-out: members' inboxes get no per-message event; sync reports the head.
+  // Set once a group grows past the configured threshold, and kept.
+  bool read_fanout = false;
+};
+
+// The moving part of a conversation, written with every message.
+struct ConvHead {
+  Seq last_seq = 0;        // 0: no message yet
+  int64_t last_ms = 0;     // server time of the last message (or creation)
+  uint64_t last_gseq = 0;  // gseq of the last change that touched the conversation
+};
+
+struct MemberRecord {
+  ConvId conv_id = 0;
+  UserId user_id = 0;
+  Role role = Role::kMember;
+  int64_t joined_ms = 0;
+  bool read_fanout = false;  // copy of the conversation's mode, for a cheap sync scan
+};
+
+enum class MessageKind : uint8_t { kText = 1, kCustom = 2 };
+
+struct MessageRecord {
+  ConvId conv_id = 0;
+  Seq seq = 0;
+  uint64_t msg_id = 0;
+  UserId sender = 0;
+  std::string sender_device;
+  std::string client_msg_id;
+  MessageKind kind = MessageKind::kText;
+  std::string body;  // UTF-8 text, or a JSON document for kCustom; empty once recalled
+  int64_t server_ms = 0;
+  bool recalled = false;
+  UserId recalled_by = 0;
+  int64_t recalled_ms = 0;
+};
+
+enum class EventType : uint8_t {
+  kMessage = 1,       // new message (conv_id, conv_seq)
+  kRecall = 2,        // message (conv_id, conv_seq) became a tombstone; actor recalled it
+  kRead = 3,          // the user's own read cursor moved to conv_seq (from another device)
+  kReceipt = 4,       // the peer (actor) of a direct conversation read up to conv_seq
+  kMemberJoined = 5,  // subject joined conv_id (added by actor)
+  kMemberLeft = 6,    // subject left or was removed (by actor)
+  kConvUpdated = 7,   // title or roles changed (by actor)
+};
+
+// One sync-timeline entry of user `user_id`.
+struct InboxEvent {
+  UserId user_id = 0;
+  Seq user_seq = 0;
+  EventType type = EventType::kMessage;
+  ConvId conv_id = 0;
+  Seq conv_seq = 0;
+  UserId actor = 0;
+  UserId subject = 0;
+  int64_t ms = 0;
+  uint64_t gseq = 0;
+};
+
+// Idempotent send: (sender, client_msg_id) -> the first acknowledgement.
+struct DedupRecord {
+  ConvId conv_id = 0;
+  Seq seq = 0;
+  uint64_t msg_id = 0;
+  int64_t server_ms = 0;
+  int64_t expires_ms = 0;
+};
+
+enum class ChangeKind : uint8_t { kMessage = 1, kRecall = 2 };
+
+// The change feed: every message created or changed, in global commit order.
+struct ChangeRecord {
+  uint64_t gseq = 0;
+  ChangeKind kind = ChangeKind::kMessage;
+  ConvId conv_id = 0;
+  Seq conv_seq = 0;
+  int64_t ms = 0;
+};
+
+// Server-wide id counters, persisted in every commit that moves them.
+struct Counters {
+  UserId last_user_id = 0;
+  ConvId last_conv_id = 0;
+  uint64_t last_gseq = 0;
+};
+
+}  // namespace parley

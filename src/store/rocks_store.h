@@ -1,0 +1,48 @@
+// RocksStore: the embedded Store on RocksDB, one column family per keyspace.
+//
+// Key layouts (all integers fixed-width big-endian, so byte order is numeric order):
+//   users            user_id                      -> UserRecord
+//   username_user    normalised name              -> user_id (varint)
+//   token_device     token digest (32 bytes)      -> DeviceRecord
+//   user_device      user_id, device_id           -> DeviceRecord
+//   device_cursor    user_id, device_id           -> last processed user_seq (varint)
+//   conversations    conv_id                      -> ConversationRecord
+//   conv_head        conv_id                      -> ConvHead
+//   direct_pair      min(user), max(user)         -> conv_id (varint)
+//   conv_member      conv_id, user_id             -> MemberRecord (role, joined, mode)
+//   user_conv        user_id, conv_id             -> MemberRecord
+//   messages         conv_id, conv_seq            -> MessageRecord  (storage timeline)
+//   inbox            user_id, user_seq            -> InboxEvent     (sync timeline)
+//   inbox_floor      user_id                      -> lowest retained user_seq (varint)
+//   read_cursor      user_id, conv_id             -> read conv_seq (varint)
+//   dedup            sender user_id, client_msg_id-> DedupRecord (dropped by compaction
+//                                                   once expired)
+//   changes          gseq                         -> ChangeRecord   (change feed)
+//   meta             "counters"                   -> Counters
+//
+// Thread-safety: all methods are thread-safe; Apply() is meant for one writer at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace parley {
+
+struct RocksStoreOptions {
+  // Shared LRU block cache for all keyspaces. Default: 256 MiB.
+  size_t block_cache_bytes = 256u << 20;
+  // Total memtable budget across keyspaces. Default: 256 MiB.
+  size_t write_buffer_bytes = 256u << 20;
+  // Background compaction/flush threads. Default: 2.
+  int background_threads = 2;
+};
+
+// Opens (creating if needed) the store in directory `path`. Fails with kIOError when the
+// directory is unusable or locked by another process.
+Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path,
+                                              const RocksStoreOptions& options = {});
+
+}  // namespace parley
