@@ -24,6 +24,13 @@ Result<UserRecord> AccountService::Register(std::string_view name, std::string_v
     return Status(Code::kAlreadyExists, "user name '" + normalized + "' is taken");
   }
   PARLEY_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  return RegisterWithHash(normalized, std::move(hash));
+}
+
+Result<UserRecord> AccountService::RegisterWithHash(std::string_view name, std::string hash) {
+  std::string normalized = NormalizeUserName(name);
+  if (normalized.empty()) return InvalidArgument("invalid user name");
+  if (hash.rfind("$argon2id$", 0) != 0) return InvalidArgument("not an Argon2id hash");
   return Await<UserRecord>([&](Callback<UserRecord> cb) {
     sequencer_->SubmitFor<UserRecord>(
         [normalized, hash](CommitBatch& b, UserRecord& out) -> Status {

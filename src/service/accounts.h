@@ -24,6 +24,8 @@ class AccountService {
 
   // kInvalidArgument for a bad name or password, kAlreadyExists if the name is taken.
   Result<UserRecord> Register(std::string_view name, std::string_view password);
+  // Registers with an already computed Argon2id hash (bulk provisioning, import).
+  Result<UserRecord> RegisterWithHash(std::string_view name, std::string password_hash);
   // `device_id` empty: a new one is generated. Logging in again on the same device id
   // replaces its previous token. kUnauthenticated on an unknown name or wrong password.
   Result<LoginResult> Login(std::string_view name, std::string_view password,
