@@ -34,14 +34,14 @@ Result<UserRecord> AccountService::RegisterWithHash(std::string_view name, std::
   return Await<UserRecord>([&](Callback<UserRecord> cb) {
     sequencer_->SubmitFor<UserRecord>(
         [normalized, hash](CommitBatch& b, UserRecord& out) -> Status {
-          if (b.pending_names().count(normalized) || b.store().FindUserByName(normalized).ok()) {
+          if (b.IsNamePending(normalized) || b.store().FindUserByName(normalized).ok()) {
             return Status(Code::kAlreadyExists, "user name '" + normalized + "' is taken");
           }
           out.id = b.NextUserId();
           out.name = normalized;
           out.password_hash = hash;
           out.created_ms = b.now_ms();
-          b.pending_names().insert(normalized);
+          b.AddPendingName(normalized);
           b.writes().Add(op::PutUser{out});
           return Status::Ok();
         },

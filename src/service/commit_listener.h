@@ -1,5 +1,6 @@
 // CommitListener: told, after each durable commit, what changed for whom, so the hub can
-// push to online devices. Called on the sequencer thread: it must not block.
+// push to online devices. Called on the sequencer's committer thread, in commit order: it
+// must not block.
 #pragma once
 
 #include <memory>

@@ -137,8 +137,8 @@ Result<ConversationRecord> ConversationService::OpenDirect(UserId me, UserId pee
           // Another request may have created it since we looked.
           std::string key = PairKey(me, peer);
           ConvId existing = 0;
-          if (auto it = b.pending_directs().find(key); it != b.pending_directs().end()) {
-            existing = it->second;
+          if (auto pending = b.FindPendingDirect(key)) {
+            existing = *pending;
           } else if (auto found = b.store().FindDirect(me, peer); found.ok()) {
             existing = *found;
           }
@@ -154,7 +154,7 @@ Result<ConversationRecord> ConversationService::OpenDirect(UserId me, UserId pee
           rec.member_count = 2;
           ConvState* conv = b.AddConv(rec);
           conv->head.last_ms = b.now_ms();
-          b.pending_directs()[key] = rec.id;
+          b.AddPendingDirect(key, rec.id);
           b.writes().Add(op::PutConversation{rec});
           b.writes().Add(op::PutDirectPair{std::min(me, peer), std::max(me, peer), rec.id});
           b.MarkHeadDirty(conv);

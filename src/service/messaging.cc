@@ -56,8 +56,8 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         std::string dkey = DedupKey(who.user_id, req.client_msg_id);
         const DedupRecord* prior = nullptr;
         DedupRecord stored;
-        if (auto it = b.pending_dedup().find(dkey); it != b.pending_dedup().end()) {
-          prior = &it->second;
+        if (const DedupRecord* pending = b.FindPendingDedup(dkey)) {
+          prior = pending;
         } else if (auto r = b.store().GetDedup(who.user_id, req.client_msg_id, b.now_ms());
                    r.ok()) {
           stored = *r;
@@ -96,11 +96,11 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         b.MarkHeadDirty(conv);
         ack = SendAck{m.conv_id, m.seq, m.msg_id, m.server_ms, false};
         DedupRecord dedup{m.conv_id, m.seq, m.msg_id, m.server_ms, m.server_ms + dedup_ttl};
-        b.pending_dedup().emplace(std::move(dkey), dedup);
+        b.AddPendingDedup(std::move(dkey), dedup);
         b.writes().Add(op::PutDedup{who.user_id, req.client_msg_id, dedup});
         b.writes().Add(op::PutChange{
             ChangeRecord{m.msg_id, ChangeKind::kMessage, m.conv_id, m.seq, m.server_ms}});
-        b.pending_reads()[{who.user_id, m.conv_id}] = m.seq;
+        b.SetPendingRead(who.user_id, m.conv_id, m.seq);
         b.writes().Add(op::PutReadCursor{who.user_id, m.conv_id, m.seq});
         b.writes().Add(op::PutMessage{std::move(m)});
         if (conv->conv.read_fanout) {
@@ -195,9 +195,8 @@ void MessageService::MarkRead(const Identity& who, ConvId conv_id, Seq seq,
         if (!conv->IsMember(who.user_id)) return NotMember(conv_id);
         PARLEY_ASSIGN_OR_RETURN(Seq current, b.store().GetReadCursor(who.user_id, conv_id));
         // A cursor staged earlier in this same batch is not in the store yet.
-        if (auto it = b.pending_reads().find({who.user_id, conv_id});
-            it != b.pending_reads().end()) {
-          current = std::max(current, it->second);
+        if (auto pending = b.FindPendingRead(who.user_id, conv_id)) {
+          current = std::max(current, *pending);
         }
         Seq target = std::min(seq, conv->head.last_seq);
         if (target <= current) {
@@ -205,7 +204,7 @@ void MessageService::MarkRead(const Identity& who, ConvId conv_id, Seq seq,
           return Status::Ok();
         }
         out.read_seq = target;
-        b.pending_reads()[{who.user_id, conv_id}] = target;
+        b.SetPendingRead(who.user_id, conv_id, target);
         b.writes().Add(op::PutReadCursor{who.user_id, conv_id, target});
         InboxEvent e{};
         e.user_id = who.user_id;

@@ -15,15 +15,16 @@ class SequencerState {
   Status Reload() {
     convs_.clear();
     user_seqs_.clear();
+    ClearPending();
     PARLEY_ASSIGN_OR_RETURN(counters_, store_->LoadCounters());
     return Status::Ok();
   }
 
-  // Keeps memory bounded: the caches are only a speed-up, so dropping them between
-  // batches is always safe.
-  void Trim(const ServiceConfig& config) {
-    if (convs_.size() > config.conv_cache_max) convs_.clear();
-    if (user_seqs_.size() > config.user_cache_max) user_seqs_.clear();
+  // Keeps memory bounded. The caches are only a speed-up, so dropping them is safe when
+  // no batch is in flight (everything they hold is then in the store).
+  void Trim() {
+    convs_.clear();
+    user_seqs_.clear();
   }
 
   int64_t NextBatchMillis() {
@@ -65,7 +66,38 @@ class SequencerState {
 
   Counters& counters() { return counters_; }
 
+  // Requests staged but not yet durable, in two generations: the batch being staged and
+  // the one the committer is writing.
+  struct Pending {
+    std::unordered_map<std::string, DedupRecord> dedup;
+    std::unordered_set<std::string> names;
+    std::unordered_map<std::string, ConvId> directs;
+    std::map<std::pair<UserId, ConvId>, Seq> reads;
+    void clear() {
+      dedup.clear();
+      names.clear();
+      directs.clear();
+      reads.clear();
+    }
+  };
+  Pending& staging() { return pending_[current_]; }
+  const Pending& generation(int i) const { return pending_[i]; }
+  // The batch before the one just staged is durable: its generation is free again.
+  void RotatePending() {
+    current_ ^= 1;
+    pending_[current_].clear();
+  }
+  void ClearPending() {
+    pending_[0].clear();
+    pending_[1].clear();
+  }
+  bool NeedsTrim(const ServiceConfig& config) const {
+    return convs_.size() > config.conv_cache_max || user_seqs_.size() > config.user_cache_max;
+  }
+
  private:
+  Pending pending_[2];
+  int current_ = 0;
   Store* store_;
   std::unordered_map<ConvId, std::unique_ptr<ConvState>> convs_;
   std::unordered_map<UserId, Seq> user_seqs_;
@@ -128,6 +160,50 @@ void CommitBatch::NotifyConvMoved(ConvState* state) {
       ConvMoved{state->conv.id, state->head.last_seq, state->head.last_gseq, state->MemberIds()});
 }
 
+const DedupRecord* CommitBatch::FindPendingDedup(const std::string& key) const {
+  for (int i = 0; i < 2; ++i) {
+    const auto& m = state_->generation(i).dedup;
+    if (auto it = m.find(key); it != m.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+void CommitBatch::AddPendingDedup(std::string key, const DedupRecord& record) {
+  state_->staging().dedup.emplace(std::move(key), record);
+}
+
+bool CommitBatch::IsNamePending(const std::string& name) const {
+  return state_->generation(0).names.count(name) || state_->generation(1).names.count(name);
+}
+
+void CommitBatch::AddPendingName(const std::string& name) { state_->staging().names.insert(name); }
+
+std::optional<ConvId> CommitBatch::FindPendingDirect(const std::string& pair_key) const {
+  for (int i = 0; i < 2; ++i) {
+    const auto& m = state_->generation(i).directs;
+    if (auto it = m.find(pair_key); it != m.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+void CommitBatch::AddPendingDirect(const std::string& pair_key, ConvId conv) {
+  state_->staging().directs[pair_key] = conv;
+}
+
+std::optional<Seq> CommitBatch::FindPendingRead(UserId user, ConvId conv) const {
+  std::optional<Seq> best;
+  for (int i = 0; i < 2; ++i) {
+    const auto& m = state_->generation(i).reads;
+    if (auto it = m.find({user, conv}); it != m.end())
+      best = std::max(best.value_or(0), it->second);
+  }
+  return best;
+}
+
+void CommitBatch::SetPendingRead(UserId user, ConvId conv, Seq seq) {
+  state_->staging().reads[{user, conv}] = seq;
+}
+
 void CommitBatch::Finalize() {
   for (ConvState* s : dirty_heads_) writes_.Add(op::PutConvHead{s->conv.id, s->head});
   if (counters_dirty_) writes_.Add(op::PutCounters{state_->counters()});
@@ -136,12 +212,19 @@ void CommitBatch::Finalize() {
 
 // --- Sequencer
 
+struct Sequencer::Staged {
+  std::unique_ptr<CommitBatch> batch;
+  std::vector<Task> tasks;
+  std::vector<Status> results;
+};
+
 Result<std::unique_ptr<Sequencer>> Sequencer::Start(Store* store, const ServiceConfig& config,
                                                     CommitListener* listener) {
   auto state = std::make_unique<SequencerState>(store);
   PARLEY_RETURN_IF_ERROR(state->Reload());
   std::unique_ptr<Sequencer> seq(new Sequencer(store, config, listener, std::move(state)));
   seq->committed_gseq_.store(seq->state_->counters().last_gseq);
+  seq->committer_ = std::thread([s = seq.get()] { s->Commit(); });
   seq->thread_ = std::thread([s = seq.get()] { s->Run(); });
   return seq;
 }
@@ -171,6 +254,12 @@ void Sequencer::Stop() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    committer_exit_ = true;
+  }
+  commit_cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
 }
 
 SequencerStats Sequencer::stats() const {
@@ -178,13 +267,26 @@ SequencerStats Sequencer::stats() const {
   return stats_;
 }
 
+void Sequencer::FailAll(std::vector<Task>& tasks, const Status& status) {
+  for (auto& task : tasks) task.done(status);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.commit_failures++;
+}
+
+Status Sequencer::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  commit_cv_.wait(lock, [&] { return !committing_; });
+  return last_commit_;
+}
+
 void Sequencer::Run() {
   std::vector<Task> tasks;
+  bool broken = false;  // the store could not be re-read after a failure
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      if (queue_.empty()) break;  // stopping, and everything queued has been staged
       size_t n = std::min(queue_.size(), config_.max_batch);
       tasks.clear();
       for (size_t i = 0; i < n; ++i) {
@@ -192,51 +294,91 @@ void Sequencer::Run() {
         queue_.pop_front();
       }
     }
-    RunBatch(tasks);
+    if (broken) {
+      FailAll(tasks, Status(Code::kUnavailable, "store unavailable; restart the server"));
+      continue;
+    }
+    if (state_->NeedsTrim(config_)) {
+      // Dropping caches is only safe with nothing in flight.
+      if (WaitIdle().ok()) {
+        state_->Trim();
+        state_->ClearPending();
+      }
+    }
+    std::unique_ptr<Staged> staged = Stage(tasks);
+    Status previous = WaitIdle();
+    if (!previous.ok() || !staged) {
+      // The batch before this one failed (this one was staged on top of it), or this one
+      // was abandoned: nothing of it is stored. Start again from the store.
+      if (staged) FailAll(staged->tasks, previous);
+      broken = !state_->Reload().ok();
+      std::lock_guard<std::mutex> lock(mu_);
+      last_commit_ = Status::Ok();
+      continue;
+    }
+    state_->RotatePending();  // the previous batch is durable; its pending set is free
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handoff_ = std::move(staged);
+      committing_ = true;
+    }
+    commit_cv_.notify_all();
   }
+  WaitIdle().IgnoreError();
 }
 
-void Sequencer::RunBatch(std::vector<Task>& tasks) {
-  state_->Trim(config_);
-  CommitBatch batch(state_.get(), store_, state_->NextBatchMillis(), listener_ != nullptr);
-  std::vector<Status> results;
-  results.reserve(tasks.size());
-  Status batch_status;
+std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
+  auto staged = std::make_unique<Staged>();
+  staged->batch = std::make_unique<CommitBatch>(state_.get(), store_, state_->NextBatchMillis(),
+                                                listener_ != nullptr);
+  CommitBatch& batch = *staged->batch;
+  staged->results.reserve(tasks.size());
   for (auto& task : tasks) {
     size_t before = batch.writes().ops.size();
-    results.push_back(task.stage(batch));
-    if (!results.back().ok() && batch.writes().ops.size() != before) {
+    staged->results.push_back(task.stage(batch));
+    if (!staged->results.back().ok() && batch.writes().ops.size() != before) {
       // A half-staged request: abandon the batch rather than commit part of it.
-      batch_status = Status(Code::kInternal, "batch abandoned: " + results.back().ToString());
-      break;
+      FailAll(tasks,
+              Status(Code::kInternal, "batch abandoned: " + staged->results.back().ToString()));
+      return nullptr;
     }
   }
-  if (batch_status.ok()) {
-    batch.Finalize();
-    if (!batch.writes().empty()) batch_status = store_->Apply(batch.writes(), config_.durability);
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.batches++;
-    stats_.tasks += tasks.size();
-    stats_.largest_batch = std::max<uint64_t>(stats_.largest_batch, tasks.size());
-    if (!batch_status.ok()) stats_.commit_failures++;
-  }
-  if (!batch_status.ok()) {
-    // Nothing of this batch is stored; forget what was staged and start from the store.
-    Status reload = state_->Reload();
-    for (auto& task : tasks) task.done(batch_status);
-    if (!reload.ok()) {
-      // The store cannot be read: refuse everything until restarted.
+  batch.Finalize();
+  staged->tasks = std::move(tasks);
+  return staged;
+}
+
+void Sequencer::Commit() {
+  for (;;) {
+    std::unique_ptr<Staged> staged;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      commit_cv_.wait(lock, [&] { return handoff_ != nullptr || committer_exit_; });
+      if (!handoff_) return;
+      staged = std::move(handoff_);
+    }
+    CommitBatch& batch = *staged->batch;
+    Status status;
+    if (!batch.writes().empty()) status = store_->Apply(batch.writes(), config_.durability);
+    if (status.ok()) {
+      committed_gseq_.store(batch.notice().committed_gseq, std::memory_order_release);
+      if (listener_) listener_->OnCommit(batch.notice());
+      for (size_t i = 0; i < staged->tasks.size(); ++i) {
+        staged->tasks[i].done(staged->results[i]);
+      }
+    } else {
+      for (auto& task : staged->tasks) task.done(status);
+    }
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
+      stats_.batches++;
+      stats_.tasks += staged->tasks.size();
+      stats_.largest_batch = std::max<uint64_t>(stats_.largest_batch, staged->tasks.size());
+      if (!status.ok()) stats_.commit_failures++;
+      last_commit_ = status;
+      committing_ = false;
     }
-    return;
-  }
-  committed_gseq_.store(state_->counters().last_gseq, std::memory_order_release);
-  if (listener_) listener_->OnCommit(batch.notice());
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    tasks[i].done(i < results.size() ? results[i] : batch_status);
+    commit_cv_.notify_all();
   }
 }
 

@@ -3,16 +3,18 @@
 // Every mutation is a Task whose `stage` function runs on the sequencer thread. The
 // thread takes all queued tasks (up to ServiceConfig::max_batch), stages them one after
 // another into one CommitBatch — assigning conv_seq, user_seq and gseq from its caches,
-// so later tasks see what earlier ones staged — and commits the batch with one atomic,
-// durable Store::Apply. Only then does it call each task's `done` with its own status.
-// Because sequences are assigned and committed in one stream, no reader can ever see
-// user_seq 6 before 5.
+// so later tasks see what earlier ones staged — and hands the batch to the committer
+// thread, which writes it with one atomic, durable Store::Apply and only then calls each
+// task's `done` with its own status. Batches are committed strictly in staging order, so
+// no reader can ever see user_seq 6 before 5. Staging batch N+1 overlaps the commit of
+// batch N (a two-stage pipeline); if N fails, N+1 — staged on top of it — fails too and
+// the caches are rebuilt from the store.
 //
 // Rule for stage functions: validate first, stage after. A stage that returns an error
 // must not have staged anything; if it did, the whole batch fails (and the caches are
 // rebuilt from the store) rather than commit half a request.
 //
-// Thread-safety: Submit() from any thread. `done` callbacks run on the sequencer thread
+// Thread-safety: Submit() from any thread. `done` callbacks run on the committer thread
 // and must not block.
 #pragma once
 
@@ -23,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -74,12 +77,16 @@ class CommitBatch {
   Status Emit(InboxEvent event);
   void NotifyConvMoved(ConvState* state);
 
-  // Requests staged in this batch but not yet committed, so later tasks see them.
-  std::unordered_map<std::string, DedupRecord>& pending_dedup() { return pending_dedup_; }
-  std::unordered_set<std::string>& pending_names() { return pending_names_; }
-  std::unordered_map<std::string, ConvId>& pending_directs() { return pending_directs_; }
-  // Read cursors staged in this batch, by (user, conversation).
-  std::map<std::pair<UserId, ConvId>, Seq>& pending_reads() { return pending_reads_; }
+  // Requests staged but not yet durable (this batch, or the one still committing), so
+  // later tasks see them: dedup records, user names, direct pairs, read cursors.
+  const DedupRecord* FindPendingDedup(const std::string& key) const;
+  void AddPendingDedup(std::string key, const DedupRecord& record);
+  bool IsNamePending(const std::string& name) const;
+  void AddPendingName(const std::string& name);
+  std::optional<ConvId> FindPendingDirect(const std::string& pair_key) const;
+  void AddPendingDirect(const std::string& pair_key, ConvId conv);
+  std::optional<Seq> FindPendingRead(UserId user, ConvId conv) const;
+  void SetPendingRead(UserId user, ConvId conv, Seq seq);
 
   // Adds the head and counter writes; called once after the last stage.
   void Finalize();
@@ -93,10 +100,6 @@ class CommitBatch {
   WriteSet writes_;
   std::vector<ConvState*> dirty_heads_;
   bool counters_dirty_ = false;
-  std::unordered_map<std::string, DedupRecord> pending_dedup_;
-  std::unordered_set<std::string> pending_names_;
-  std::unordered_map<std::string, ConvId> pending_directs_;
-  std::map<std::pair<UserId, ConvId>, Seq> pending_reads_;
   CommitNotice notice_;
 };
 
@@ -148,8 +151,15 @@ class Sequencer {
  private:
   Sequencer(Store* store, const ServiceConfig& config, CommitListener* listener,
             std::unique_ptr<SequencerState> state);
+  struct Staged;  // a staged batch handed from the sequencer thread to the committer
+
   void Run();
-  void RunBatch(std::vector<Task>& tasks);
+  void Commit();  // the committer thread
+  // Stages `tasks` into a batch; null if a half-staged task abandoned it (tasks failed).
+  std::unique_ptr<Staged> Stage(std::vector<Task>& tasks);
+  // Waits until the committer has finished the batch handed to it; its status.
+  Status WaitIdle();
+  void FailAll(std::vector<Task>& tasks, const Status& status);
 
   Store* store_;
   ServiceConfig config_;
@@ -159,10 +169,16 @@ class Sequencer {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Task> queue_;  // guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
-  SequencerStats stats_;    // guarded by mu_
+  std::deque<Task> queue_;           // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
+  SequencerStats stats_;             // guarded by mu_
+  std::unique_ptr<Staged> handoff_;  // guarded by mu_: the batch for the committer
+  bool committing_ = false;          // guarded by mu_
+  Status last_commit_;               // guarded by mu_
+  bool committer_exit_ = false;      // guarded by mu_
+  std::condition_variable commit_cv_;
   std::thread thread_;
+  std::thread committer_;
 };
 
 }  // namespace parley
