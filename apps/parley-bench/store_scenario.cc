@@ -74,7 +74,7 @@ PhaseResult RunSends(Core& core, const std::vector<std::vector<Target>>& per_sen
         const Target& t = targets[n % targets.size()];
         SendRequest req;
         req.conv_id = t.conv;
-        req.client_msg_id = fmt::format("{}-{}-{}", tag, i, n);
+        req.client_msg_id = fmt::format("{}-{}-{}", tag, i, n);  // tag is unique per run
         req.body = kBody;
         int64_t t0 = MonotonicNanos();
         core.messages().Send(t.who, std::move(req), [&s, t0](Result<SendAck> r) {
@@ -184,7 +184,10 @@ int RunStoreScenario(const StoreScenarioOptions& o) {
     direct_convs.push_back(conv.id);
   }
   auto heads0 = Heads(*core, direct_convs);
-  PhaseResult p1 = RunSends(*core, direct, o.window, o.seconds, UINT64_MAX, "d");
+  // client_msg_ids must be new on every run, or a rerun on the same store is (correctly)
+  // answered with the first run's acknowledgements.
+  const std::string run = RandomHex(4);
+  PhaseResult p1 = RunSends(*core, direct, o.window, o.seconds, UINT64_MAX, "d" + run);
   uint64_t lost = CountLost(*core, p1, heads0);
 
   // Phase 2: a group with write fan-out; every member sends.
@@ -201,7 +204,7 @@ int RunStoreScenario(const StoreScenarioOptions& o) {
   auto heads1 = Heads(*core, {group.id});
   Seq inbox_before = Must(core->store().LastUserSeq(members.back()), "inbox");
   int group_window = std::max(1, o.window * pairs / static_cast<int>(members.size()));
-  PhaseResult p2 = RunSends(*core, group_senders, group_window, o.seconds, UINT64_MAX, "g");
+  PhaseResult p2 = RunSends(*core, group_senders, group_window, o.seconds, UINT64_MAX, "g" + run);
   lost += CountLost(*core, p2, heads1);
   // Every member's inbox must have grown by exactly the number of group messages.
   Seq inbox_after = Must(core->store().LastUserSeq(members.back()), "inbox");
@@ -220,7 +223,7 @@ int RunStoreScenario(const StoreScenarioOptions& o) {
   uint64_t stored = Must(core->store().LoadCounters(), "counters").last_gseq;
   int64_t fill_start = MonotonicNanos();
   if (stored < o.fill) {
-    PhaseResult p3 = RunSends(*core, fill, o.window, 3600, o.fill - stored, "f");
+    PhaseResult p3 = RunSends(*core, fill, o.window, 3600, o.fill - stored, "f" + run);
     lost += p3.errors;
     stored += p3.acks;
   }

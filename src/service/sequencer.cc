@@ -214,6 +214,7 @@ void CommitBatch::Finalize() {
 
 struct Sequencer::Staged {
   std::unique_ptr<CommitBatch> batch;
+  bool durable = false;  // some task needs the configured durability
   std::vector<Task> tasks;
   std::vector<Status> results;
 };
@@ -334,6 +335,7 @@ std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
   CommitBatch& batch = *staged->batch;
   staged->results.reserve(tasks.size());
   for (auto& task : tasks) {
+    staged->durable |= task.durable;
     size_t before = batch.writes().ops.size();
     staged->results.push_back(task.stage(batch));
     if (!staged->results.back().ok() && batch.writes().ops.size() != before) {
@@ -359,7 +361,8 @@ void Sequencer::Commit() {
     }
     CommitBatch& batch = *staged->batch;
     Status status;
-    if (!batch.writes().empty()) status = store_->Apply(batch.writes(), config_.durability);
+    Durability durability = staged->durable ? config_.durability : Durability::kBuffered;
+    if (!batch.writes().empty()) status = store_->Apply(batch.writes(), durability);
     if (status.ok()) {
       committed_gseq_.store(batch.notice().committed_gseq, std::memory_order_release);
       if (listener_) listener_->OnCommit(batch.notice());

@@ -115,6 +115,9 @@ class Sequencer {
   struct Task {
     std::function<Status(CommitBatch&)> stage;
     std::function<void(const Status&)> done;
+    // false for advisory writes (device cursors): a batch holding only such tasks is
+    // committed without fsync.
+    bool durable = true;
   };
 
   // Loads the counters from `store` and starts the thread. `listener` may be null and

@@ -62,8 +62,14 @@ Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& 
     }
   }
   if (req.since > 0 && !who.device_id.empty()) {
-    // Advisory bookkeeping; a lost update only makes the record stale.
-    store_->PutDeviceCursor(who.user_id, who.device_id, req.since).IgnoreError();
+    // Advisory bookkeeping, folded into the next group commit so that no sync pays for a
+    // write of its own; nobody waits for it.
+    sequencer_->Submit(Sequencer::Task{
+        [user = who.user_id, device = who.device_id, since = req.since](CommitBatch& b) {
+          b.writes().Add(op::PutDeviceCursor{user, device, since});
+          return Status::Ok();
+        },
+        [](const Status&) {}, /*durable=*/false});
   }
   return reply;
 }

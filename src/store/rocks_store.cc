@@ -127,14 +127,19 @@ class RocksStore final : public Store {
       table.whole_key_filtering = true;
       cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
       cf.compression = rocksdb::kLZ4Compression;
-      cf.bottommost_compression = rocksdb::kZSTD;
       cf.level_compaction_dynamic_level_bytes = true;
       if (HasIdPrefix(i)) {
         cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
         // Appends within one conversation/user land next to each other in the memtable.
         cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
       }
-      if (i == kMessages || i == kInbox) cf.write_buffer_size = 64u << 20;
+      if (i == kMessages || i == kInbox) {
+        cf.write_buffer_size = 64u << 20;
+        // Sync reads ~100 random messages: a memtable bloom filter skips the memtables
+        // that cannot hold a key instead of searching each skiplist.
+        cf.memtable_prefix_bloom_size_ratio = 0.05;
+        cf.memtable_whole_key_filtering = true;
+      }
       if (i == kDedup) cf.compaction_filter = &dedup_filter_;
       descs.emplace_back(kCfNames[i], cf);
     }
@@ -320,13 +325,6 @@ class RocksStore final : public Store {
     return GetU64OrZero(kDeviceCursor, KeyIdString(user, device_id));
   }
 
-  Status PutDeviceCursor(UserId user, std::string_view device_id, Seq seq) override {
-    std::string v;
-    EncodeU64(seq, &v);
-    return FromRocks(db_->Put(rocksdb::WriteOptions(), handles_[kDeviceCursor],
-                              KeyIdString(user, device_id), v));
-  }
-
   // --- dedup
 
   Result<DedupRecord> GetDedup(UserId sender, std::string_view cmid, int64_t now_ms) override {
@@ -470,6 +468,11 @@ class RocksStore final : public Store {
     v.clear();
     EncodeU64(o.seq, &v);
     return Put(b, kReadCursor, Key2(o.user_id, o.conv_id), v);
+  }
+  Status Stage(const op::PutDeviceCursor& o, rocksdb::WriteBatch& b, std::string&, std::string& v) {
+    v.clear();
+    EncodeU64(o.seq, &v);
+    return Put(b, kDeviceCursor, KeyIdString(o.user_id, o.device_id), v);
   }
   Status Stage(const op::PutDedup& o, rocksdb::WriteBatch& b, std::string&, std::string& v) {
     v.clear();

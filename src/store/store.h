@@ -4,7 +4,7 @@
 // mutations go through Apply(), which the service layer calls from a single sequencer
 // thread; an implementation applies a WriteSet atomically (all or nothing) and, with
 // Durability::kSync, durably before returning. A few maintenance writes that need no
-// ordering with messages (device cursors, trimming) have their own calls.
+// ordering with messages (trimming) have their own calls.
 //
 // Errors: lookups of a missing record return Code::kNotFound; engine failures
 // Code::kIOError; undecodable records Code::kCorruption.
@@ -76,9 +76,8 @@ class Store {
 
   // --- cursors
   virtual Result<Seq> GetReadCursor(UserId user, ConvId conv) = 0;  // 0 if never read
+  // The last user_seq a device reported as processed (written with op::PutDeviceCursor).
   virtual Result<Seq> GetDeviceCursor(UserId user, std::string_view device_id) = 0;
-  // The last user_seq a device reported as processed. Advisory: buffered, unordered.
-  virtual Status PutDeviceCursor(UserId user, std::string_view device_id, Seq seq) = 0;
 
   // --- idempotent send
   // NotFound if absent or expired at `now_ms`.

@@ -56,6 +56,11 @@ struct PutReadCursor {
   ConvId conv_id;
   Seq seq;
 };
+struct PutDeviceCursor {
+  UserId user_id;
+  std::string device_id;
+  Seq seq;
+};
 struct PutDedup {
   UserId sender;
   std::string client_msg_id;
@@ -71,8 +76,8 @@ struct PutCounters {
 
 using WriteOp = std::variant<op::PutUser, op::PutDevice, op::DeleteDevice, op::PutConversation,
                              op::PutConvHead, op::PutDirectPair, op::PutMember, op::DeleteMember,
-                             op::PutMessage, op::PutInboxEvent, op::PutReadCursor, op::PutDedup,
-                             op::PutChange, op::PutCounters>;
+                             op::PutMessage, op::PutInboxEvent, op::PutReadCursor,
+                             op::PutDeviceCursor, op::PutDedup, op::PutChange, op::PutCounters>;
 
 struct WriteSet {
   std::vector<WriteOp> ops;
