@@ -130,8 +130,6 @@ class RocksStore final : public Store {
       cf.level_compaction_dynamic_level_bytes = true;
       if (HasIdPrefix(i)) {
         cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
-        // Appends within one conversation/user land next to each other in the memtable.
-        cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
       }
       if (i == kMessages || i == kInbox) {
         cf.write_buffer_size = 64u << 20;

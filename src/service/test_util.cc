@@ -1,0 +1,191 @@
+#include "service/test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "service/await.h"
+
+namespace parley {
+namespace test {
+
+TempDir::TempDir() {
+  std::string tmpl = "/tmp/parley_test_XXXXXX";
+  char* made = mkdtemp(tmpl.data());
+  if (made == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+    return;
+  }
+  path_ = made;
+}
+
+TempDir::~TempDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Identity Id(UserId user, std::string device) { return Identity{user, std::move(device)}; }
+
+std::vector<UserId> MakeUsers(Core& core, int n, const std::string& prefix) {
+  auto made = Await<std::vector<UserId>>([&](Callback<std::vector<UserId>> cb) {
+    core.sequencer().SubmitFor<std::vector<UserId>>(
+        [n, prefix](CommitBatch& b, std::vector<UserId>& out) -> Status {
+          out.reserve(n);
+          for (int i = 0; i < n; ++i) {
+            UserRecord u;
+            u.id = b.NextUserId();
+            u.name = Cat(prefix, u.id);
+            u.password_hash = "$argon2id$test";
+            u.created_ms = b.now_ms();
+            b.AddPendingName(u.name);
+            b.writes().Add(op::PutUser{u});
+            out.push_back(u.id);
+          }
+          return Status::Ok();
+        },
+        std::move(cb));
+  });
+  EXPECT_TRUE(made.ok()) << made.status().ToString();
+  if (!made.ok()) return {};
+  return std::move(made).value();
+}
+
+CoreTest::CoreTest() { config_.durability = Durability::kBuffered; }
+
+void CoreTest::TearDown() { Close(); }
+
+Core& CoreTest::core() {
+  if (!core_) {
+    RocksStoreOptions options;
+    options.block_cache_bytes = 8u << 20;
+    options.write_buffer_bytes = 32u << 20;
+    auto store = OpenRocksStore(dir_.path(), options);
+    if (!store.ok()) {
+      fprintf(stderr, "open store: %s\n", store.status().ToString().c_str());
+      std::abort();
+    }
+    auto core = Core::Open(std::move(store).value(), config_, listener_);
+    if (!core.ok()) {
+      fprintf(stderr, "open core: %s\n", core.status().ToString().c_str());
+      std::abort();
+    }
+    core_ = std::move(core).value();
+  }
+  return *core_;
+}
+
+void CoreTest::Close() {
+  if (core_) core_->Shutdown();
+  core_.reset();
+}
+
+void CoreTest::Reopen() {
+  Close();
+  core();
+}
+
+void CoreTest::Flush() {
+  auto r = Await<bool>([&](Callback<bool> cb) {
+    core().sequencer().SubmitFor<bool>([](CommitBatch&, bool&) { return Status::Ok(); },
+                                       std::move(cb));
+  });
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+}
+
+std::string CoreTest::NextClientId() { return Cat("c", ++next_client_id_); }
+
+Result<SendAck> CoreTest::TrySend(const Identity& who, ConvId conv, const std::string& body) {
+  SendRequest req;
+  req.conv_id = conv;
+  req.client_msg_id = NextClientId();
+  req.body = body;
+  return core().messages().SendSync(who, std::move(req));
+}
+
+SendAck CoreTest::Send(const Identity& who, ConvId conv, const std::string& body) {
+  auto r = TrySend(who, conv, body);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : SendAck{};
+}
+
+std::vector<SendAck> CoreTest::SendMany(const Identity& who, ConvId conv, int n) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<SendAck> acks;
+  int pending = n;
+  int errors = 0;
+  for (int i = 0; i < n; ++i) {
+    SendRequest req;
+    req.conv_id = conv;
+    req.client_msg_id = NextClientId();
+    req.body = Cat("message ", i);
+    core().messages().Send(who, std::move(req), [&](Result<SendAck> r) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (r.ok()) {
+        acks.push_back(*r);
+      } else {
+        ++errors;
+      }
+      if (--pending == 0) cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  bool done = cv.wait_for(lock, std::chrono::seconds(120), [&] { return pending == 0; });
+  if (!done) {
+    ADD_FAILURE() << "sends did not complete";
+    std::abort();  // callbacks still reference this frame
+  }
+  EXPECT_EQ(errors, 0);
+  return acks;
+}
+
+std::vector<MessageRecord> CoreTest::AllMessages(ConvId conv) {
+  auto r = core().store().ScanMessages(conv, 1, true, SIZE_MAX);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : std::vector<MessageRecord>{};
+}
+
+std::vector<InboxEvent> CoreTest::Inbox(UserId user) {
+  auto r = core().store().ScanInbox(user, 0, SIZE_MAX);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : std::vector<InboxEvent>{};
+}
+
+Seq CoreTest::Head(ConvId conv) {
+  auto r = core().store().GetConvHead(conv);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r->last_seq : 0;
+}
+
+Seq CoreTest::LastUserSeq(UserId user) {
+  auto r = core().store().LastUserSeq(user);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : 0;
+}
+
+std::vector<SyncItem> CoreTest::SyncAll(const Identity& who, Seq since, size_t limit) {
+  std::vector<SyncItem> out;
+  for (int page = 0; page < 100000; ++page) {
+    SyncRequest req;
+    req.since = since;
+    req.limit = limit;
+    auto r = core().timeline().Sync(who, req);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) break;
+    EXPECT_FALSE(r->reset);
+    for (auto& item : r->items) out.push_back(std::move(item));
+    if (!r->has_more) break;
+    EXPECT_GT(r->next, since);
+    if (r->next <= since) break;
+    since = r->next;
+  }
+  return out;
+}
+
+}  // namespace test
+}  // namespace parley
