@@ -76,6 +76,7 @@ Result<LoginResult> AccountService::Login(std::string_view name, std::string_vie
   result.device_id = device_id.empty() ? "dev-" + RandomHex(8) : std::string(device_id);
   result.token = RandomHex(32);
   DeviceRecord device{user->id, result.device_id, Digest(result.token), NowMillis()};
+  std::lock_guard<std::mutex> lock(DeviceLock(user->id));
   PARLEY_RETURN_IF_ERROR(RemoveDevices(user->id, result.device_id, nullptr));
   auto st = Await<bool>([&](Callback<bool> cb) {
     sequencer_->SubmitFor<bool>(
@@ -104,10 +105,12 @@ Result<Identity> AccountService::Authenticate(std::string_view token) {
 }
 
 Status AccountService::Logout(const Identity& who) {
+  std::lock_guard<std::mutex> lock(DeviceLock(who.user_id));
   return RemoveDevices(who.user_id, who.device_id, nullptr);
 }
 
 Result<size_t> AccountService::RevokeAll(UserId user) {
+  std::lock_guard<std::mutex> lock(DeviceLock(user));
   size_t removed = 0;
   PARLEY_RETURN_IF_ERROR(RemoveDevices(user, "", &removed));
   return removed;

@@ -7,6 +7,8 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <array>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -43,10 +45,15 @@ class AccountService {
 
  private:
   Status RemoveDevices(UserId user, std::string_view only_device, size_t* removed);
+  // Serialises one user's device changes (login's replace, logout, revocation): each reads
+  // the user's devices, then commits. Interleaved, two of them could leave a token whose
+  // device row is gone or overwritten, which no logout or revocation could reach.
+  std::mutex& DeviceLock(UserId user) { return device_locks_[user % device_locks_.size()]; }
 
   Store* store_;
   Sequencer* sequencer_;
   ServiceConfig config_;
+  std::array<std::mutex, 64> device_locks_;
 };
 
 }  // namespace parley

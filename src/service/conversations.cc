@@ -31,18 +31,26 @@ Result<ConvState*> GroupForActor(CommitBatch& b, ConvId id, UserId actor, Role m
   return conv;
 }
 
+// A membership or settings event about `conv`, not yet addressed to an inbox.
+InboxEvent ConvEvent(CommitBatch& b, const ConvState& conv, EventType type, UserId actor,
+                     UserId subject) {
+  InboxEvent e{};
+  e.type = type;
+  e.conv_id = conv.conv.id;
+  e.conv_seq = conv.head.last_seq;
+  e.actor = actor;
+  e.subject = subject;
+  e.ms = b.now_ms();
+  return e;
+}
+
 // Adds `user` to `conv` (staging the member rows) and emits the join events.
 Status StageJoin(CommitBatch& b, ConvState* conv, UserId user, Role role, UserId actor) {
   MemberRecord m{conv->conv.id, user, role, b.now_ms(), conv->conv.read_fanout};
   conv->members[user] = m;
+  conv->member_ids.reset();  // the hub's snapshot is stale now
   b.writes().Add(op::PutMember{m});
-  InboxEvent e{};
-  e.type = EventType::kMemberJoined;
-  e.conv_id = conv->conv.id;
-  e.conv_seq = conv->head.last_seq;
-  e.actor = actor;
-  e.subject = user;
-  e.ms = b.now_ms();
+  InboxEvent e = ConvEvent(b, *conv, EventType::kMemberJoined, actor, user);
   if (conv->conv.read_fanout) {
     e.user_id = user;
     return b.Emit(e);
@@ -52,13 +60,7 @@ Status StageJoin(CommitBatch& b, ConvState* conv, UserId user, Role role, UserId
 
 // Removes `user` from `conv` and emits the leave events (the leaver is told too).
 Status StageLeave(CommitBatch& b, ConvState* conv, UserId user, UserId actor) {
-  InboxEvent e{};
-  e.type = EventType::kMemberLeft;
-  e.conv_id = conv->conv.id;
-  e.conv_seq = conv->head.last_seq;
-  e.actor = actor;
-  e.subject = user;
-  e.ms = b.now_ms();
+  InboxEvent e = ConvEvent(b, *conv, EventType::kMemberLeft, actor, user);
   if (conv->conv.read_fanout) {
     e.user_id = user;
     PARLEY_RETURN_IF_ERROR(b.Emit(e));
@@ -66,6 +68,7 @@ Status StageLeave(CommitBatch& b, ConvState* conv, UserId user, UserId actor) {
     PARLEY_RETURN_IF_ERROR(EmitToMembers(b, *conv, e));
   }
   conv->members.erase(user);
+  conv->member_ids.reset();
   b.writes().Add(op::DeleteMember{conv->conv.id, user});
   return Status::Ok();
 }
@@ -85,14 +88,7 @@ void StageConvRecord(CommitBatch& b, ConvState* conv, size_t threshold) {
 }
 
 Status EmitConvUpdated(CommitBatch& b, ConvState* conv, UserId actor, UserId subject) {
-  InboxEvent e{};
-  e.type = EventType::kConvUpdated;
-  e.conv_id = conv->conv.id;
-  e.conv_seq = conv->head.last_seq;
-  e.actor = actor;
-  e.subject = subject;
-  e.ms = b.now_ms();
-  return EmitToMembers(b, *conv, e);
+  return EmitToMembers(b, *conv, ConvEvent(b, *conv, EventType::kConvUpdated, actor, subject));
 }
 
 }  // namespace

@@ -12,6 +12,15 @@ Status NotMember(ConvId conv) {
   return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
 }
 
+// The conversation `id` if `user` is a member; kNotMember otherwise (also when it does not
+// exist, so outsiders learn nothing).
+Result<ConvState*> MemberConv(CommitBatch& b, ConvId id, UserId user) {
+  auto conv = b.Conv(id);
+  if (!conv.ok()) return conv.status().code() == Code::kNotFound ? NotMember(id) : conv.status();
+  if (!(*conv)->IsMember(user)) return NotMember(id);
+  return conv;
+}
+
 }  // namespace
 
 Status MessageService::Validate(const SendRequest& r) const {
@@ -73,13 +82,7 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
           return Status::Ok();
         }
         // 2. Only members may write.
-        auto conv_or = b.Conv(req.conv_id);
-        if (!conv_or.ok()) {
-          return conv_or.status().code() == Code::kNotFound ? NotMember(req.conv_id)
-                                                            : conv_or.status();
-        }
-        ConvState* conv = *conv_or;
-        if (!conv->IsMember(who.user_id)) return NotMember(req.conv_id);
+        PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, req.conv_id, who.user_id));
 
         // 3. Sequence and stage.
         MessageRecord m;
@@ -127,16 +130,16 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
   int64_t window = config_.recall_window_ms;
   sequencer_->SubmitFor<bool>(
       [who, conv_id, seq, window](CommitBatch& b, bool& changed) -> Status {
-        auto conv_or = b.Conv(conv_id);
-        if (!conv_or.ok()) {
-          return conv_or.status().code() == Code::kNotFound ? NotMember(conv_id) : conv_or.status();
-        }
-        ConvState* conv = *conv_or;
+        PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, conv_id, who.user_id));
         auto me = conv->members.find(who.user_id);
-        if (me == conv->members.end()) return NotMember(conv_id);
         if (seq == 0 || seq > conv->head.last_seq) {
           return NotFound("no message " + std::to_string(seq) + " in conversation " +
                           std::to_string(conv_id));
+        }
+        // Recalled by an earlier request whose tombstone may not be in the store yet.
+        if (conv->recalled.count(seq)) {
+          changed = false;
+          return Status::Ok();
         }
         PARLEY_ASSIGN_OR_RETURN(MessageRecord m, b.store().GetMessage(conv_id, seq));
         if (m.recalled) {
@@ -164,6 +167,7 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
         b.writes().Add(
             op::PutChange{ChangeRecord{gseq, ChangeKind::kRecall, conv_id, seq, b.now_ms()}});
         b.writes().Add(op::PutMessage{m});
+        conv->recalled.insert(seq);
         changed = true;
         // Recalls are rare: every member is told, whatever the fan-out mode.
         InboxEvent e{};
@@ -187,12 +191,7 @@ void MessageService::MarkRead(const Identity& who, ConvId conv_id, Seq seq,
                               Callback<ReadReply> done) {
   sequencer_->SubmitFor<ReadReply>(
       [who, conv_id, seq](CommitBatch& b, ReadReply& out) -> Status {
-        auto conv_or = b.Conv(conv_id);
-        if (!conv_or.ok()) {
-          return conv_or.status().code() == Code::kNotFound ? NotMember(conv_id) : conv_or.status();
-        }
-        ConvState* conv = *conv_or;
-        if (!conv->IsMember(who.user_id)) return NotMember(conv_id);
+        PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, conv_id, who.user_id));
         PARLEY_ASSIGN_OR_RETURN(Seq current, b.store().GetReadCursor(who.user_id, conv_id));
         // A cursor staged earlier in this same batch is not in the store yet.
         if (auto pending = b.FindPendingRead(who.user_id, conv_id)) {

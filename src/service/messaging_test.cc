@@ -581,5 +581,34 @@ TEST_F(MessagingTest, RecallWithinAFreshWindowSucceedsForTheSender) {
   }
 }
 
+TEST_F(MessagingTest, RacingRecallsOfOneMessageTellMembersOnce) {
+  auto users = MakeUsers(3);
+  auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2]});
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE(core().conversations().SetRole(users[0], g->id, users[1], Role::kAdmin).ok());
+  std::vector<SendAck> acks = SendMany(Id(users[2]), g->id, 20);
+  const Seq before = LastUserSeq(users[2]);
+  const size_t changes_before = core().store().ScanChanges(0, SIZE_MAX)->size();
+  // The sender and both moderators recall the same messages at once: each message is
+  // recalled once, by whoever came first, and announced once.
+  Results<bool> recalls(3 * acks.size());
+  for (size_t i = 0; i < acks.size(); ++i) {
+    core().messages().Recall(Id(users[2]), g->id, acks[i].seq, recalls.Slot(3 * i));
+    core().messages().Recall(Id(users[1]), g->id, acks[i].seq, recalls.Slot(3 * i + 1));
+    core().messages().Recall(Id(users[0]), g->id, acks[i].seq, recalls.Slot(3 * i + 2));
+  }
+  recalls.Wait();
+  for (size_t i = 0; i < recalls.size(); ++i) {
+    ASSERT_TRUE(recalls[i].ok()) << i << ": " << recalls[i].status().ToString();
+    EXPECT_EQ(*recalls[i], i % 3 == 0) << "only the first recall changes anything";
+  }
+  for (const auto& m : AllMessages(g->id)) {
+    EXPECT_TRUE(m.recalled);
+    EXPECT_EQ(m.recalled_by, users[2]);
+  }
+  EXPECT_EQ(LastUserSeq(users[2]), before + acks.size());
+  EXPECT_EQ(core().store().ScanChanges(0, SIZE_MAX)->size(), changes_before + acks.size());
+}
+
 }  // namespace
 }  // namespace parley

@@ -43,8 +43,12 @@ struct ConvState {
   ConversationRecord conv;
   ConvHead head;
   std::unordered_map<UserId, MemberRecord> members;
-  // Snapshot of member ids for the hub; rebuilt lazily after membership changes.
+  // Snapshot of member ids for the hub, rebuilt lazily: whoever changes `members` must
+  // reset it (a size check alone misses one member leaving and another joining).
   std::shared_ptr<const std::vector<UserId>> member_ids;
+  // Messages recalled since this state was loaded. Their tombstones may not be in the store
+  // yet (this batch, or the one committing), so a second recall must not go by the store.
+  std::unordered_set<Seq> recalled;
 
   bool IsMember(UserId u) const { return members.count(u) != 0; }
   std::shared_ptr<const std::vector<UserId>> MemberIds();

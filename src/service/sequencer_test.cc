@@ -326,9 +326,9 @@ TEST_F(SequencerTest, HalfStagedTaskAbandonsItsBatchAndCachesAreRebuilt) {
 }
 
 // Delegates to a real store; can make one Apply block until released and then fail.
-class FaultyStore : public Store {
+class FaultyStore : public test::ForwardingStore {
  public:
-  explicit FaultyStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using ForwardingStore::ForwardingStore;
 
   void FailNextApply() { fail_next_ = true; }
   Signal apply_entered, apply_release;
@@ -343,68 +343,24 @@ class FaultyStore : public Store {
     return cv_.wait_for(lock, 30s, [&] { return dedup_reads_ > n; });
   }
 
-  Result<UserRecord> GetUser(UserId id) override { return inner_->GetUser(id); }
-  Result<UserId> FindUserByName(std::string_view n) override { return inner_->FindUserByName(n); }
-  Result<DeviceRecord> FindDeviceByToken(std::string_view d) override {
-    return inner_->FindDeviceByToken(d);
-  }
-  Result<std::vector<DeviceRecord>> ListDevices(UserId u) override {
-    return inner_->ListDevices(u);
-  }
-  Result<ConversationRecord> GetConversation(ConvId id) override {
-    return inner_->GetConversation(id);
-  }
-  Result<ConvHead> GetConvHead(ConvId id) override { return inner_->GetConvHead(id); }
-  Result<ConvId> FindDirect(UserId a, UserId b) override { return inner_->FindDirect(a, b); }
-  Result<std::vector<MemberRecord>> ListMembers(ConvId id) override {
-    return inner_->ListMembers(id);
-  }
-  Result<MemberRecord> GetMember(ConvId id, UserId u) override { return inner_->GetMember(id, u); }
-  Result<std::vector<MemberRecord>> ListUserConversations(UserId u) override {
-    return inner_->ListUserConversations(u);
-  }
-  Result<MessageRecord> GetMessage(ConvId c, Seq s) override { return inner_->GetMessage(c, s); }
-  std::vector<Result<MessageRecord>> GetMessages(std::span<const MessageKey> keys) override {
-    return inner_->GetMessages(keys);
-  }
-  Result<std::vector<MessageRecord>> ScanMessages(ConvId c, Seq from, bool fwd,
-                                                  size_t limit) override {
-    return inner_->ScanMessages(c, from, fwd, limit);
-  }
-  Result<std::vector<InboxEvent>> ScanInbox(UserId u, Seq after, size_t limit) override {
-    return inner_->ScanInbox(u, after, limit);
-  }
-  Result<Seq> LastUserSeq(UserId u) override { return inner_->LastUserSeq(u); }
-  Result<Seq> InboxFloor(UserId u) override { return inner_->InboxFloor(u); }
-  Status TrimInbox(UserId u, Seq floor) override { return inner_->TrimInbox(u, floor); }
-  Result<Seq> GetReadCursor(UserId u, ConvId c) override { return inner_->GetReadCursor(u, c); }
-  Result<Seq> GetDeviceCursor(UserId u, std::string_view d) override {
-    return inner_->GetDeviceCursor(u, d);
-  }
   Result<DedupRecord> GetDedup(UserId s, std::string_view id, int64_t now) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++dedup_reads_;
       cv_.notify_all();
     }
-    return inner_->GetDedup(s, id, now);
+    return ForwardingStore::GetDedup(s, id, now);
   }
-  Result<std::vector<ChangeRecord>> ScanChanges(uint64_t after, size_t limit) override {
-    return inner_->ScanChanges(after, limit);
-  }
-  Result<Counters> LoadCounters() override { return inner_->LoadCounters(); }
   Status Apply(const WriteSet& writes, Durability d) override {
     if (fail_next_.exchange(false)) {
       apply_entered.Notify();
       EXPECT_TRUE(apply_release.WaitFor(30s));
       return Status(Code::kIOError, "injected write failure");
     }
-    return inner_->Apply(writes, d);
+    return ForwardingStore::Apply(writes, d);
   }
-  StoreStats Stats() override { return inner_->Stats(); }
 
  private:
-  std::unique_ptr<Store> inner_;
   std::atomic<bool> fail_next_{false};
   std::mutex mu_;
   std::condition_variable cv_;
@@ -509,6 +465,55 @@ TEST_F(SequencerTest, CountersContinueAfterReopen) {
   EXPECT_EQ(core().sequencer().committed_gseq(), second.msg_id);
 }
 
+TEST_F(SequencerTest, TinyCachesAreDroppedAndReloadedWithoutLosingOrder) {
+  // The caches are dropped before nearly every batch; numbering must come from the store.
+  config_.conv_cache_max = 1;
+  config_.user_cache_max = 2;
+  constexpr int kThreads = 6, kPerThread = 60;
+  auto users = MakeUsers(kThreads);
+  std::vector<ConvId> convs;
+  for (int c = 0; c < 3; ++c) {
+    auto g = core().conversations().CreateGroup(users[c], test::Cat("g", c), users);
+    ASSERT_TRUE(g.ok());
+    convs.push_back(g->id);
+  }
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      for (int i = 0; i < kPerThread; ++i) {
+        ConvId conv = convs[(t + i) % convs.size()];
+        Send(Id(users[t]), conv);
+        if (i % 10 == 0) {
+          EXPECT_TRUE(core().messages().MarkReadSync(Id(users[t]), conv, 1000).ok());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  size_t total = 0;
+  for (ConvId conv : convs) {
+    const Seq head = Head(conv);
+    ExpectGapless(AllMessages(conv), head);
+    total += head;
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kThreads * kPerThread));
+  for (UserId u : users) {
+    auto inbox = Inbox(u);
+    for (size_t i = 0; i < inbox.size(); ++i) ASSERT_EQ(inbox[i].user_seq, i + 1) << "user " << u;
+    size_t messages = 0;
+    uint64_t last_gseq = 0;
+    for (const auto& e : inbox) {
+      if (e.type != EventType::kMessage) continue;
+      ++messages;
+      EXPECT_GT(e.gseq, last_gseq);
+      last_gseq = e.gseq;
+    }
+    EXPECT_EQ(messages, total);
+  }
+}
+
 class RecordingListener : public CommitListener {
  public:
   void OnCommit(const CommitNotice& notice) override {
@@ -570,6 +575,39 @@ TEST_F(SequencerTest, ListenerHearsEveryEventInCommitOrder) {
       EXPECT_EQ(heard[u][i].gseq, inbox[i].gseq);
     }
   }
+}
+
+TEST_F(SequencerTest, ListenerMemberListFollowsMembershipChanges) {
+  RecordingListener listener;
+  listener_ = &listener;
+  config_.read_fanout_threshold = 2;
+  auto users = MakeUsers(5);
+  auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2]});
+  ASSERT_TRUE(g.ok());
+  ASSERT_TRUE(g->read_fanout);
+  auto moved_to = [&]() -> std::set<UserId> {
+    std::lock_guard<std::mutex> lock(listener.mu);
+    for (auto n = listener.notices.rbegin(); n != listener.notices.rend(); ++n) {
+      if (!n->conv_moves.empty()) {
+        return std::set<UserId>(n->conv_moves.back().members->begin(),
+                                n->conv_moves.back().members->end());
+      }
+    }
+    return {};
+  };
+  Send(Id(users[1]), g->id);
+  EXPECT_EQ(moved_to(), (std::set<UserId>{users[0], users[1], users[2]}));
+  // One member out, another in: the same number of members, but not the same ones.
+  ASSERT_TRUE(core().conversations().RemoveMember(users[0], g->id, users[2]).ok());
+  ASSERT_TRUE(core().conversations().AddMembers(users[0], g->id, {users[3]}).ok());
+  Send(Id(users[1]), g->id);
+  EXPECT_EQ(moved_to(), (std::set<UserId>{users[0], users[1], users[3]}));
+  ASSERT_TRUE(core().conversations().Leave(users[1], g->id).ok());
+  ASSERT_TRUE(core().conversations().AddMembers(users[0], g->id, {users[4]}).ok());
+  Send(Id(users[0]), g->id);
+  EXPECT_EQ(moved_to(), (std::set<UserId>{users[0], users[3], users[4]}));
+  Close();
+  listener_ = nullptr;
 }
 
 }  // namespace

@@ -69,7 +69,9 @@ Core& CoreTest::core() {
       fprintf(stderr, "open store: %s\n", store.status().ToString().c_str());
       std::abort();
     }
-    auto core = Core::Open(std::move(store).value(), config_, listener_);
+    std::unique_ptr<Store> opened = std::move(store).value();
+    if (wrap_store_) opened = wrap_store_(std::move(opened));
+    auto core = Core::Open(std::move(opened), config_, listener_);
     if (!core.ok()) {
       fprintf(stderr, "open core: %s\n", core.status().ToString().c_str());
       std::abort();

@@ -12,12 +12,15 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "service/await.h"
@@ -44,9 +47,9 @@ class TempDir {
   std::string path_;
 };
 
-// Collects the results of asynchronous calls: Slot(i) is the callback for call i.
-// Wait() must return true before the collector is destroyed (on timeout it aborts, since
-// callbacks may still arrive).
+// Collects the results of asynchronous calls: Slot(i) is the callback for call i. Call
+// Wait() before the collector goes away; it aborts the test binary on timeout, since late
+// callbacks would write into freed memory.
 template <typename T>
 class Results {
  public:
@@ -110,6 +113,64 @@ std::string Cat(const Args&... args) {
   return out.str();
 }
 
+// A Store that forwards every call to another. Tests derive from it to observe, delay or
+// break single calls.
+class ForwardingStore : public Store {
+ public:
+  explicit ForwardingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+
+  Result<UserRecord> GetUser(UserId id) override { return inner_->GetUser(id); }
+  Result<UserId> FindUserByName(std::string_view n) override { return inner_->FindUserByName(n); }
+  Result<DeviceRecord> FindDeviceByToken(std::string_view d) override {
+    return inner_->FindDeviceByToken(d);
+  }
+  Result<std::vector<DeviceRecord>> ListDevices(UserId u) override {
+    return inner_->ListDevices(u);
+  }
+  Result<ConversationRecord> GetConversation(ConvId id) override {
+    return inner_->GetConversation(id);
+  }
+  Result<ConvHead> GetConvHead(ConvId id) override { return inner_->GetConvHead(id); }
+  Result<ConvId> FindDirect(UserId a, UserId b) override { return inner_->FindDirect(a, b); }
+  Result<std::vector<MemberRecord>> ListMembers(ConvId id) override {
+    return inner_->ListMembers(id);
+  }
+  Result<MemberRecord> GetMember(ConvId id, UserId u) override { return inner_->GetMember(id, u); }
+  Result<std::vector<MemberRecord>> ListUserConversations(UserId u) override {
+    return inner_->ListUserConversations(u);
+  }
+  Result<MessageRecord> GetMessage(ConvId c, Seq s) override { return inner_->GetMessage(c, s); }
+  std::vector<Result<MessageRecord>> GetMessages(std::span<const MessageKey> keys) override {
+    return inner_->GetMessages(keys);
+  }
+  Result<std::vector<MessageRecord>> ScanMessages(ConvId c, Seq from, bool forward,
+                                                  size_t limit) override {
+    return inner_->ScanMessages(c, from, forward, limit);
+  }
+  Result<std::vector<InboxEvent>> ScanInbox(UserId u, Seq after, size_t limit) override {
+    return inner_->ScanInbox(u, after, limit);
+  }
+  Result<Seq> LastUserSeq(UserId u) override { return inner_->LastUserSeq(u); }
+  Result<Seq> InboxFloor(UserId u) override { return inner_->InboxFloor(u); }
+  Status TrimInbox(UserId u, Seq floor) override { return inner_->TrimInbox(u, floor); }
+  Result<Seq> GetReadCursor(UserId u, ConvId c) override { return inner_->GetReadCursor(u, c); }
+  Result<Seq> GetDeviceCursor(UserId u, std::string_view d) override {
+    return inner_->GetDeviceCursor(u, d);
+  }
+  Result<DedupRecord> GetDedup(UserId s, std::string_view id, int64_t now) override {
+    return inner_->GetDedup(s, id, now);
+  }
+  Result<std::vector<ChangeRecord>> ScanChanges(uint64_t after, size_t limit) override {
+    return inner_->ScanChanges(after, limit);
+  }
+  Result<Counters> LoadCounters() override { return inner_->LoadCounters(); }
+  Status Apply(const WriteSet& writes, Durability d) override { return inner_->Apply(writes, d); }
+  StoreStats Stats() override { return inner_->Stats(); }
+
+ private:
+  std::unique_ptr<Store> inner_;
+};
+
 // The identity of `user` on the device "dev".
 Identity Id(UserId user, std::string device = "dev");
 
@@ -121,7 +182,8 @@ class CoreTest : public ::testing::Test {
   CoreTest();
   void TearDown() override;
 
-  // The core, opened with `config_` on first use: tweak config_ before calling it.
+  // The core, opened with `config_` on first use: tweak config_ before calling it, and call
+  // it once before starting threads that use it.
   Core& core();
   // Closes the core (committing everything queued) and opens it again on the same data.
   void Reopen();
@@ -154,6 +216,8 @@ class CoreTest : public ::testing::Test {
 
   ServiceConfig config_;
   CommitListener* listener_ = nullptr;  // passed to Core::Open; must outlive the core
+  // If set, wraps the store before the core is opened on it (a ForwardingStore, say).
+  std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store_;
   TempDir dir_;
 
  private:

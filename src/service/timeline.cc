@@ -126,10 +126,12 @@ Result<HistoryPage> TimelineService::History(const Identity& who, const HistoryR
       before_edge = after_edge = end;
       break;
     }
-    case HistoryRequest::Mode::kAfter:
-      PARLEY_RETURN_IF_ERROR(forward(req.seq + 1, limit));
-      before_edge = after_edge = req.seq + 1;
+    case HistoryRequest::Mode::kAfter: {
+      Seq start = std::min(req.seq, head.last_seq) + 1;  // no overflow for a huge req.seq
+      PARLEY_RETURN_IF_ERROR(forward(start, limit));
+      before_edge = after_edge = start;
       break;
+    }
     case HistoryRequest::Mode::kAroundTime: {
       PARLEY_ASSIGN_OR_RETURN(Seq pivot, FirstSeqAtOrAfter(req.conv_id, head, req.time_ms));
       size_t older = std::min<size_t>(limit / 2, pivot - 1);

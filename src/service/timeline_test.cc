@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -191,6 +192,12 @@ TEST_F(TimelineTest, HistoryModesLimitsAndEdges) {
   EXPECT_TRUE(nothing_after.messages.empty());
   EXPECT_TRUE(nothing_after.has_more_before);
   EXPECT_FALSE(nothing_after.has_more_after);
+  for (Seq huge : {Seq{61}, Seq{1000}, std::numeric_limits<Seq>::max()}) {
+    HistoryPage past_head = Page(Mode::kAfter, huge, 5);
+    EXPECT_TRUE(past_head.messages.empty()) << huge;
+    EXPECT_TRUE(past_head.has_more_before) << huge;
+    EXPECT_FALSE(past_head.has_more_after) << huge;
+  }
   HistoryPage from_start = Page(Mode::kAfter, 0, 5);
   ASSERT_EQ(from_start.messages.size(), 5u);
   EXPECT_EQ(from_start.messages.front().seq, 1u);
@@ -234,8 +241,8 @@ TEST_F(TimelineTest, AroundTimeCentresOnTheFirstMessageAtOrAfterTheTime) {
         // Centred: up to half the page before the pivot, unless the end is near.
         const size_t after_count = std::min<size_t>(all.size() - pivot + 1, limit);
         const size_t before_count = limit - after_count;
-        EXPECT_EQ(pivot - lo, std::max<size_t>(before_count, std::min<size_t>(limit / 2,
-                                                                            pivot - 1)));
+        EXPECT_EQ(pivot - lo,
+                  std::max<size_t>(before_count, std::min<size_t>(limit / 2, pivot - 1)));
       } else {
         EXPECT_EQ(hi, all.size());
       }

@@ -265,6 +265,7 @@ class RocksStore final : public Store {
 
   Result<std::vector<InboxEvent>> ScanInbox(UserId user, Seq after, size_t limit) override {
     std::vector<InboxEvent> out;
+    if (after == UINT64_MAX) return out;  // nothing can follow; after + 1 would wrap to 0
     out.reserve(std::min<size_t>(limit, 256));
     Status st = ScanFrom(kInbox, Key1(user), Key2(user, after + 1), limit,
                          [&](std::string_view k, std::string_view v) -> Status {
@@ -337,6 +338,7 @@ class RocksStore final : public Store {
 
   Result<std::vector<ChangeRecord>> ScanChanges(uint64_t after, size_t limit) override {
     std::vector<ChangeRecord> out;
+    if (after == UINT64_MAX) return out;  // nothing can follow; after + 1 would wrap to 0
     Status st = ScanFrom(kChanges, "", Key1(after + 1), limit,
                          [&](std::string_view k, std::string_view v) -> Status {
                            PARLEY_ASSIGN_OR_RETURN(auto c, DecodeChange(v, DecodeBigEndian64(k)));
