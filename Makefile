@@ -26,8 +26,15 @@ build: deps $(BUILD_REL)/build.ninja
 build-asan: deps $(BUILD_SAN)/build.ninja
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
+LISTEN    ?= 127.0.0.1:7800
+
 run: build
-	$(BUILD_REL)/parleyd --data $(DATA)
+	@echo ""
+	@echo "Parley is starting on ws://$(LISTEN)/ws (data in $(DATA)). Try it, in two more terminals:"
+	@echo "  1) $(BUILD_REL)/parley register alice --password alice-secret && $(BUILD_REL)/parley login alice --password alice-secret && $(BUILD_REL)/parley tail"
+	@echo "  2) export PARLEY_HOME=/tmp/bob; $(BUILD_REL)/parley register bob --password bob-secret && $(BUILD_REL)/parley login bob --password bob-secret && $(BUILD_REL)/parley send --to alice 'hello from bob'"
+	@echo ""
+	$(BUILD_REL)/parleyd --data $(DATA) --listen $(LISTEN)
 
 test-release: build
 	cd $(BUILD_REL) && ctest --output-on-failure -j $(JOBS) --timeout 600

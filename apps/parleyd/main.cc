@@ -1,22 +1,50 @@
-// parleyd: the Parley server. For now it opens the embedded store, reports its status and
-// serves until SIGINT/SIGTERM; the WebSocket gateway plugs in here next.
+// parleyd: the Parley server. Opens the embedded store, starts the message core, the hub
+// and the WebSocket/HTTP gateway, and serves until SIGINT/SIGTERM, then shuts down
+// gracefully: stop accepting, answer in-flight requests, close clients with 1001, commit
+// what is queued, close the store.
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 
+#include "common/crypto.h"
+#include "gateway/server.h"
+#include "hub/hub.h"
+#include "metrics/metrics.h"
 #include "server/config_file.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
 
+namespace {
+
+// Composes the hub with the commit metrics: both hear every durable commit.
+class CommitFanout : public parley::CommitListener {
+ public:
+  CommitFanout(parley::Hub& hub, parley::metrics::Histogram& batch) : hub_(hub), batch_(batch) {}
+  void OnCommit(const parley::CommitNotice& notice) override {
+    batch_.Observe(static_cast<double>(notice.tasks));
+    hub_.OnCommit(notice);
+  }
+
+ private:
+  parley::Hub& hub_;
+  parley::metrics::Histogram& batch_;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"parleyd — the Parley instant-messaging server"};
-  std::string config_path, data_dir;
+  std::string config_path, data_dir, listen, port_file;
   bool status_only = false;
   app.add_option("--config", config_path, "TOML config file (see docs/operations.md)")
       ->check(CLI::ExistingFile);
   app.add_option("--data", data_dir, "data directory (default ./data)");
+  app.add_option("--listen", listen, "HOST:PORT to serve on (default 127.0.0.1:7800)");
+  app.add_option("--port-file", port_file,
+                 "write the bound port to this file once serving (for scripts and tests)");
   app.add_flag("--status", status_only, "print the store's status and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -28,6 +56,17 @@ int main(int argc, char** argv) {
     }
   }
   if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!listen.empty()) {
+    auto st = parley::ParseListen(listen, &config.gateway.listen_host, &config.gateway.listen_port);
+    if (!st.ok()) {
+      spdlog::critical("--listen: {}", st.ToString());
+      return 2;
+    }
+  }
+  if (auto st = parley::InitCrypto(); !st.ok()) {
+    spdlog::critical("{}", st.ToString());
+    return 1;
+  }
 
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;
@@ -35,6 +74,7 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -43,7 +83,14 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", store.status().ToString());
     return 1;
   }
-  auto core = parley::Core::Open(std::move(store).value(), config.service);
+
+  parley::metrics::Registry registry;
+  parley::Hub hub;
+  auto& batch_sizes = registry.histogram(
+      "parley_commit_batch_requests", "Requests folded into each durable commit.",
+      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192});
+  CommitFanout listener(hub, batch_sizes);
+  auto core = parley::Core::Open(std::move(store).value(), config.service, &listener);
   if (!core.ok()) {
     spdlog::critical("{}", core.status().ToString());
     return 1;
@@ -59,11 +106,41 @@ int main(int argc, char** argv) {
   }
   if (status_only) return 0;
 
-  spdlog::info("ready; stop with SIGINT or SIGTERM");
+  registry.gauge_fn("parley_process_resident_bytes", "Resident memory of parleyd.",
+                    [] { return static_cast<double>(parley::metrics::ProcessRssBytes()); });
+  registry.gauge_fn("parley_process_open_fds", "Open file descriptors of parleyd.",
+                    [] { return static_cast<double>(parley::metrics::OpenFileCount()); });
+  registry.gauge_fn("parley_process_max_fds", "Open-file limit of parleyd.",
+                    [] { return static_cast<double>(parley::metrics::OpenFileLimit()); });
+  registry.gauge_fn("parley_committed_gseq", "Last durable change number.", [c = core->get()] {
+    return static_cast<double>(c->sequencer().committed_gseq());
+  });
+
+  auto server = parley::Server::Start(config.gateway, **core, hub, registry);
+  if (!server.ok()) {
+    spdlog::critical("{}", server.status().ToString());
+    (*core)->Shutdown();
+    return 1;
+  }
+  spdlog::info("ready on ws://{}:{}/ws; stop with SIGINT or SIGTERM", config.gateway.listen_host,
+               (*server)->port());
+  if (!port_file.empty()) {
+    // Written to a temporary name and renamed, so a reader never sees a partial file.
+    std::string tmp = port_file + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+      std::fprintf(f, "%u\n", static_cast<unsigned>((*server)->port()));
+      std::fclose(f);
+      std::filesystem::rename(tmp, port_file, ec);
+    }
+  }
+
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  spdlog::info("signal {}: committing queued writes and closing the store", sig);
+  spdlog::info("signal {}: draining requests and closing connections", sig);
+  (*server)->Shutdown(std::chrono::seconds(5));
+  spdlog::info("committing queued writes and closing the store");
   (*core)->Shutdown();
+  server->reset();
   spdlog::info("stopped cleanly");
   return 0;
 }

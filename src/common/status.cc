@@ -36,6 +36,16 @@ std::string_view CodeName(Code code) {
       return "corruption";
     case Code::kInternal:
       return "internal";
+    case Code::kBadJson:
+      return "bad_json";
+    case Code::kBadRequest:
+      return "bad_request";
+    case Code::kUnknownOp:
+      return "unknown_op";
+    case Code::kBinaryNotSupported:
+      return "binary_not_supported";
+    case Code::kRateLimited:
+      return "rate_limited";
   }
   return "internal";
 }

@@ -33,6 +33,12 @@ enum class Code : int {
   kIOError,             // the storage engine failed
   kCorruption,          // stored data could not be decoded
   kInternal,            // a bug
+  // Raised at the network edge (the gateway), before a request reaches a service.
+  kBadJson,             // a frame that is not a JSON object
+  kBadRequest,          // id/op missing, a field missing or of the wrong type
+  kUnknownOp,           // no such operation
+  kBinaryNotSupported,  // a binary WebSocket frame
+  kRateLimited,         // too many requests; retry later
 };
 
 // Stable lower-case name of a code ("not_member"); used in logs and on the wire.

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <cstdlib>
 #include <set>
 
 namespace parley {
@@ -80,6 +81,22 @@ Status LoadConfigFile(const std::string& path, ServerConfig* c) {
     c->store.block_cache_bytes = cache_mb << 20;
     c->store.write_buffer_bytes = wb_mb << 20;
   }
+  return Status::Ok();
+}
+
+Status ParseListen(const std::string& host_port, std::string* host, uint16_t* port) {
+  auto colon = host_port.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("listen address '" + host_port + "' must be HOST:PORT");
+  }
+  const std::string port_text = host_port.substr(colon + 1);
+  char* end = nullptr;
+  unsigned long p = std::strtoul(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || p > 65535) {
+    return InvalidArgument("listen port in '" + host_port + "' must be 0-65535");
+  }
+  *host = host_port.substr(0, colon);
+  *port = static_cast<uint16_t>(p);
   return Status::Ok();
 }
 

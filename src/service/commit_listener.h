@@ -15,6 +15,7 @@ namespace parley {
 struct ConvMoved {
   ConvId conv_id = 0;
   Seq last_seq = 0;
+  int64_t last_ms = 0;
   uint64_t gseq = 0;
   std::shared_ptr<const std::vector<UserId>> members;
 };
@@ -22,7 +23,11 @@ struct ConvMoved {
 struct CommitNotice {
   std::vector<InboxEvent> events;  // in commit order; per user, ascending user_seq
   std::vector<ConvMoved> conv_moves;
+  // Messages created or recalled in this commit (write-fan-out conversations), so pushes
+  // can carry them without a read.
+  std::vector<MessageRecord> messages;
   uint64_t committed_gseq = 0;
+  size_t tasks = 0;  // requests folded into this commit
 };
 
 class CommitListener {

@@ -322,7 +322,12 @@ Status ConversationService::SetRole(UserId actor, ConvId id, UserId target, Role
 }
 
 Result<ConversationRecord> ConversationService::Get(UserId me, ConvId id) {
-  PARLEY_ASSIGN_OR_RETURN(auto conv, store_->GetConversation(id));
+  auto conv = store_->GetConversation(id);
+  // An unknown conversation answers like a foreign one: ids reveal nothing to outsiders.
+  if (!conv.ok() && conv.status().code() == Code::kNotFound) {
+    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
+  }
+  if (!conv.ok()) return conv.status();
   auto member = store_->GetMember(id, me);
   if (!member.ok()) {
     if (member.status().code() == Code::kNotFound) {

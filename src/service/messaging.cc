@@ -105,11 +105,13 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
             ChangeRecord{m.msg_id, ChangeKind::kMessage, m.conv_id, m.seq, m.server_ms}});
         b.SetPendingRead(who.user_id, m.conv_id, m.seq);
         b.writes().Add(op::PutReadCursor{who.user_id, m.conv_id, m.seq});
-        b.writes().Add(op::PutMessage{std::move(m)});
         if (conv->conv.read_fanout) {
+          b.writes().Add(op::PutMessage{std::move(m)});
           b.NotifyConvMoved(conv);
           return Status::Ok();
         }
+        b.NoteMessage(m);
+        b.writes().Add(op::PutMessage{std::move(m)});
         InboxEvent e{};
         e.type = EventType::kMessage;
         e.conv_id = ack.conv_id;
@@ -166,6 +168,7 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
         b.MarkHeadDirty(conv);
         b.writes().Add(
             op::PutChange{ChangeRecord{gseq, ChangeKind::kRecall, conv_id, seq, b.now_ms()}});
+        b.NoteMessage(m);
         b.writes().Add(op::PutMessage{m});
         conv->recalled.insert(seq);
         changed = true;

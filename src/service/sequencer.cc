@@ -156,8 +156,8 @@ Status CommitBatch::Emit(InboxEvent event) {
 
 void CommitBatch::NotifyConvMoved(ConvState* state) {
   if (!collect_notice_) return;
-  notice_.conv_moves.push_back(
-      ConvMoved{state->conv.id, state->head.last_seq, state->head.last_gseq, state->MemberIds()});
+  notice_.conv_moves.push_back(ConvMoved{state->conv.id, state->head.last_seq, state->head.last_ms,
+                                         state->head.last_gseq, state->MemberIds()});
 }
 
 const DedupRecord* CommitBatch::FindPendingDedup(const std::string& key) const {
@@ -365,7 +365,10 @@ void Sequencer::Commit() {
     if (!batch.writes().empty()) status = store_->Apply(batch.writes(), durability);
     if (status.ok()) {
       committed_gseq_.store(batch.notice().committed_gseq, std::memory_order_release);
-      if (listener_) listener_->OnCommit(batch.notice());
+      if (listener_) {
+        batch.notice().tasks = staged->tasks.size();
+        listener_->OnCommit(batch.notice());
+      }
       for (size_t i = 0; i < staged->tasks.size(); ++i) {
         staged->tasks[i].done(staged->results[i]);
       }

@@ -80,6 +80,10 @@ class CommitBatch {
   // Appends `event` to the inbox of event.user_id with the next user_seq.
   Status Emit(InboxEvent event);
   void NotifyConvMoved(ConvState* state);
+  // Hands a created or recalled message to the commit listener with the notice.
+  void NoteMessage(const MessageRecord& message) {
+    if (collect_notice_) notice_.messages.push_back(message);
+  }
 
   // Requests staged but not yet durable (this batch, or the one still committing), so
   // later tasks see them: dedup records, user names, direct pairs, read cursors.

@@ -1,0 +1,202 @@
+#include "gateway/dispatcher.h"
+
+#include "common/clock.h"
+#include "protocol/encode.h"
+
+namespace parley {
+namespace {
+
+constexpr int64_t kErrorWindowUs = 10'000'000;
+
+int64_t NowMicros() { return MonotonicNanos() / 1000; }
+
+// Errors that a well-behaved client does not produce: they count towards the abuse limit.
+bool IsClientFault(Code code) {
+  switch (code) {
+    case Code::kBadJson:
+    case Code::kBadRequest:
+    case Code::kUnknownOp:
+    case Code::kBinaryNotSupported:
+    case Code::kTooLarge:
+    case Code::kInvalidUtf8:
+    case Code::kInvalidArgument:
+    case Code::kUnauthenticated:
+    case Code::kNotMember:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool AllowedBeforeAuth(Op op) {
+  return op == Op::kPing || op == Op::kRegister || op == Op::kLogin || op == Op::kAuth;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
+                       WorkerPool& workers)
+    : core_(core),
+      hub_(hub),
+      config_(config),
+      metrics_(metrics),
+      workers_(workers),
+      user_send_buckets_(config.send_rate_per_user, config.send_burst_per_user) {}
+
+SessionState Dispatcher::NewSessionState() const {
+  return SessionState(config_.send_rate_per_conn, config_.send_burst_per_conn,
+                      config_.auth_rate_per_conn, config_.auth_burst_per_conn,
+                      config_.typing_rate_per_conn, config_.typing_burst_per_conn);
+}
+
+void Dispatcher::Fail(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms) {
+  metrics_.Error(status.code()).Inc();
+  if (status.code() == Code::kRateLimited) metrics_.rate_limited.Inc();
+  s->Reply(ErrorReply(id, status, retry_ms));
+}
+
+void Dispatcher::Refuse(const Link& s, const RequestId& id, const Status& status,
+                        int64_t retry_ms) {
+  Fail(s, id, status, retry_ms);
+  if (!IsClientFault(status.code())) return;
+  SessionState& st = s->state();
+  int64_t now = NowMicros();
+  if (now - st.error_window_start_us > kErrorWindowUs) {
+    st.error_window_start_us = now;
+    st.errors_in_window = 0;
+  }
+  if (++st.errors_in_window > config_.max_errors) {
+    metrics_.abuse_closes.Inc();
+    s->CloseWith(1008, "too many failed requests");
+  }
+}
+
+void Dispatcher::OnBinary(const Link& s) {
+  metrics_.frames_in.Inc();
+  Refuse(s, RequestId{},
+         Status(Code::kBinaryNotSupported, "binary frames are not supported; send JSON text"));
+}
+
+void Dispatcher::OnTooLarge(const Link& s, size_t bytes) {
+  metrics_.frames_in.Inc();
+  Refuse(s, RequestId{},
+         Status(Code::kTooLarge, "frame of " + std::to_string(bytes) + " bytes exceeds " +
+                                     std::to_string(config_.max_frame_bytes)));
+}
+
+void Dispatcher::OnText(const Link& s, std::string_view frame) {
+  metrics_.frames_in.Inc();
+  thread_local RequestParser parser;
+  ParsedRequest request;
+  if (Status st = parser.Parse(frame, &request); !st.ok()) {
+    Refuse(s, request.id, st);
+    return;
+  }
+  if (draining_.load(std::memory_order_relaxed)) {
+    Refuse(s, request.id, Status(Code::kUnavailable, "the server is shutting down"));
+    return;
+  }
+  if (!s->state().identity && !AllowedBeforeAuth(request.op)) {
+    Refuse(s, request.id, Status(Code::kUnauthenticated, "log in first (login or auth)"));
+    return;
+  }
+  if (Status st = Route(s, request); !st.ok()) Refuse(s, request.id, st);
+}
+
+Status Dispatcher::Route(const Link& s, const ParsedRequest& r) {
+  switch (r.op) {
+    case Op::kPing:
+      return Ping(s, r);
+    case Op::kRegister:
+      return Register(s, r);
+    case Op::kLogin:
+      return Login(s, r);
+    case Op::kAuth:
+      return Auth(s, r);
+    case Op::kLogout:
+      return Logout(s, r);
+    case Op::kUsers:
+      return Users(s, r);
+    case Op::kSend:
+      return Send(s, r);
+    case Op::kSync:
+      return Sync(s, r);
+    case Op::kHistory:
+      return History(s, r);
+    case Op::kRead:
+      return Read(s, r);
+    case Op::kRecall:
+      return Recall(s, r);
+    case Op::kTyping:
+      return Typing(s, r);
+    case Op::kConvs:
+      return Convs(s, r);
+    case Op::kConvOpen:
+      return ConvOpen(s, r);
+    case Op::kConvCreate:
+      return ConvCreate(s, r);
+    case Op::kConvGet:
+      return ConvGet(s, r);
+    case Op::kConvMembers:
+      return ConvMembers(s, r);
+    case Op::kConvAdd:
+    case Op::kConvRemove:
+    case Op::kConvLeave:
+    case Op::kConvRename:
+    case Op::kConvRole:
+      return ConvChange(s, r);
+  }
+  return Status(Code::kUnknownOp, "unknown op");
+}
+
+void Dispatcher::OnClosed(SessionLink& s) {
+  if (s.state().identity) hub_.Detach(s.state().identity->user_id, &s);
+}
+
+void Dispatcher::Authenticated(const Link& s, const Identity& who, std::string name) {
+  SessionState& st = s->state();
+  if (s->finished()) return;  // the client left while its login was checked
+  st.identity = who;
+  st.user_name = std::move(name);
+  hub_.Attach(who.user_id, s);
+}
+
+void Dispatcher::OnWorker(const Link& s, const RequestId& id, std::function<Status()> job) {
+  workers_.Submit([this, s, id, job = std::move(job)] {
+    Status st = job();
+    if (!st.ok()) Fail(s, id, st);
+  });
+}
+
+Result<UserId> Dispatcher::ResolveUser(const UserRef& ref) {
+  if (const auto* id = std::get_if<uint64_t>(&ref)) {
+    PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(*id));
+    return user.id;
+  }
+  PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().FindUser(std::get<std::string>(ref)));
+  return user.id;
+}
+
+Result<std::vector<UserId>> Dispatcher::ResolveUsers(const std::vector<UserRef>& refs) {
+  std::vector<UserId> out;
+  out.reserve(refs.size());
+  for (const auto& ref : refs) {
+    PARLEY_ASSIGN_OR_RETURN(UserId id, ResolveUser(ref));
+    out.push_back(id);
+  }
+  return out;
+}
+
+bool Dispatcher::Limited(const Link& s, const RequestId& id, TokenBucket& bucket,
+                         KeyedTokenBuckets* per_user, std::string_view what) {
+  int64_t now = NowMicros();
+  int64_t wait = bucket.Take(now);
+  // A connection token spent before the per-user bucket refuses stays spent: the client is
+  // over a limit either way.
+  if (wait == 0 && per_user) wait = per_user->Take(s->state().identity->user_id, now);
+  if (wait == 0) return false;
+  Refuse(s, id, Status(Code::kRateLimited, std::string(what) + " too fast"), (wait + 999) / 1000);
+  return true;
+}
+
+}  // namespace parley

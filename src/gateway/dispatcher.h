@@ -1,0 +1,95 @@
+// Dispatcher: turns one parsed request frame into a service call and its reply.
+//
+// Threading: OnText/OnBinary/OnClosed run on the session's network thread. Cheap reads
+// (sync, history, lists, token auth) are answered inline — they are sub-millisecond store
+// reads. Sends, recalls and read cursors go to the sequencer asynchronously; their
+// completions run on the committer thread and only queue the reply. Blocking work
+// (password hashing, conversation changes that wait for their commit) runs on the worker
+// pool. Every request produces exactly one reply.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string_view>
+
+#include "common/worker_pool.h"
+#include "gateway/config.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/session_link.h"
+#include "hub/hub.h"
+#include "limits/keyed_token_buckets.h"
+#include "protocol/request.h"
+#include "service/core.h"
+
+namespace parley {
+
+class Dispatcher {
+ public:
+  using Link = std::shared_ptr<SessionLink>;
+
+  Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
+             WorkerPool& workers);
+
+  void OnText(const Link& s, std::string_view frame);
+  void OnBinary(const Link& s);
+  // A frame above max_frame_bytes (but under the hard limit) was read and discarded.
+  void OnTooLarge(const Link& s, size_t bytes);
+  // The connection ended: leave the hub.
+  void OnClosed(SessionLink& s);
+  // Shutting down: new requests are answered with `unavailable`.
+  void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
+
+  SessionState NewSessionState() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  // Error reply from any thread (metrics only).
+  void Fail(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms = -1);
+  // Error reply on the session thread for a request refused before any work: also counts
+  // towards the abuse limit.
+  void Refuse(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms = -1);
+  Status Route(const Link& s, const ParsedRequest& r);
+  // Takes a token from `bucket` (and from the user's bucket in `per_user`, if given). If
+  // one is empty, replies `rate_limited` with the wait and returns true.
+  bool Limited(const Link& s, const RequestId& id, TokenBucket& bucket, KeyedTokenBuckets* per_user,
+               std::string_view what);
+  Result<UserId> ResolveUser(const UserRef& ref);
+  Result<std::vector<UserId>> ResolveUsers(const std::vector<UserRef>& refs);
+
+  // Ops (one per protocol op; see docs/protocol.md §3).
+  Status Ping(const Link& s, const ParsedRequest& r);
+  Status Register(const Link& s, const ParsedRequest& r);
+  Status Login(const Link& s, const ParsedRequest& r);
+  Status Auth(const Link& s, const ParsedRequest& r);
+  Status Logout(const Link& s, const ParsedRequest& r);
+  Status Users(const Link& s, const ParsedRequest& r);
+  Status Send(const Link& s, const ParsedRequest& r);
+  Status Sync(const Link& s, const ParsedRequest& r);
+  Status History(const Link& s, const ParsedRequest& r);
+  Status Read(const Link& s, const ParsedRequest& r);
+  Status Recall(const Link& s, const ParsedRequest& r);
+  Status Typing(const Link& s, const ParsedRequest& r);
+  Status Convs(const Link& s, const ParsedRequest& r);
+  Status ConvOpen(const Link& s, const ParsedRequest& r);
+  Status ConvCreate(const Link& s, const ParsedRequest& r);
+  Status ConvGet(const Link& s, const ParsedRequest& r);
+  Status ConvMembers(const Link& s, const ParsedRequest& r);
+  Status ConvChange(const Link& s, const ParsedRequest& r);
+
+  // Becomes authenticated as `who` and joins the hub. Session thread.
+  void Authenticated(const Link& s, const Identity& who, std::string name);
+  // Runs `job` on the worker pool; its Status, if not OK, becomes the error reply.
+  void OnWorker(const Link& s, const RequestId& id, std::function<Status()> job);
+
+  Core& core_;
+  Hub& hub_;
+  GatewayConfig config_;
+  GatewayMetrics& metrics_;
+  WorkerPool& workers_;
+  KeyedTokenBuckets user_send_buckets_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace parley

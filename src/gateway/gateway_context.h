@@ -1,0 +1,32 @@
+// GatewayContext: what every connection of the gateway shares — config, dispatcher,
+// metrics, and the registry of live WebSocket sessions used by graceful shutdown.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "gateway/config.h"
+#include "gateway/dispatcher.h"
+#include "gateway/gateway_metrics.h"
+
+namespace parley {
+
+class WsSession;
+
+struct GatewayContext {
+  GatewayConfig config;
+  Dispatcher* dispatcher = nullptr;
+  GatewayMetrics* metrics = nullptr;
+  // Requests read but not yet answered, over all sessions (shutdown waits for zero).
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<size_t> open_connections{0};
+
+  std::mutex sessions_mu;
+  std::unordered_map<uint64_t, std::weak_ptr<WsSession>> sessions;
+  uint64_t next_session_id = 0;  // guarded by sessions_mu
+};
+
+}  // namespace parley

@@ -1,0 +1,39 @@
+#include "gateway/gateway_metrics.h"
+
+namespace parley {
+namespace {
+
+// Latency buckets in seconds: 100 µs to 5 s.
+const std::vector<double> kLatencyBounds = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+
+}  // namespace
+
+GatewayMetrics::GatewayMetrics(metrics::Registry& r)
+    : connections(r.gauge("parley_connections", "Open client connections (WebSocket and HTTP).")),
+      connections_accepted(
+          r.counter("parley_connections_accepted_total", "Connections accepted since start.")),
+      connections_refused(
+          r.counter("parley_connections_refused_total",
+                    "Connections refused: at max_connections or out of file descriptors.")),
+      frames_in(r.counter("parley_frames_in_total", "WebSocket frames received.")),
+      frames_out(r.counter("parley_frames_out_total", "WebSocket frames sent.")),
+      messages_sent(r.counter("parley_messages_sent_total", "Messages stored (send acks).")),
+      pushes_dropped(r.counter("parley_pushes_dropped_total",
+                               "Pushes dropped for slow consumers (they get a resync hint).")),
+      resync_hints(r.counter("parley_resync_hints_total", "resync pushes sent.")),
+      rate_limited(r.counter("parley_rate_limited_total", "Requests refused with rate_limited.")),
+      abuse_closes(r.counter("parley_abuse_closes_total",
+                             "Connections closed (1008) for too many failed requests.")),
+      send_latency(r.histogram("parley_send_latency_seconds",
+                               "Time from a send request to its durable ack.", kLatencyBounds)),
+      sync_latency(r.histogram("parley_sync_latency_seconds", "Time to answer a sync request.",
+                               kLatencyBounds)) {
+  for (size_t i = 1; i < kCodeCount; ++i) {
+    std::string code(CodeName(static_cast<Code>(i)));
+    errors[i] = &r.counter("parley_errors_total", "Error replies by code.", {{"code", code}});
+  }
+  errors[0] = errors[static_cast<size_t>(Code::kInternal)];
+}
+
+}  // namespace parley

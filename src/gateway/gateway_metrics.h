@@ -1,0 +1,34 @@
+// GatewayMetrics: the gateway's Prometheus series, registered once at start-up and then
+// updated lock-free from every network thread. docs/operations.md lists them.
+#pragma once
+
+#include <array>
+
+#include "common/status.h"
+#include "metrics/metrics.h"
+
+namespace parley {
+
+inline constexpr size_t kCodeCount = static_cast<size_t>(Code::kRateLimited) + 1;
+
+struct GatewayMetrics {
+  explicit GatewayMetrics(metrics::Registry& registry);
+
+  metrics::Counter& Error(Code code) { return *errors[static_cast<size_t>(code)]; }
+
+  metrics::Gauge& connections;
+  metrics::Counter& connections_accepted;
+  metrics::Counter& connections_refused;
+  metrics::Counter& frames_in;
+  metrics::Counter& frames_out;
+  metrics::Counter& messages_sent;
+  metrics::Counter& pushes_dropped;
+  metrics::Counter& resync_hints;
+  metrics::Counter& rate_limited;
+  metrics::Counter& abuse_closes;
+  metrics::Histogram& send_latency;
+  metrics::Histogram& sync_latency;
+  std::array<metrics::Counter*, kCodeCount> errors{};
+};
+
+}  // namespace parley

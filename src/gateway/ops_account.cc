@@ -1,0 +1,137 @@
+// Account ops: ping, register, login, auth (token resume), logout, users.
+#include "common/clock.h"
+#include "common/text.h"
+#include "gateway/dispatcher.h"
+#include "protocol/encode.h"
+
+namespace parley {
+namespace {
+
+constexpr size_t kMaxUsersPerLookup = 500;
+constexpr size_t kMaxPasswordField = 4096;
+
+Status CheckNotAuthenticated(const SessionState& st) {
+  if (st.identity || st.auth_pending) {
+    return Status(Code::kFailedPrecondition, "this connection is already authenticated");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Dispatcher::Ping(const Link& s, const ParsedRequest& r) {
+  JsonWriter w = BeginReply(r.id);
+  w.Key("ts").Int(NowMillis()).EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(std::string_view name, r.fields.String("name"));
+  PARLEY_ASSIGN_OR_RETURN(std::string_view password, r.fields.String("password"));
+  if (password.size() > kMaxPasswordField)
+    return Status(Code::kInvalidArgument, "password too long");
+  if (Limited(s, r.id, s->state().auth_bucket, nullptr, "account requests")) return Status::Ok();
+  OnWorker(s, r.id, [this, s, id = r.id, name = std::string(name), pw = std::string(password)] {
+    PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().Register(name, pw));
+    JsonWriter w = BeginReply(id);
+    w.Key("user").Uint(user.id).Key("name").String(user.name).EndObject();
+    s->Reply(w.Take());
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
+  SessionState& st = s->state();
+  PARLEY_RETURN_IF_ERROR(CheckNotAuthenticated(st));
+  PARLEY_ASSIGN_OR_RETURN(std::string_view name, r.fields.String("name"));
+  PARLEY_ASSIGN_OR_RETURN(std::string_view password, r.fields.String("password"));
+  PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
+  if (password.size() > kMaxPasswordField)
+    return Status(Code::kInvalidArgument, "password too long");
+  if (device && !IsValidClientId(*device, core_.config().max_client_id_chars)) {
+    return Status(Code::kInvalidArgument, "device must be 1-64 printable ASCII characters");
+  }
+  if (Limited(s, r.id, st.auth_bucket, nullptr, "login attempts")) return Status::Ok();
+  st.auth_pending = true;
+  workers_.Submit([this, s, id = r.id, name = std::string(name), pw = std::string(password),
+                   dev = std::string(device.value_or(""))] {
+    auto login = core_.accounts().Login(name, pw, dev);
+    s->RunOnSession([this, s, id, login = std::move(login), name] {
+      s->state().auth_pending = false;
+      if (!login.ok()) {
+        Refuse(s, id, login.status());
+        return;
+      }
+      Identity who{login->user_id, login->device_id};
+      std::string normalized = NormalizeUserName(name);
+      Authenticated(s, who, normalized);
+      JsonWriter w = BeginReply(id);
+      w.Key("user").Uint(who.user_id).Key("name").String(normalized);
+      w.Key("device").String(who.device_id).Key("token").String(login->token).EndObject();
+      s->Reply(w.Take());
+    });
+  });
+  return Status::Ok();
+}
+
+Status Dispatcher::Auth(const Link& s, const ParsedRequest& r) {
+  SessionState& st = s->state();
+  PARLEY_RETURN_IF_ERROR(CheckNotAuthenticated(st));
+  PARLEY_ASSIGN_OR_RETURN(std::string_view token, r.fields.String("token"));
+  PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
+  if (Limited(s, r.id, st.auth_bucket, nullptr, "auth attempts")) return Status::Ok();
+  PARLEY_ASSIGN_OR_RETURN(Identity who, core_.accounts().Authenticate(token));
+  if (device && *device != who.device_id) {
+    return Status(Code::kUnauthenticated, "the token belongs to another device");
+  }
+  PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(who.user_id));
+  Authenticated(s, who, user.name);
+  JsonWriter w = BeginReply(r.id);
+  w.Key("user").Uint(who.user_id).Key("name").String(user.name);
+  w.Key("device").String(who.device_id).EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+Status Dispatcher::Logout(const Link& s, const ParsedRequest& r) {
+  Identity who = *s->state().identity;
+  // Leave the hub now: no push may follow the logout reply.
+  OnClosed(*s);
+  s->state().identity.reset();
+  OnWorker(s, r.id, [this, s, who, id = r.id] {
+    PARLEY_RETURN_IF_ERROR(core_.accounts().Logout(who));
+    s->Reply(EmptyReply(id));
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+Status Dispatcher::Users(const Link& s, const ParsedRequest& r) {
+  std::vector<UserRef> refs;
+  if (r.fields.Has("ids")) {
+    PARLEY_ASSIGN_OR_RETURN(refs, r.fields.Users("ids", kMaxUsersPerLookup));
+  }
+  if (r.fields.Has("names")) {
+    PARLEY_ASSIGN_OR_RETURN(auto names, r.fields.Users("names", kMaxUsersPerLookup));
+    refs.insert(refs.end(), names.begin(), names.end());
+  }
+  if (refs.size() > kMaxUsersPerLookup) {
+    return Status(Code::kBadRequest, "at most 500 users per lookup");
+  }
+  JsonWriter w = BeginReply(r.id);
+  w.Key("users").BeginArray();
+  for (const auto& ref : refs) {
+    Result<UserRecord> user = std::holds_alternative<uint64_t>(ref)
+                                  ? core_.accounts().GetUser(std::get<uint64_t>(ref))
+                                  : core_.accounts().FindUser(std::get<std::string>(ref));
+    if (!user.ok()) continue;  // unknown ones are left out
+    w.BeginObject().Key("user").Uint(user->id).Key("name").String(user->name).EndObject();
+  }
+  w.EndArray().EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+}  // namespace parley

@@ -1,0 +1,144 @@
+// Conversation ops: convs, conv.open, conv.create, conv.get, conv.members, and the
+// membership changes (conv.add/remove/leave/rename/role).
+#include "gateway/dispatcher.h"
+#include "protocol/encode.h"
+
+namespace parley {
+namespace {
+
+constexpr size_t kMaxUsersPerChange = 1000;
+
+std::string ConversationFrame(const RequestId& id, const ConversationRecord& c) {
+  JsonWriter w = BeginReply(id);
+  w.Key("conversation");
+  WriteConversation(w, c);
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+Status Dispatcher::Convs(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(auto list, core_.timeline().ListConversations(*s->state().identity));
+  JsonWriter w = BeginReply(r.id);
+  w.Key("conversations").BeginArray();
+  for (const auto& summary : list) WriteSummary(w, summary);
+  w.EndArray().EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+Status Dispatcher::ConvOpen(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(UserRef peer_ref, r.fields.User("user"));
+  const UserId me = s->state().identity->user_id;
+  OnWorker(s, r.id, [this, s, me, id = r.id, peer_ref = std::move(peer_ref)] {
+    PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
+    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, core_.conversations().OpenDirect(me, peer));
+    s->Reply(ConversationFrame(id, c));
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+Status Dispatcher::ConvCreate(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(std::string_view title, r.fields.String("title"));
+  PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("members", core_.config().max_group_members));
+  const UserId me = s->state().identity->user_id;
+  OnWorker(s, r.id, [this, s, me, id = r.id, title = std::string(title), refs = std::move(refs)] {
+    PARLEY_ASSIGN_OR_RETURN(auto members, ResolveUsers(refs));
+    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
+                            core_.conversations().CreateGroup(me, title, members));
+    s->Reply(ConversationFrame(id, c));
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+Status Dispatcher::ConvGet(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  const UserId me = s->state().identity->user_id;
+  PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, core_.conversations().Get(me, conv));
+  PARLEY_ASSIGN_OR_RETURN(MemberRecord member, core_.store().GetMember(conv, me));
+  JsonWriter w = BeginReply(r.id);
+  w.Key("conversation");
+  WriteConversation(w, c);
+  w.Key("role").String(RoleName(member.role)).EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+Status Dispatcher::ConvMembers(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  PARLEY_ASSIGN_OR_RETURN(auto members,
+                          core_.conversations().Members(s->state().identity->user_id, conv));
+  JsonWriter w = BeginReply(r.id);
+  w.Key("members").BeginArray();
+  for (const auto& m : members) WriteMember(w, m);
+  w.EndArray().EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  const UserId me = s->state().identity->user_id;
+  ConversationService& convs = core_.conversations();
+  // Each change is parsed here (bad input is refused before any work) and applied on a
+  // worker, because it waits for its commit.
+  std::function<Status()> change;
+  switch (r.op) {
+    case Op::kConvAdd: {
+      PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("users", kMaxUsersPerChange));
+      change = [this, &convs, me, conv, refs = std::move(refs)] {
+        PARLEY_ASSIGN_OR_RETURN(auto users, ResolveUsers(refs));
+        return convs.AddMembers(me, conv, users);
+      };
+      break;
+    }
+    case Op::kConvRemove: {
+      PARLEY_ASSIGN_OR_RETURN(UserRef ref, r.fields.User("user"));
+      change = [this, &convs, me, conv, ref = std::move(ref)] {
+        PARLEY_ASSIGN_OR_RETURN(UserId target, ResolveUser(ref));
+        return convs.RemoveMember(me, conv, target);
+      };
+      break;
+    }
+    case Op::kConvLeave:
+      change = [&convs, me, conv] { return convs.Leave(me, conv); };
+      break;
+    case Op::kConvRename: {
+      PARLEY_ASSIGN_OR_RETURN(std::string_view title, r.fields.String("title"));
+      change = [&convs, me, conv, title = std::string(title)] {
+        return convs.Rename(me, conv, title);
+      };
+      break;
+    }
+    case Op::kConvRole: {
+      PARLEY_ASSIGN_OR_RETURN(UserRef ref, r.fields.User("user"));
+      PARLEY_ASSIGN_OR_RETURN(std::string_view role_name, r.fields.String("role"));
+      Role role;
+      if (role_name == "admin") {
+        role = Role::kAdmin;
+      } else if (role_name == "member") {
+        role = Role::kMember;
+      } else {
+        return Status(Code::kInvalidArgument, "role must be \"admin\" or \"member\"");
+      }
+      change = [this, &convs, me, conv, role, ref = std::move(ref)] {
+        PARLEY_ASSIGN_OR_RETURN(UserId target, ResolveUser(ref));
+        return convs.SetRole(me, conv, target, role);
+      };
+      break;
+    }
+    default:
+      return Status(Code::kUnknownOp, "unknown op");
+  }
+  OnWorker(s, r.id, [s, id = r.id, change = std::move(change)] {
+    PARLEY_RETURN_IF_ERROR(change());
+    s->Reply(EmptyReply(id));
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+}  // namespace parley

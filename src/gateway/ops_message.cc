@@ -1,0 +1,179 @@
+// Message ops: send, sync, history, read, recall, typing.
+#include "common/clock.h"
+#include "gateway/dispatcher.h"
+#include "protocol/encode.h"
+
+namespace parley {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string AckFrame(const RequestId& id, const SendAck& ack) {
+  JsonWriter w = BeginReply(id);
+  w.Key("conv").Uint(ack.conv_id).Key("seq").Uint(ack.seq).Key("msg_id").Uint(ack.msg_id);
+  w.Key("ts").Int(ack.server_ms).Key("duplicate").Bool(ack.duplicate).EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
+  auto start = Clock::now();
+  SendRequest req;
+  PARLEY_ASSIGN_OR_RETURN(auto conv, r.fields.OptUint("conv"));
+  PARLEY_ASSIGN_OR_RETURN(auto to, r.fields.OptUser("to"));
+  if (conv.has_value() == to.has_value()) {
+    return Status(Code::kBadRequest, "give exactly one of 'conv' and 'to'");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string_view cmid, r.fields.String("client_msg_id"));
+  PARLEY_ASSIGN_OR_RETURN(std::string_view body, r.fields.String("body"));
+  PARLEY_ASSIGN_OR_RETURN(auto kind, r.fields.OptString("kind"));
+  if (kind && *kind == "custom") {
+    req.kind = MessageKind::kCustom;
+  } else if (kind && *kind != "text") {
+    return Status(Code::kInvalidArgument, "kind must be \"text\" or \"custom\"");
+  }
+  req.client_msg_id = std::string(cmid);
+  req.body = std::string(body);
+  if (Limited(s, r.id, s->state().send_bucket, &user_send_buckets_, "sending")) {
+    return Status::Ok();
+  }
+
+  Identity who = *s->state().identity;
+  auto done = [this, s, id = r.id, start](Result<SendAck> ack) {
+    if (!ack.ok()) {
+      Fail(s, id, ack.status());
+      return;
+    }
+    if (!ack->duplicate) metrics_.messages_sent.Inc();
+    metrics_.send_latency.Observe(SecondsSince(start));
+    s->Reply(AckFrame(id, *ack));
+  };
+  if (conv) {
+    req.conv_id = *conv;
+    core_.messages().Send(who, std::move(req), std::move(done));
+    return Status::Ok();
+  }
+  // `to`: opening the direct conversation may have to create it, which waits for a commit.
+  OnWorker(s, r.id,
+           [this, who, req = std::move(req), peer_ref = std::move(*to),
+            done = std::move(done)]() mutable {
+             PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
+             PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
+                                     core_.conversations().OpenDirect(who.user_id, peer));
+             req.conv_id = c.id;
+             core_.messages().Send(who, std::move(req), std::move(done));
+             return Status::Ok();
+           });
+  return Status::Ok();
+}
+
+Status Dispatcher::Sync(const Link& s, const ParsedRequest& r) {
+  auto start = Clock::now();
+  SyncRequest req;
+  PARLEY_ASSIGN_OR_RETURN(req.since, r.fields.Uint("since"));
+  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptUint("limit"));
+  PARLEY_ASSIGN_OR_RETURN(auto heads_since, r.fields.OptUint("heads_since"));
+  req.limit = limit.value_or(0);
+  req.heads_since = heads_since.value_or(0);
+  PARLEY_ASSIGN_OR_RETURN(SyncReply reply, core_.timeline().Sync(*s->state().identity, req));
+
+  JsonWriter w = BeginReply(r.id);
+  w.Key("events").BeginArray();
+  for (const SyncItem& item : reply.items) {
+    std::string message;
+    if (item.message) {
+      JsonWriter m;
+      WriteMessage(m, *item.message);
+      message = m.Take();
+    }
+    WriteEvent(w, item.event, message);
+  }
+  w.EndArray();
+  w.Key("next").Uint(reply.next).Key("has_more").Bool(reply.has_more);
+  w.Key("reset").Bool(reply.reset).Key("heads").BeginArray();
+  for (const HeadInfo& h : reply.heads) {
+    w.BeginObject().Key("conv").Uint(h.conv_id).Key("seq").Uint(h.last_seq);
+    w.Key("ts").Int(h.last_ms).EndObject();
+  }
+  w.EndArray().Key("heads_next").Uint(reply.heads_next).EndObject();
+  s->Reply(w.Take());
+  metrics_.sync_latency.Observe(SecondsSince(start));
+  return Status::Ok();
+}
+
+Status Dispatcher::History(const Link& s, const ParsedRequest& r) {
+  HistoryRequest req;
+  PARLEY_ASSIGN_OR_RETURN(req.conv_id, r.fields.Uint("conv"));
+  PARLEY_ASSIGN_OR_RETURN(auto before, r.fields.OptUint("before"));
+  PARLEY_ASSIGN_OR_RETURN(auto after, r.fields.OptUint("after"));
+  PARLEY_ASSIGN_OR_RETURN(auto around, r.fields.OptInt("around_ts"));
+  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptUint("limit"));
+  if (before.has_value() + after.has_value() + around.has_value() > 1) {
+    return Status(Code::kBadRequest, "give at most one of 'before', 'after' and 'around_ts'");
+  }
+  if (before) {
+    req.mode = HistoryRequest::Mode::kBefore;
+    req.seq = *before;
+  } else if (after) {
+    req.mode = HistoryRequest::Mode::kAfter;
+    req.seq = *after;
+  } else if (around) {
+    req.mode = HistoryRequest::Mode::kAroundTime;
+    req.time_ms = *around;
+  }
+  req.limit = limit.value_or(0);
+  PARLEY_ASSIGN_OR_RETURN(HistoryPage page, core_.timeline().History(*s->state().identity, req));
+
+  JsonWriter w = BeginReply(r.id);
+  w.Key("messages").BeginArray();
+  for (const MessageRecord& m : page.messages) WriteMessage(w, m);
+  w.EndArray();
+  w.Key("has_more_before").Bool(page.has_more_before);
+  w.Key("has_more_after").Bool(page.has_more_after);
+  w.Key("head_seq").Uint(page.head_seq).EndObject();
+  s->Reply(w.Take());
+  return Status::Ok();
+}
+
+Status Dispatcher::Read(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  PARLEY_ASSIGN_OR_RETURN(uint64_t seq, r.fields.Uint("seq"));
+  core_.messages().MarkRead(*s->state().identity, conv, seq,
+                            [this, s, id = r.id](Result<ReadReply> reply) {
+                              if (!reply.ok()) return Fail(s, id, reply.status());
+                              JsonWriter w = BeginReply(id);
+                              w.Key("read_seq").Uint(reply->read_seq).EndObject();
+                              s->Reply(w.Take());
+                            });
+  return Status::Ok();
+}
+
+Status Dispatcher::Recall(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  PARLEY_ASSIGN_OR_RETURN(uint64_t seq, r.fields.Uint("seq"));
+  core_.messages().Recall(*s->state().identity, conv, seq, [this, s, id = r.id](Result<bool> done) {
+    if (!done.ok()) return Fail(s, id, done.status());
+    s->Reply(EmptyReply(id));
+  });
+  return Status::Ok();
+}
+
+Status Dispatcher::Typing(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  if (Limited(s, r.id, s->state().typing_bucket, nullptr, "typing notices")) return Status::Ok();
+  const UserId me = s->state().identity->user_id;
+  PARLEY_ASSIGN_OR_RETURN(auto members, core_.conversations().Members(me, conv));
+  std::vector<UserId> others;
+  others.reserve(members.size());
+  for (const auto& m : members) {
+    if (m.user_id != me) others.push_back(m.user_id);
+  }
+  hub_.Broadcast(others, std::make_shared<const std::string>(TypingPush(conv, me)), nullptr);
+  s->Reply(EmptyReply(r.id));
+  return Status::Ok();
+}
+
+}  // namespace parley

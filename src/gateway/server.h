@@ -1,0 +1,44 @@
+// Server: the network edge of parleyd — one port serving the WebSocket protocol at /ws
+// and plain HTTP for /healthz, /readyz and /metrics.
+//
+// It runs one io_context per network thread (connections are spread round-robin and
+// stay on their thread) plus a worker pool for blocking work. Shutdown is graceful: stop
+// accepting, answer every request already read, then close each client with 1001.
+//
+// Thread-safety: Start/Shutdown from one controlling thread; the rest is internal.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "common/status.h"
+#include "gateway/config.h"
+#include "hub/hub.h"
+#include "metrics/metrics.h"
+#include "service/core.h"
+
+namespace parley {
+
+class Server {
+ public:
+  // Binds and starts serving. `core`, `hub` and `registry` must outlive the server.
+  static Result<std::unique_ptr<Server>> Start(const GatewayConfig& config, Core& core, Hub& hub,
+                                               metrics::Registry& registry);
+  ~Server();
+
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+
+  // Graceful stop: refuse new connections and requests, wait up to `drain` for the
+  // requests already read to be answered, close every client with 1001 (going away),
+  // then stop the network threads. Safe to call twice.
+  void Shutdown(std::chrono::milliseconds drain);
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley

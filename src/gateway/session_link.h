@@ -1,0 +1,50 @@
+// SessionLink: what the dispatcher needs from a connection, without the network types.
+// The WebSocket session implements it; keeping Beast out of the dispatcher keeps the
+// protocol logic in small, fast-compiling files.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "hub/hub.h"
+#include "limits/token_bucket.h"
+#include "service/types.h"
+
+namespace parley {
+
+// Per-connection protocol state. Touched only on the session's own thread.
+struct SessionState {
+  SessionState(double send_rate, double send_burst, double auth_rate, double auth_burst,
+               double typing_rate, double typing_burst)
+      : send_bucket(send_rate, send_burst),
+        auth_bucket(auth_rate, auth_burst),
+        typing_bucket(typing_rate, typing_burst) {}
+
+  std::optional<Identity> identity;  // set once authenticated
+  std::string user_name;
+  bool auth_pending = false;  // a login is being checked on a worker thread
+  TokenBucket send_bucket;
+  TokenBucket auth_bucket;
+  TokenBucket typing_bucket;
+  // Failed requests in the current 10 s window, for the abuse limit.
+  int64_t error_window_start_us = 0;
+  size_t errors_in_window = 0;
+};
+
+class SessionLink : public Subscriber {
+ public:
+  // Session thread only.
+  virtual SessionState& state() = 0;
+  // The connection has ended (nothing more will be read or written). Session thread only.
+  virtual bool finished() const = 0;
+  // Queues a reply (never dropped) and marks one request finished. Any thread.
+  virtual void Reply(std::string frame) = 0;
+  // Runs `fn` on the session's thread (after the calls queued before it). Any thread.
+  virtual void RunOnSession(std::function<void()> fn) = 0;
+  // Sends a close frame with `code` after the queued frames. Any thread.
+  virtual void CloseWith(uint16_t code, std::string reason) = 0;
+};
+
+}  // namespace parley

@@ -1,0 +1,201 @@
+#include "gateway/ws_session.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "protocol/encode.h"
+
+namespace parley {
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+// Unanswered requests per connection before the session stops reading.
+constexpr int64_t kMaxInFlight = 256;
+// A read buffer above this is released once drained, so one big frame does not pin
+// memory on an idle connection.
+constexpr size_t kKeepBufferBytes = 16 * 1024;
+
+}  // namespace
+
+WsSession::WsSession(boost::asio::ip::tcp::socket socket, GatewayContext& ctx)
+    : ws_(std::move(socket)),
+      ctx_(ctx),
+      state_(ctx.dispatcher->NewSessionState()),
+      auth_timer_(ws_.get_executor()) {}
+
+WsSession::~WsSession() {
+  ctx_.in_flight.fetch_sub(in_flight_, std::memory_order_relaxed);
+  ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+  ctx_.metrics->connections.Add(-1);
+  std::lock_guard<std::mutex> lock(ctx_.sessions_mu);
+  ctx_.sessions.erase(id_);
+}
+
+void WsSession::Start(Request upgrade) {
+  {
+    std::lock_guard<std::mutex> lock(ctx_.sessions_mu);
+    id_ = ++ctx_.next_session_id;
+    ctx_.sessions.emplace(id_, weak_from_this());
+  }
+  const GatewayConfig& c = ctx_.config;
+  websocket::stream_base::timeout timeout;
+  timeout.handshake_timeout = std::chrono::seconds(10);
+  timeout.idle_timeout = std::chrono::milliseconds(c.idle_timeout_ms);
+  timeout.keep_alive_pings = true;
+  ws_.set_option(timeout);
+  ws_.read_message_max(c.max_frame_hard_bytes);
+  ws_.auto_fragment(false);
+  if (c.permessage_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = true;
+    ws_.set_option(pmd);
+  }
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(beast::http::field::server, "parleyd/" PARLEY_VERSION);
+  }));
+  ws_.async_accept(upgrade,
+                   [self = shared_from_this()](beast::error_code ec) { self->OnAccept(ec); });
+}
+
+void WsSession::OnAccept(beast::error_code ec) {
+  if (ec) return Finish();
+  auth_timer_.expires_after(std::chrono::milliseconds(ctx_.config.auth_timeout_ms));
+  auth_timer_.async_wait([weak = weak_from_this()](beast::error_code timer_ec) {
+    auto self = weak.lock();
+    if (timer_ec || !self || self->state_.identity) return;
+    self->CloseWith(1008, "authentication timeout");
+  });
+  MaybeRead();
+}
+
+bool WsSession::OutboxFull() const {
+  return outbox_.size() >= ctx_.config.outbox_max_frames ||
+         outbox_bytes_ >= ctx_.config.outbox_max_bytes;
+}
+
+void WsSession::MaybeRead() {
+  if (reading_ || closing_ || finished_ || OutboxFull() || in_flight_ >= kMaxInFlight) return;
+  reading_ = true;
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+    self->OnRead(ec, bytes);
+  });
+}
+
+void WsSession::OnRead(beast::error_code ec, size_t bytes) {
+  reading_ = false;
+  if (ec) return Finish();  // closed, timed out, too big (1009) or bad UTF-8 (1007)
+  auto self = shared_from_this();
+  ++in_flight_;
+  ctx_.in_flight.fetch_add(1, std::memory_order_relaxed);
+  if (!ws_.got_text()) {
+    ctx_.dispatcher->OnBinary(self);
+  } else if (bytes > ctx_.config.max_frame_bytes) {
+    ctx_.dispatcher->OnTooLarge(self, bytes);
+  } else {
+    const auto data = buffer_.cdata();
+    ctx_.dispatcher->OnText(self,
+                            std::string_view(static_cast<const char*>(data.data()), data.size()));
+  }
+  buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > kKeepBufferBytes) buffer_.shrink_to_fit();
+  MaybeRead();
+}
+
+void WsSession::Reply(std::string frame) {
+  auto shared = std::make_shared<const std::string>(std::move(frame));
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), shared]() mutable {
+    --self->in_flight_;
+    self->ctx_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+    self->Enqueue(std::move(shared));
+    self->MaybeRead();
+  });
+}
+
+void WsSession::Deliver(std::vector<Frame> frames) {
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), frames = std::move(frames)] {
+    for (const auto& f : frames) {
+      if (self->resync_pending_ || self->OutboxFull()) {
+        // A slow reader: drop instead of growing; the client will pull after `resync`.
+        self->resync_pending_ = true;
+        self->ctx_.metrics->pushes_dropped.Inc();
+        continue;
+      }
+      self->Enqueue(f);
+    }
+  });
+}
+
+void WsSession::RunOnSession(std::function<void()> fn) {
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+}
+
+void WsSession::CloseWith(uint16_t code, std::string reason) {
+  boost::asio::post(ws_.get_executor(),
+                    [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+                      if (self->closing_ || self->finished_) return;
+                      self->closing_ = true;
+                      self->close_code_ = code;
+                      self->close_reason_ = std::move(reason);
+                      self->MaybeWrite();
+                    });
+}
+
+void WsSession::Enqueue(Frame frame) {
+  if (finished_) return;
+  outbox_bytes_ += frame->size();
+  outbox_.push_back(std::move(frame));
+  MaybeWrite();
+}
+
+void WsSession::MaybeWrite() {
+  if (writing_ || finished_) return;
+  if (outbox_.empty()) {
+    if (resync_pending_ && !closing_) {
+      resync_pending_ = false;
+      ctx_.metrics->resync_hints.Inc();
+      Enqueue(std::make_shared<const std::string>(ResyncPush("slow_consumer")));
+      return;
+    }
+    if (closing_ && close_code_ != 0) {
+      writing_ = true;
+      websocket::close_reason reason(static_cast<websocket::close_code>(close_code_),
+                                     close_reason_);
+      close_code_ = 0;
+      ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
+        self->writing_ = false;
+        self->Finish();
+      });
+    }
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(boost::asio::buffer(*outbox_.front()),
+                  [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
+}
+
+void WsSession::OnWrite(beast::error_code ec) {
+  writing_ = false;
+  if (ec) return Finish();
+  ctx_.metrics->frames_out.Inc();
+  outbox_bytes_ -= outbox_.front()->size();
+  outbox_.pop_front();
+  MaybeWrite();
+  MaybeRead();
+}
+
+void WsSession::Finish() {
+  if (finished_) return;
+  finished_ = true;
+  auth_timer_.cancel();
+  ctx_.dispatcher->OnClosed(*this);
+  outbox_.clear();
+  outbox_bytes_ = 0;
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(ws_).close(ignored);
+}
+
+}  // namespace parley

@@ -1,0 +1,79 @@
+// WsSession: one WebSocket connection at /ws (Boost.Beast), after the HTTP upgrade.
+//
+// It reads text frames and hands them to the Dispatcher; it owns the bounded outgoing
+// queue. Replies are never dropped: when the queue is over its bounds (or too many
+// requests are unanswered) the session stops reading, so a client that does not read
+// cannot make the server buffer without limit. Pushes are dropped instead; after the
+// queue drains the client gets one `resync` push and pulls what it missed.
+//
+// Threading: every member runs on the connection's io_context thread; the SessionLink
+// entry points called from other threads (Reply, Deliver, RunOnSession, CloseWith) post
+// to it.
+#pragma once
+
+#include <utility>  // before Asio with g++ 12 in C++20 mode
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <deque>
+#include <memory>
+
+#include "gateway/gateway_context.h"
+#include "gateway/session_link.h"
+
+namespace parley {
+
+class WsSession : public SessionLink, public std::enable_shared_from_this<WsSession> {
+ public:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  WsSession(boost::asio::ip::tcp::socket socket, GatewayContext& ctx);
+  ~WsSession() override;
+
+  // Completes the WebSocket handshake for `upgrade` and starts reading.
+  void Start(Request upgrade);
+
+  // SessionLink.
+  SessionState& state() override { return state_; }
+  bool finished() const override { return finished_; }
+  void Reply(std::string frame) override;
+  void RunOnSession(std::function<void()> fn) override;
+  void CloseWith(uint16_t code, std::string reason) override;
+  void Deliver(std::vector<Frame> frames) override;
+
+  // Ends the session from outside its thread; only once the network threads are stopped.
+  void Abandon() { Finish(); }
+
+ private:
+  void OnAccept(boost::beast::error_code ec);
+  void MaybeRead();
+  void OnRead(boost::beast::error_code ec, size_t bytes);
+  void Enqueue(Frame frame);
+  void MaybeWrite();
+  void OnWrite(boost::beast::error_code ec);
+  bool OutboxFull() const;
+  void Finish();
+
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  GatewayContext& ctx_;
+  SessionState state_;
+  boost::beast::flat_buffer buffer_;
+  boost::asio::steady_timer auth_timer_;
+  std::deque<Frame> outbox_;
+  size_t outbox_bytes_ = 0;
+  int64_t in_flight_ = 0;
+  uint64_t id_ = 0;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool resync_pending_ = false;  // pushes were dropped; send `resync` once drained
+  bool closing_ = false;         // a close frame is queued or sent
+  bool finished_ = false;
+  uint16_t close_code_ = 0;
+  std::string close_reason_;
+};
+
+}  // namespace parley

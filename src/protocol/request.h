@@ -1,0 +1,94 @@
+// Request parsing at the edge: one text frame → the op, the request id and typed access to
+// the op's fields, with the error codes of docs/protocol.md §4 for anything malformed.
+//
+// Thread-safety: a RequestParser is used by one thread at a time; the ParsedRequest it
+// fills (and every string_view taken from it) is valid until that parser's next Parse.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/status.h"
+#include "protocol/encode.h"
+
+namespace parley {
+
+enum class Op {
+  kPing,
+  kRegister,
+  kLogin,
+  kAuth,
+  kLogout,
+  kUsers,
+  kSend,
+  kSync,
+  kHistory,
+  kConvs,
+  kConvOpen,
+  kConvCreate,
+  kConvGet,
+  kConvMembers,
+  kConvAdd,
+  kConvRemove,
+  kConvLeave,
+  kConvRename,
+  kConvRole,
+  kRead,
+  kRecall,
+  kTyping,
+};
+inline constexpr size_t kOpCount = static_cast<size_t>(Op::kTyping) + 1;
+
+std::optional<Op> ParseOp(std::string_view name);
+std::string_view OpName(Op op);
+
+// A user named by id or by name (ops that take either).
+using UserRef = std::variant<uint64_t, std::string>;
+
+// Typed, checked access to a request's fields. A missing required field or one of the
+// wrong type is kBadRequest naming the field.
+class Fields {
+ public:
+  Fields() = default;
+  explicit Fields(simdjson::dom::object obj) : obj_(obj) {}
+
+  Result<uint64_t> Uint(std::string_view key) const;
+  Result<std::optional<uint64_t>> OptUint(std::string_view key) const;
+  Result<std::string_view> String(std::string_view key) const;
+  Result<std::optional<std::string_view>> OptString(std::string_view key) const;
+  Result<std::optional<int64_t>> OptInt(std::string_view key) const;
+  // An integer id or a string name.
+  Result<UserRef> User(std::string_view key) const;
+  Result<std::optional<UserRef>> OptUser(std::string_view key) const;
+  // An array of ids and/or names, at most `max` entries.
+  Result<std::vector<UserRef>> Users(std::string_view key, size_t max) const;
+  bool Has(std::string_view key) const;
+
+ private:
+  Result<simdjson::dom::element> Get(std::string_view key) const;
+  simdjson::dom::object obj_;
+};
+
+struct ParsedRequest {
+  RequestId id;  // monostate if the frame had no usable id
+  Op op = Op::kPing;
+  Fields fields;
+};
+
+class RequestParser {
+ public:
+  // Fills `out` from `frame`. On error, out->id is still set when it could be read, so
+  // the error reply can echo it.
+  Status Parse(std::string_view frame, ParsedRequest* out);
+
+ private:
+  simdjson::dom::parser parser_;
+};
+
+}  // namespace parley

@@ -1,0 +1,177 @@
+#include "tests/support/server_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace parley::testing {
+namespace fs = std::filesystem;
+namespace {
+
+std::string MakeTempDir(const char* prefix) {
+  std::string tmpl = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
+  char* made = mkdtemp(tmpl.data());
+  return made ? std::string(made) : std::string();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(ServerOptions options) {
+  std::unique_ptr<ServerProcess> p(new ServerProcess());
+  if (options.parleyd_path.empty()) {
+#ifdef PARLEYD_PATH
+    options.parleyd_path = PARLEYD_PATH;
+#endif
+  }
+  p->options_ = std::move(options);
+  p->work_dir_ = MakeTempDir("parley-test-");
+  if (p->work_dir_.empty()) return Status(Code::kIOError, "cannot create a temporary directory");
+  if (p->options_.data_dir.empty()) {
+    p->data_dir_ = p->work_dir_ + "/data";
+    p->own_data_dir_ = true;
+  } else {
+    p->data_dir_ = p->options_.data_dir;
+  }
+  p->port_ = p->options_.port;
+  PARLEY_RETURN_IF_ERROR(p->Launch());
+  return p;
+}
+
+Status ServerProcess::Launch() {
+  const std::string port_file = work_dir_ + "/port";
+  fs::remove(port_file);
+  std::vector<std::string> args = {options_.parleyd_path, "--data", data_dir_, "--port-file",
+                                   port_file};
+  // Port 0 lets the server pick; a restart reuses the port the first run got.
+  args.push_back("--listen");
+  args.push_back("127.0.0.1:" + std::to_string(port_));
+  if (!options_.config_toml.empty()) {
+    std::ofstream(work_dir_ + "/parleyd.toml") << options_.config_toml;
+    args.push_back("--config");
+    args.push_back(work_dir_ + "/parleyd.toml");
+  }
+  for (const auto& a : options_.args) args.push_back(a);
+
+  const std::string log = work_dir_ + "/parleyd.log";
+  pid_t pid = fork();
+  if (pid < 0) return Status(Code::kIOError, "fork failed");
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  pid_ = pid;
+
+  auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int wstatus = 0;
+    if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+      pid_ = -1;
+      std::ifstream in(log);
+      std::stringstream text;
+      text << in.rdbuf();
+      return Status(Code::kUnavailable, "parleyd exited during start-up:\n" + text.str());
+    }
+    std::ifstream in(port_file);
+    unsigned port = 0;
+    if (in >> port && port > 0) {
+      port_ = static_cast<uint16_t>(port);
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
+  }
+  Kill();
+  return Status(Code::kUnavailable, "parleyd did not become ready in time");
+}
+
+ServerProcess::~ServerProcess() {
+  Kill();
+  std::error_code ec;
+  if (own_data_dir_) fs::remove_all(data_dir_, ec);
+  if (!work_dir_.empty()) fs::remove_all(work_dir_, ec);
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int wstatus = 0;
+  waitpid(pid_, &wstatus, 0);
+  pid_ = -1;
+}
+
+Result<int> ServerProcess::Stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return Status(Code::kFailedPrecondition, "not running");
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int wstatus = 0;
+    if (waitpid(pid_, &wstatus, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Kill();
+  return Status(Code::kUnavailable, "parleyd did not stop within the timeout");
+}
+
+Status ServerProcess::Restart() {
+  if (pid_ > 0) return Status(Code::kFailedPrecondition, "still running");
+  return Launch();
+}
+
+size_t ServerProcess::RssKib() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+Result<std::string> ServerProcess::HttpGet(const std::string& path, int* status_code) const {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port_);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return Status(Code::kUnavailable, "cannot connect");
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string resp;
+  char buf[4096];
+  for (int i = 0; i < 100000; ++i) {  // bounded: at most ~400 MB
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    resp.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (resp.rfind("HTTP/1.1 ", 0) != 0) return Status(Code::kIOError, "not an HTTP response");
+  if (status_code) *status_code = std::atoi(resp.c_str() + 9);
+  auto body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : resp.substr(body + 4);
+}
+
+}  // namespace parley::testing
