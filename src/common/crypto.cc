@@ -9,10 +9,13 @@ Status InitCrypto() {
   return Status::Ok();
 }
 
-Result<std::string> HashPassword(std::string_view password) {
+Result<std::string> HashPassword(std::string_view password, PasswordCost cost) {
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+  const bool min = cost == PasswordCost::kMinimum;
+  if (crypto_pwhash_str(out, password.data(), password.size(),
+                        min ? crypto_pwhash_OPSLIMIT_MIN : crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        min ? crypto_pwhash_MEMLIMIT_MIN : crypto_pwhash_MEMLIMIT_INTERACTIVE) !=
+      0) {
     return Status(Code::kResourceExhausted, "password hashing ran out of memory");
   }
   return std::string(out);

@@ -15,8 +15,14 @@ namespace parley {
 // Initialises libsodium. Returns an error if the library cannot start.
 Status InitCrypto();
 
+// How much work a password hash costs. kMinimum is for tests and benchmarks ONLY: it
+// makes stolen hashes cheap to crack. The parameters live in the hash string, so hashes
+// of either cost verify the same way.
+enum class PasswordCost { kInteractive, kMinimum };
+
 // Argon2id hash in libsodium's self-describing string format ("$argon2id$v=19$...").
-Result<std::string> HashPassword(std::string_view password);
+Result<std::string> HashPassword(std::string_view password,
+                                 PasswordCost cost = PasswordCost::kInteractive);
 bool VerifyPassword(std::string_view hash, std::string_view password);
 
 // `bytes` random bytes rendered as lower-case hex (2*bytes characters).

@@ -23,7 +23,7 @@ Result<UserRecord> AccountService::Register(std::string_view name, std::string_v
   if (store_->FindUserByName(normalized).ok()) {
     return Status(Code::kAlreadyExists, "user name '" + normalized + "' is taken");
   }
-  PARLEY_ASSIGN_OR_RETURN(std::string hash, HashPassword(password));
+  PARLEY_ASSIGN_OR_RETURN(std::string hash, HashPassword(password, config_.password_cost));
   return RegisterWithHash(normalized, std::move(hash));
 }
 

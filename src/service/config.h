@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/crypto.h"
 #include "store/write_set.h"
 
 namespace parley {
@@ -38,6 +39,8 @@ struct ServiceConfig {
   // Sequencer caches are dropped when they grow past these sizes. Defaults: 100k / 1M.
   size_t conv_cache_max = 100000;
   size_t user_cache_max = 1000000;
+  // Password hashing cost for new accounts. kMinimum only for tests and benchmarks.
+  PasswordCost password_cost = PasswordCost::kInteractive;
 };
 
 }  // namespace parley
