@@ -1,5 +1,6 @@
 // parley-bench: Parley's load generator. `parley-bench store` drives the message core
-// through its service API; the network scenarios arrive with the gateway.
+// through its service API; `pairs`, `group` and
+// `idle` drive a real parleyd over WebSockets.
 #include <CLI/CLI.hpp>
 
 #include "scenarios.h"
@@ -23,7 +24,36 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000000));
   s->add_flag("--buffered", store.buffered, "do not fsync before acknowledging");
 
+  parley::bench::NetOptions net;
+  auto common = [&net](CLI::App* sub) {
+    sub->add_option("--server", net.server,
+                    "ws://HOST:PORT of a running parleyd (default: start one)");
+    sub->add_option("--seconds", net.seconds, "measured duration")->check(CLI::Range(0.1, 3600.0));
+  };
+  CLI::App* pairs =
+      app.add_subcommand("pairs", "pairs of users exchanging messages over WebSockets");
+  common(pairs);
+  pairs->add_option("--pairs", net.pairs, "pairs of clients")->check(CLI::Range(1, 5000));
+  pairs->add_option("--rate", net.rate,
+                    "total messages per second (default: as fast as acks allow)");
+  pairs->add_option("--window", net.window, "sends in flight per client without --rate")
+      ->check(CLI::Range(1, 1024));
+  CLI::App* group = app.add_subcommand("group", "one group, fan-out to every member");
+  common(group);
+  group->add_option("--members", net.members, "group size")->check(CLI::Range(2, 5000));
+  group->add_option("--rate", net.rate, "messages per second (default: as fast as acks allow)");
+  group->add_option("--window", net.window, "sends in flight without --rate")
+      ->check(CLI::Range(1, 1024));
+  CLI::App* idle = app.add_subcommand("idle", "many authenticated idle connections");
+  common(idle);
+  idle->add_option("--connections", net.connections, "connections")->check(CLI::Range(1, 1000000));
+  idle->add_option("--processes", net.processes, "client processes (default: one per 9,000)");
+  idle->add_option("--pid", net.server_pid, "pid of the --server process (to read its RSS)");
+
   CLI11_PARSE(app, argc, argv);
   if (s->parsed()) return parley::bench::RunStoreScenario(store);
+  if (pairs->parsed()) return parley::bench::RunPairsScenario(net);
+  if (group->parsed()) return parley::bench::RunGroupScenario(net);
+  if (idle->parsed()) return parley::bench::RunIdleScenario(net);
   return 2;
 }

@@ -19,3 +19,25 @@ struct StoreScenarioOptions {
 int RunStoreScenario(const StoreScenarioOptions& options);
 
 }  // namespace parley::bench
+
+namespace parley::bench {
+
+// Network scenarios: real WebSockets against a running parleyd (--server), or against one
+// the benchmark starts itself with fast password hashing and high rate limits.
+struct NetOptions {
+  std::string server;  // ws://HOST:PORT; empty: start a private parleyd
+  double seconds = 10;
+  double rate = 0;         // total messages per second; 0: as fast as acks allow
+  int pairs = 100;         // pairs
+  int members = 50;        // group
+  int window = 4;          // sends in flight per sender when rate is 0
+  int connections = 1000;  // idle
+  int processes = 0;       // idle: client processes (0: one per 9,000 connections)
+  int server_pid = 0;      // idle with --server: the pid to read RSS from
+};
+
+int RunPairsScenario(const NetOptions& options);
+int RunGroupScenario(const NetOptions& options);
+int RunIdleScenario(const NetOptions& options);
+
+}  // namespace parley::bench

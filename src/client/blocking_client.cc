@@ -184,7 +184,7 @@ Result<ConversationRecord> BlockingClient::OpenDirect(const UserArg& user) {
                                                w.Key("user");
                                                WriteUser(w, user);
                                              }),
-                                     DecodeConversation);
+                                     DecodeConversationReply);
 }
 
 Result<ConversationRecord> BlockingClient::CreateGroup(const std::string& title,
@@ -196,7 +196,7 @@ Result<ConversationRecord> BlockingClient::CreateGroup(const std::string& title,
                 for (const auto& m : members) WriteUser(w, m);
                 w.EndArray();
               }),
-      DecodeConversation);
+      DecodeConversationReply);
 }
 
 Result<std::vector<MemberRecord>> BlockingClient::Members(ConvId conv) {

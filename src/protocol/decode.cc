@@ -276,7 +276,7 @@ Result<std::vector<ConversationSummary>> DecodeConvs(std::string_view frame) {
   return Checked(std::move(out), ok, "convs reply");
 }
 
-Result<ConversationRecord> DecodeConversation(std::string_view frame) {
+Result<ConversationRecord> DecodeConversationReply(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
   bool ok = true;
   object c;

@@ -61,7 +61,7 @@ Result<SendAck> DecodeSendAck(std::string_view frame);
 Result<SyncReply> DecodeSync(std::string_view frame);
 Result<HistoryPage> DecodeHistory(std::string_view frame);
 Result<std::vector<ConversationSummary>> DecodeConvs(std::string_view frame);
-Result<ConversationRecord> DecodeConversation(std::string_view frame);
+Result<ConversationRecord> DecodeConversationReply(std::string_view frame);
 Result<std::vector<MemberRecord>> DecodeMembers(std::string_view frame);
 Result<ReadReply> DecodeRead(std::string_view frame);
 Result<Push> DecodePush(std::string_view frame);

@@ -1,0 +1,236 @@
+// `pairs` and `group`: messages flowing over real WebSockets, measured end to end from the
+// sender's send to the receiver's push, with loss, duplication and order checked.
+#include <fmt/format.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "client/connection.h"
+#include "latency.h"
+#include "net_common.h"
+#include "protocol/decode.h"
+
+namespace parley::bench {
+namespace {
+
+struct Flow {
+  std::vector<Account> accounts;       // one connection each
+  std::vector<int> senders;            // account indexes that send
+  std::vector<ConvId> conv_of_sender;  // parallel to senders
+  // (receiver account, sender index) streams expected to deliver.
+  std::vector<std::pair<int, int>> streams;
+};
+
+struct Outcome {
+  double seconds = 0;
+  uint64_t sent = 0, acked = 0, errors = 0, delivered_in_window = 0;
+  uint64_t lost = 0, duplicated = 0, reordered = 0;
+  Latencies latency;
+};
+
+Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt) {
+  client::EventLoop loop(1);
+  std::mutex mu;
+  DeliveryCheck check;
+  Outcome out;
+  std::vector<uint64_t> acked(flow.senders.size(), 0), next_n(flow.senders.size(), 0);
+  std::unordered_map<UserId, int> index_of_user;
+  for (size_t i = 0; i < flow.accounts.size(); ++i)
+    index_of_user[flow.accounts[i].id] = static_cast<int>(i);
+  std::atomic<bool> sending{true}, measuring{true};
+
+  std::vector<std::shared_ptr<client::Connection>> conns;
+  std::atomic<int> ready{0}, failed{0};
+  for (size_t i = 0; i < flow.accounts.size(); ++i) {
+    client::ConnectOptions o;
+    o.url = url;
+    auto c = client::Connection::Create(loop, o);
+    const int receiver = static_cast<int>(i);
+    c->SetPushHandler([&, receiver](std::string frame) {
+      auto push = DecodePush(frame);
+      if (!push.ok() || push->kind != Push::Kind::kEvent || !push->item.message) return;
+      if (push->item.event.type != EventType::kMessage) return;
+      int sender;
+      uint64_t n;
+      int64_t sent;
+      if (!ParseBody(push->item.message->body, &sender, &n, &sent)) return;
+      if (flow.senders[sender] == receiver) return;  // the sender's own copy
+      int64_t now = NowNanos();
+      std::lock_guard<std::mutex> lock(mu);
+      check.Record(receiver, sender, n);
+      out.latency.Add(now - sent);
+      if (measuring) ++out.delivered_in_window;
+    });
+    conns.push_back(c);
+    const Account& a = flow.accounts[i];
+    c->Connect([&, c, a](Status st) {
+      if (!st.ok()) return void(++failed);
+      c->Call(
+          "auth", [&a](JsonWriter& w) { w.Key("token").String(a.token); },
+          [&](Result<std::string> r, int64_t) { r.ok() ? ++ready : ++failed; });
+    });
+  }
+  for (int i = 0; i < 3000 && ready + failed < static_cast<int>(conns.size()); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // bounded wait for set-up
+  }
+  if (failed > 0 || ready < static_cast<int>(conns.size())) {
+    fmt::print("only {} of {} connections authenticated\n", ready.load(), conns.size());
+  }
+
+  // One send of sender s; in window mode its ack triggers the next.
+  std::function<void(size_t)> send_one = [&](size_t s) {
+    uint64_t n;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      n = next_n[s]++;
+      ++out.sent;
+    }
+    std::string body = Body(static_cast<int>(s), n);
+    std::string cmid = fmt::format("b{}-{}", s, n);
+    ConvId conv = flow.conv_of_sender[s];
+    conns[flow.senders[s]]->Call(
+        "send",
+        [&, body, cmid, conv](JsonWriter& w) {
+          w.Key("conv").Uint(conv).Key("client_msg_id").String(cmid).Key("body").String(body);
+        },
+        [&, s](Result<std::string> r, int64_t) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            if (r.ok()) {
+              ++acked[s];
+              ++out.acked;
+            } else {
+              ++out.errors;
+            }
+          }
+          if (opt.rate <= 0 && sending) send_one(s);
+        });
+  };
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(opt.seconds));
+  if (opt.rate <= 0) {
+    for (size_t s = 0; s < flow.senders.size(); ++s) {
+      for (int w = 0; w < opt.window; ++w) send_one(s);
+    }
+    std::this_thread::sleep_until(end);
+  } else {
+    // Paced: every millisecond, issue what the target rate says is due, round-robin.
+    uint64_t issued = 0;
+    size_t rr = 0;
+    while (std::chrono::steady_clock::now() < end) {
+      double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      auto due = static_cast<uint64_t>(elapsed * opt.rate);
+      for (; issued < due; ++issued) send_one(rr++ % flow.senders.size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  sending = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    measuring = false;
+  }
+  out.seconds = opt.seconds;
+  // Drain: wait (bounded) for every acknowledged message to arrive.
+  for (int i = 0; i < 1000; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (out.acked + out.errors >= out.sent && check.Lost(flow.streams, acked) == 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  out.lost = check.Lost(flow.streams, acked);
+  out.duplicated = check.duplicated();
+  out.reordered = check.reordered();
+  for (auto& c : conns) c->Close();
+  return out;
+}
+
+void Report(const std::string& scenario, const std::string& rate_key, const Outcome& o_in,
+            const std::string& extra_json) {
+  Outcome o = o_in;
+  double per_s = static_cast<double>(o.delivered_in_window) / o.seconds;
+  fmt::print("\n{:<22} {:>14}\n", "figure", "value");
+  fmt::print("{:<22} {:>14.0f}\n", rate_key, per_s);
+  fmt::print("{:<22} {:>14}\n", "sent / acked", fmt::format("{} / {}", o.sent, o.acked));
+  fmt::print("{:<22} {:>14}\n", "send errors", o.errors);
+  fmt::print("{:<22} {:>14.3f}\n", "p50_ms", o.latency.PercentileMs(50));
+  fmt::print("{:<22} {:>14.3f}\n", "p99_ms", o.latency.PercentileMs(99));
+  fmt::print("{:<22} {:>14.3f}\n", "p999_ms", o.latency.PercentileMs(99.9));
+  fmt::print("{:<22} {:>14}\n", "lost", o.lost);
+  fmt::print("{:<22} {:>14}\n", "duplicated", o.duplicated);
+  fmt::print("{:<22} {:>14}\n", "reordered", o.reordered);
+  fmt::print(
+      "{{\"scenario\":\"{}\",\"{}\":{:.0f},\"p50_ms\":{:.3f},\"p99_ms\":{:.3f},\"p999_ms\":{:.3f},"
+      "\"sent\":{},\"acked\":{},\"errors\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{}{}}}\n",
+      scenario, rate_key, per_s, o.latency.PercentileMs(50), o.latency.PercentileMs(99),
+      o.latency.PercentileMs(99.9), o.sent, o.acked, o.errors, o.lost, o.duplicated, o.reordered,
+      extra_json);
+}
+
+std::string RunPrefix() { return fmt::format("b{}x", NowNanos() % 1000000007); }
+
+}  // namespace
+
+int RunPairsScenario(const NetOptions& opt) {
+  auto target = OpenTarget(opt);
+  if (!target.ok()) return fmt::print(stderr, "{}\n", target.status().ToString()), 1;
+  fmt::print(
+      "pairs: {} pairs, {} s, rate {}\n", opt.pairs, opt.seconds,
+      opt.rate > 0 ? fmt::format("{}/s", opt.rate) : fmt::format("max (window {})", opt.window));
+  auto accounts = Provision(target->url, RunPrefix() + "p", opt.pairs * 2);
+  if (!accounts.ok()) return fmt::print(stderr, "{}\n", accounts.status().ToString()), 1;
+  Flow flow;
+  flow.accounts = *accounts;
+  client::ConnectOptions o;
+  o.url = target->url;
+  client::BlockingClient setup(o);
+  if (!setup.Connect().ok() || !setup.Auth(flow.accounts[0].token).ok()) return 1;
+  for (int p = 0; p < opt.pairs; ++p) {
+    client::BlockingClient a(o);
+    if (!a.Connect().ok() || !a.Auth(flow.accounts[2 * p].token).ok()) return 1;
+    auto conv = a.OpenDirect(flow.accounts[2 * p + 1].id);
+    if (!conv.ok()) return fmt::print(stderr, "{}\n", conv.status().ToString()), 1;
+    for (int side = 0; side < 2; ++side) {
+      flow.senders.push_back(2 * p + side);
+      flow.conv_of_sender.push_back(conv->id);
+      int sender_index = static_cast<int>(flow.senders.size()) - 1;
+      flow.streams.emplace_back(2 * p + (1 - side), sender_index);
+    }
+  }
+  Outcome out = RunFlow(target->url, flow, opt);
+  Report("pairs", "delivered_per_s", out, fmt::format(",\"pairs\":{}", opt.pairs));
+  return out.lost + out.duplicated + out.reordered == 0 ? 0 : 1;
+}
+
+int RunGroupScenario(const NetOptions& opt) {
+  auto target = OpenTarget(opt);
+  if (!target.ok()) return fmt::print(stderr, "{}\n", target.status().ToString()), 1;
+  fmt::print(
+      "group: {} members, {} s, rate {}\n", opt.members, opt.seconds,
+      opt.rate > 0 ? fmt::format("{}/s", opt.rate) : fmt::format("max (window {})", opt.window));
+  auto accounts = Provision(target->url, RunPrefix() + "g", opt.members);
+  if (!accounts.ok()) return fmt::print(stderr, "{}\n", accounts.status().ToString()), 1;
+  Flow flow;
+  flow.accounts = *accounts;
+  client::ConnectOptions o;
+  o.url = target->url;
+  client::BlockingClient owner(o);
+  if (!owner.Connect().ok() || !owner.Auth(flow.accounts[0].token).ok()) return 1;
+  std::vector<client::UserArg> members;
+  for (int i = 1; i < opt.members; ++i) members.emplace_back(flow.accounts[i].id);
+  auto group = owner.CreateGroup("bench", members);
+  if (!group.ok()) return fmt::print(stderr, "{}\n", group.status().ToString()), 1;
+  flow.senders = {0};
+  flow.conv_of_sender = {group->id};
+  for (int i = 1; i < opt.members; ++i) flow.streams.emplace_back(i, 0);
+  Outcome out = RunFlow(target->url, flow, opt);
+  Report("group", "deliveries_per_s", out, fmt::format(",\"members\":{}", opt.members));
+  return out.lost + out.duplicated + out.reordered == 0 ? 0 : 1;
+}
+
+}  // namespace parley::bench

@@ -1,0 +1,85 @@
+#include "net_common.h"
+
+#include <cstdlib>
+#include <thread>
+
+namespace parley::bench {
+
+// A private server: durable (fsync) as in production, but cheap password hashes and no
+// rate limits, so the benchmark measures messaging rather than its own set-up.
+constexpr char kBenchConfig[] =
+    "[accounts]\npassword_hash = \"min\"\n"
+    "[limits]\nsend_rate_per_conn = 0\nsend_rate_per_user = 0\nauth_rate_per_conn = 0\n";
+
+Result<Target> OpenTarget(const NetOptions& options) {
+  Target t;
+  if (!options.server.empty()) {
+    t.url = options.server;
+    t.pid = options.server_pid;
+    return t;
+  }
+  testing::ServerOptions so;
+  so.config_toml = kBenchConfig;
+  PARLEY_ASSIGN_OR_RETURN(t.process, testing::ServerProcess::Start(so));
+  t.url = t.process->url();
+  t.pid = t.process->pid();
+  fmt::print("started a private parleyd (pid {}) at {} (fsync on)\n", t.pid, t.url);
+  return t;
+}
+
+Result<std::vector<Account>> Provision(const std::string& url, const std::string& prefix,
+                                       int count) {
+  std::vector<Account> out(count);
+  std::vector<Status> errors(count);
+  // Two connections in parallel: hashing is CPU-bound on the server.
+  auto work = [&](int begin, int step) {
+    client::ConnectOptions o;
+    o.url = url;
+    client::BlockingClient c(o, std::chrono::seconds(60));
+    if (Status st = c.Connect(); !st.ok()) {
+      for (int i = begin; i < count; i += step) errors[i] = st;
+      return;
+    }
+    for (int i = begin; i < count; i += step) {
+      std::string name = prefix + std::to_string(i);
+      std::string password = name + "-bench-password";
+      auto reg = c.Register(name, password);
+      if (!reg.ok() && reg.status().code() != Code::kAlreadyExists) {
+        errors[i] = reg.status();
+        continue;
+      }
+      // Logins happen on fresh connections: one connection may log in only once.
+      client::BlockingClient lc(o, std::chrono::seconds(60));
+      if (Status st = lc.Connect(); !st.ok()) {
+        errors[i] = st;
+        continue;
+      }
+      auto login = lc.Login(name, password, "bench");
+      if (!login.ok()) {
+        errors[i] = login.status();
+        continue;
+      }
+      out[i] = Account{login->user, login->name, login->token, login->device};
+    }
+  };
+  std::thread t1(work, 0, 2), t2(work, 1, 2);
+  t1.join();
+  t2.join();
+  for (auto& e : errors) {
+    if (!e.ok()) return e;
+  }
+  return out;
+}
+
+bool ParseBody(const std::string& body, int* sender, uint64_t* n, int64_t* sent_nanos) {
+  char* end = nullptr;
+  const char* p = body.c_str();
+  *sender = static_cast<int>(std::strtol(p, &end, 10));
+  if (*end != ':') return false;
+  *n = std::strtoull(end + 1, &end, 10);
+  if (*end != ':') return false;
+  *sent_nanos = std::strtoll(end + 1, &end, 10);
+  return *end == '\0';
+}
+
+}  // namespace parley::bench

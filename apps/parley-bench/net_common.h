@@ -1,0 +1,88 @@
+// Shared machinery of the network scenarios: the target server (given or started
+// privately), user provisioning, and checking delivered messages for loss, duplication
+// and reordering.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "client/blocking_client.h"
+#include "scenarios.h"
+#include "tests/support/server_process.h"
+
+namespace parley::bench {
+
+// The server under test: a URL, plus the process when the benchmark started it.
+struct Target {
+  std::string url;
+  std::unique_ptr<testing::ServerProcess> process;
+  int pid = 0;
+};
+Result<Target> OpenTarget(const NetOptions& options);
+
+struct Account {
+  UserId id = 0;
+  std::string name;
+  std::string token;
+  std::string device;
+};
+// Registers (or reuses) `count` users named prefix0..prefixN and logs each in once.
+Result<std::vector<Account>> Provision(const std::string& url, const std::string& prefix,
+                                       int count);
+
+inline int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Message bodies carry "sender:n:send_nanos" so a receiver can check order and latency.
+inline std::string Body(int sender, uint64_t n) {
+  return fmt::format("{}:{}:{}", sender, n, NowNanos());
+}
+bool ParseBody(const std::string& body, int* sender, uint64_t* n, int64_t* sent_nanos);
+
+// Per (receiver, sender) stream: the next expected sequence number. Streams are ordered
+// by the server, so a number below it is a duplicate and one above it is a reordering
+// (something before it is missing).
+class DeliveryCheck {
+ public:
+  void Record(int receiver, int sender, uint64_t n) {
+    uint64_t& next = expected_[Key(receiver, sender)];
+    if (n < next) {
+      ++duplicated_;
+      return;
+    }
+    if (n > next) ++reordered_;
+    next = n + 1;
+    ++delivered_;
+  }
+  uint64_t delivered() const { return delivered_; }
+  uint64_t duplicated() const { return duplicated_; }
+  uint64_t reordered() const { return reordered_; }
+  // Acknowledged messages of each stream's sender that its receiver never got.
+  uint64_t Lost(const std::vector<std::pair<int, int>>& receiver_sender,
+                const std::vector<uint64_t>& acked_by_sender) const {
+    uint64_t lost = 0;
+    for (auto [r, s] : receiver_sender) {
+      auto it = expected_.find(Key(r, s));
+      uint64_t got = it == expected_.end() ? 0 : it->second;
+      if (acked_by_sender[s] > got) lost += acked_by_sender[s] - got;
+    }
+    return lost;
+  }
+
+ private:
+  static uint64_t Key(int r, int s) {
+    return (static_cast<uint64_t>(r) << 32) | static_cast<uint32_t>(s);
+  }
+  std::unordered_map<uint64_t, uint64_t> expected_;
+  uint64_t delivered_ = 0, duplicated_ = 0, reordered_ = 0;
+};
+
+}  // namespace parley::bench
