@@ -142,11 +142,15 @@ Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  std::lock_guard<std::mutex> lock(mu);
-  out.lost = check.Lost(flow.streams, acked);
-  out.duplicated = check.duplicated();
-  out.reordered = check.reordered();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    out.lost = check.Lost(flow.streams, acked);
+    out.duplicated = check.duplicated();
+    out.reordered = check.reordered();
+  }
   for (auto& c : conns) c->Close();
+  // No handler may run once the state above goes out of scope.
+  loop.Stop();
   return out;
 }
 

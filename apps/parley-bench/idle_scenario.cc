@@ -66,6 +66,7 @@ void RaiseFdLimit() {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   int n = ok.load();
   if (::write(report, &n, sizeof(n)) != sizeof(n)) _exit(1);
+  // Held until the parent closes the pipe; the loop keeps answering server pings.
   char b;
   while (::read(hold, &b, 1) > 0) {
   }

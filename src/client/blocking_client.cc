@@ -39,7 +39,11 @@ std::string NewClientMsgId() {
 BlockingClient::BlockingClient(ConnectOptions options, Duration timeout)
     : options_(std::move(options)), timeout_(timeout), loop_(1) {}
 
-BlockingClient::~BlockingClient() { Close(); }
+BlockingClient::~BlockingClient() {
+  Close();
+  // The handlers point into this object: no more of them may run past here.
+  loop_.Stop();
+}
 
 Status BlockingClient::Connect() {
   conn_ = Connection::Create(loop_, options_);

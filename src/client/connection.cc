@@ -63,10 +63,13 @@ EventLoop::EventLoop(size_t threads) : impl_(std::make_unique<Impl>()) {
   }
 }
 
-EventLoop::~EventLoop() {
+EventLoop::~EventLoop() { Stop(); }
+
+void EventLoop::Stop() {
   impl_->guard.reset();
   impl_->io.stop();
   for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
 }
 
 struct Connection::Impl {

@@ -28,7 +28,9 @@ Result<Url> ParseUrl(std::string_view url);
 class EventLoop {
  public:
   explicit EventLoop(size_t threads = 1);
-  ~EventLoop();  // stops and joins
+  ~EventLoop();  // Stop()
+  // Stops the threads and joins them; afterwards no callback runs. Idempotent.
+  void Stop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
   struct Impl;

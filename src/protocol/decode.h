@@ -1,10 +1,23 @@
-// Client-side decoders: server frames (docs/protocol.md) → the same typed records the
-// server encodes from, so both sides share one vocabulary. Malformed input is an error,
-// never a crash.
+// Client-side decoders: server frames (docs/protocol.md §1-2) → the same typed records the
+// server encodes from (encode.h), so both sides share one vocabulary.
+//
+// Rules, the same for every decoder:
+// - Malformed input (not JSON, not an object, a required field missing, a field of the
+//   wrong type) is a Status with Code::kCorruption ("malformed server frame: …"), never a
+//   crash. kCorruption rather than kInvalidArgument on purpose: a caller must be able to
+//   tell "the server refused my request" (invalid_argument on the wire) from "the reply
+//   could not be read" (a server bug or a truncated frame) — the reliable client retries
+//   the second and gives up on the first.
+// - A reply decoder given a failed reply ({"ok":false,…}) returns the error it carries,
+//   its wire code mapped back to a Code (CodeFromWire).
+// - Unknown fields are ignored and optional fields keep their defaults (forward
+//   compatibility, as the protocol promises). Events of an unknown `type` are skipped in
+//   sync replies and decode as Push::Kind::kUnknown in pushes.
 //
 // Thread-safety: pure functions (each call uses a thread-local parser).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,16 +28,33 @@
 
 namespace parley {
 
+// A user as the `register` and `users` ops return it.
 struct UserInfo {
   UserId id = 0;
   std::string name;
 };
+using User = UserInfo;
 
+// The reply of `login` (with token) and `auth` (token empty).
 struct LoginReply {
   UserId user = 0;
   std::string name;
   std::string device;
-  std::string token;  // empty for `auth`
+  std::string token;
+};
+
+// The fields of a failed reply. (Not called ErrorReply: encode.h has a function of that
+// name in this namespace.)
+struct ErrorInfo {
+  std::string code;             // the wire code, e.g. "rate_limited"
+  std::string message;          // human-readable
+  int64_t retry_after_ms = -1;  // only with rate_limited; -1 if absent
+};
+
+// The reply of `conv.get`.
+struct ConversationInfo {
+  ConversationRecord conv;
+  Role role = Role::kMember;
 };
 
 // A server push (a frame with a "push" field).
@@ -39,31 +69,36 @@ struct Push {
   std::string reason;  // kResync
 };
 
-// What kind of frame this is, without decoding it fully.
+// What kind of frame this is, without decoding the rest (one parse, for routing).
 struct FrameHeader {
   bool is_push = false;
-  bool has_id = false;
-  uint64_t id = 0;  // integer ids only (the client library uses integers)
-  bool ok = false;
+  bool has_id = false;  // an integer id (the client library only sends integer ids)
+  uint64_t id = 0;
+  bool ok = false;  // the reply's "ok"
 };
 Result<FrameHeader> DecodeHeader(std::string_view frame);
 
-// The error of a failed reply: its wire code mapped back to a Code; *retry_after_ms is
-// set for rate_limited (else -1).
-Status DecodeError(std::string_view frame, int64_t* retry_after_ms = nullptr);
-// The Code of a wire error name (kInternal if unknown).
+// The Code of a wire error name ("not_member" → kNotMember); kInternal if unknown.
 Code CodeFromWire(std::string_view name);
+// The error of a failed reply as a Status; *retry_after_ms gets its retry hint (-1 if
+// none). A frame that cannot be read gives kCorruption.
+Status DecodeError(std::string_view frame, int64_t* retry_after_ms = nullptr);
+Result<ErrorInfo> DecodeErrorInfo(std::string_view frame);
 
-Result<LoginReply> DecodeLogin(std::string_view frame);
+Result<LoginReply> DecodeLogin(std::string_view frame);  // login and auth
 Result<UserInfo> DecodeRegister(std::string_view frame);
 Result<std::vector<UserInfo>> DecodeUsers(std::string_view frame);
 Result<SendAck> DecodeSendAck(std::string_view frame);
 Result<SyncReply> DecodeSync(std::string_view frame);
 Result<HistoryPage> DecodeHistory(std::string_view frame);
 Result<std::vector<ConversationSummary>> DecodeConvs(std::string_view frame);
+// conv.open and conv.create: {"conversation": …}.
 Result<ConversationRecord> DecodeConversationReply(std::string_view frame);
+Result<ConversationInfo> DecodeConvGet(std::string_view frame);
 Result<std::vector<MemberRecord>> DecodeMembers(std::string_view frame);
 Result<ReadReply> DecodeRead(std::string_view frame);
+// ping: the server's clock (ms).
+Result<int64_t> DecodePing(std::string_view frame);
 Result<Push> DecodePush(std::string_view frame);
 
 }  // namespace parley
