@@ -1,12 +1,48 @@
 #include "client/blocking_client.h"
 
+#include <condition_variable>
+#include <deque>
 #include <future>
-#include <random>
 
 namespace parley::client {
-namespace {
 
-constexpr size_t kMaxQueuedFrames = 1'000'000;
+// What the connection's handlers write into and callers read from. Shared, so a handler
+// running late on the loop thread never touches a destroyed client, and a fresh Connect
+// gets fresh queues (frames of an older connection cannot leak into them).
+struct BlockingClient::Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> pushes;
+  std::deque<std::string> raw;
+  size_t max_queued = kDefaultMaxQueuedFrames;
+  uint64_t dropped = 0;
+  int close_code = -1;
+  Status close_status;
+  std::function<void()> notify;
+
+  void Queue(std::deque<std::string>& q, std::string frame) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (q.size() >= max_queued) {
+        ++dropped;  // like the server's outbox: pushes may be lost, sync is the truth
+        return;
+      }
+      q.push_back(std::move(frame));
+    }
+    cv.notify_all();
+    if (notify) notify();
+  }
+
+  std::optional<std::string> Pop(std::deque<std::string>& q, Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, timeout, [&] { return !q.empty(); })) return std::nullopt;
+    std::string f = std::move(q.front());
+    q.pop_front();
+    return f;
+  }
+};
+
+namespace {
 
 void WriteUser(JsonWriter& w, const UserArg& u) {
   if (u.name.empty()) {
@@ -24,73 +60,101 @@ Result<T> Decoded(Result<std::string> frame, Decode decode) {
 
 }  // namespace
 
-std::string NewClientMsgId() {
-  thread_local std::mt19937_64 rng(std::random_device{}());
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  uint64_t v = rng();
-  for (auto& c : out) {
-    c = kHex[v & 15];
-    v >>= 4;
-  }
-  return out;
-}
-
 BlockingClient::BlockingClient(ConnectOptions options, Duration timeout)
     : options_(std::move(options)), timeout_(timeout), loop_(1) {}
 
 BlockingClient::~BlockingClient() {
   Close();
-  // The handlers point into this object: no more of them may run past here.
+  // Join the loop thread before the connection goes: nothing may run on it meanwhile.
   loop_.Stop();
+  std::lock_guard<std::mutex> lock(mu_);
+  conn_.reset();
+}
+
+std::shared_ptr<Connection> BlockingClient::connection() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return conn_;
 }
 
 Status BlockingClient::Connect() {
-  conn_ = Connection::Create(loop_, options_);
-  conn_->SetPushHandler([this](std::string f) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pushes_.size() < kMaxQueuedFrames) pushes_.push_back(std::move(f));
-    cv_.notify_all();
+  auto inbox = std::make_shared<Inbox>();
+  inbox->max_queued = max_queued_;
+  inbox->notify = notify_;
+  auto conn = Connection::Create(loop_, options_);
+  conn->SetPushHandler([inbox](std::string f) { inbox->Queue(inbox->pushes, std::move(f)); });
+  conn->SetRawFrameHandler([inbox](std::string f) { inbox->Queue(inbox->raw, std::move(f)); });
+  conn->SetCloseHandler([inbox](Status st, int code) {
+    {
+      std::lock_guard<std::mutex> lock(inbox->mu);
+      inbox->close_code = code;
+      inbox->close_status = std::move(st);
+    }
+    inbox->cv.notify_all();
+    if (inbox->notify) inbox->notify();
   });
-  conn_->SetOtherFrameHandler([this](std::string f) {
+  std::shared_ptr<Connection> old;
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    if (others_.size() < kMaxQueuedFrames) others_.push_back(std::move(f));
-    cv_.notify_all();
-  });
-  conn_->SetCloseHandler([this](int code) {
-    std::lock_guard<std::mutex> lock(mu_);
-    close_code_ = code;
-    cv_.notify_all();
-  });
-  std::promise<Status> p;
-  auto f = p.get_future();
-  conn_->Connect([&p](Status st) { p.set_value(st); });
-  if (f.wait_for(timeout_) != std::future_status::ready)
-    return Status(Code::kUnavailable, "connect timed out");
-  return f.get();
+    if (aborted_) return TransportError("aborted");
+    old = std::exchange(conn_, conn);
+    inbox_ = inbox;
+  }
+  if (old) old->Close();
+
+  auto done = std::make_shared<std::promise<Status>>();
+  auto result = done->get_future();
+  conn->Connect([done](Status st) { done->set_value(std::move(st)); });
+  // The connection enforces connect_timeout_ms itself; this wait is only a backstop.
+  const auto limit = std::chrono::milliseconds(options_.connect_timeout_ms) + timeout_;
+  if (result.wait_for(limit) != std::future_status::ready) {
+    conn->Abort();
+    return TransportError("connect to " + options_.url + " timed out");
+  }
+  return result.get();
 }
 
 void BlockingClient::Close() {
-  if (!conn_) return;
-  conn_->Close();
-  WaitClosed(std::chrono::seconds(5));
+  auto conn = connection();
+  if (!conn) return;
+  const bool was_open = conn->open();
+  conn->Close();
+  if (was_open) WaitClosed(std::chrono::milliseconds(options_.connect_timeout_ms) + Duration(500));
+}
+
+void BlockingClient::Abort() {
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    aborted_ = true;
+    conn = conn_;
+  }
+  if (conn) conn->Abort();
+}
+
+bool BlockingClient::open() const {
+  auto conn = connection();
+  return conn && conn->open();
 }
 
 Result<std::string> BlockingClient::CallRaw(const std::string& op,
                                             const std::function<void(JsonWriter&)>& fields,
                                             int64_t* retry_after_ms) {
-  if (!conn_) return Status(Code::kUnavailable, "not connected");
-  auto p = std::make_shared<std::promise<std::pair<Result<std::string>, int64_t>>>();
-  auto f = p->get_future();
-  conn_->Call(op, fields, [p](Result<std::string> frame, int64_t retry) {
-    p->set_value({std::move(frame), retry});
+  if (retry_after_ms) *retry_after_ms = -1;
+  auto conn = connection();
+  if (!conn) return TransportError("not connected");
+  using Reply = std::pair<Result<std::string>, int64_t>;
+  auto reply = std::make_shared<std::promise<Reply>>();
+  auto future = reply->get_future();
+  conn->Call(op, fields, [reply](Result<std::string> frame, int64_t retry) {
+    reply->set_value({std::move(frame), retry});
   });
-  if (f.wait_for(timeout_) != std::future_status::ready) {
-    return Status(Code::kUnavailable, "no reply to '" + op + "' in time");
+  if (future.wait_for(timeout_) != std::future_status::ready) {
+    return TransportError("no reply to '" + op + "' within " + std::to_string(timeout_.count()) +
+                          " ms");
   }
-  auto [frame, retry] = f.get();
+  auto [frame, retry] = future.get();
   if (retry_after_ms) *retry_after_ms = retry;
-  return frame;
+  return std::move(frame);
 }
 
 Result<UserInfo> BlockingClient::Register(const std::string& name, const std::string& password) {
@@ -134,26 +198,42 @@ Result<std::vector<UserInfo>> BlockingClient::Users(const std::vector<UserId>& i
                                         DecodeUsers);
 }
 
+Result<SendAck> BlockingClient::SendMessage(const OutgoingMessage& m, int64_t* retry_after_ms) {
+  const std::string cmid = m.client_msg_id.empty() ? NewClientMsgId() : m.client_msg_id;
+  return Decoded<SendAck>(CallRaw(
+                              "send",
+                              [&](JsonWriter& w) {
+                                if (m.conv != 0 || m.to.empty()) {
+                                  w.Key("conv").Uint(m.conv);
+                                } else {
+                                  w.Key("to");
+                                  WriteUser(w, m.to);
+                                }
+                                w.Key("client_msg_id").String(cmid);
+                                if (m.kind == MessageKind::kCustom) {
+                                  w.Key("kind").String("custom");
+                                }
+                                w.Key("body").String(m.body);
+                              },
+                              retry_after_ms),
+                          DecodeSendAck);
+}
+
 Result<SendAck> BlockingClient::Send(ConvId conv, const std::string& body, std::string cmid) {
-  if (cmid.empty()) cmid = NewClientMsgId();
-  return Decoded<SendAck>(
-      CallRaw("send",
-              [&](JsonWriter& w) {
-                w.Key("conv").Uint(conv).Key("client_msg_id").String(cmid).Key("body").String(body);
-              }),
-      DecodeSendAck);
+  OutgoingMessage m;
+  m.conv = conv;
+  m.body = body;
+  m.client_msg_id = std::move(cmid);
+  return SendMessage(m);
 }
 
 Result<SendAck> BlockingClient::SendTo(const UserArg& to, const std::string& body,
                                        std::string cmid) {
-  if (cmid.empty()) cmid = NewClientMsgId();
-  return Decoded<SendAck>(CallRaw("send",
-                                  [&](JsonWriter& w) {
-                                    w.Key("to");
-                                    WriteUser(w, to);
-                                    w.Key("client_msg_id").String(cmid).Key("body").String(body);
-                                  }),
-                          DecodeSendAck);
+  OutgoingMessage m;
+  m.to = to;
+  m.body = body;
+  m.client_msg_id = std::move(cmid);
+  return SendMessage(m);
 }
 
 Result<SyncReply> BlockingClient::Sync(Seq since, size_t limit, uint64_t heads_since) {
@@ -201,6 +281,11 @@ Result<ConversationRecord> BlockingClient::CreateGroup(const std::string& title,
                 w.EndArray();
               }),
       DecodeConversationReply);
+}
+
+Result<ConversationInfo> BlockingClient::ConvGet(ConvId conv) {
+  return Decoded<ConversationInfo>(
+      CallRaw("conv.get", [&](JsonWriter& w) { w.Key("conv").Uint(conv); }), DecodeConvGet);
 }
 
 Result<std::vector<MemberRecord>> BlockingClient::Members(ConvId conv) {
@@ -264,42 +349,83 @@ Status BlockingClient::Typing(ConvId conv) {
 
 Status BlockingClient::Ping() { return CallRaw("ping", nullptr).status(); }
 
-std::optional<std::string> BlockingClient::Pop(std::deque<std::string>& q, Duration timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, timeout, [&] { return !q.empty(); })) return std::nullopt;
-  std::string f = std::move(q.front());
-  q.pop_front();
-  return f;
+void BlockingClient::SendRaw(std::string text) {
+  if (auto conn = connection()) conn->SendRaw(std::move(text));
 }
 
-std::optional<std::string> BlockingClient::NextOtherFrame(Duration timeout) {
-  return Pop(others_, timeout);
+void BlockingClient::SendBinary(std::string bytes) {
+  if (auto conn = connection()) conn->SendBinary(std::move(bytes));
 }
+
+std::optional<std::string> BlockingClient::NextRawFrame(Duration timeout) {
+  std::shared_ptr<Inbox> inbox;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox = inbox_;
+  }
+  if (!inbox) return std::nullopt;
+  return inbox->Pop(inbox->raw, timeout);
+}
+
 std::optional<std::string> BlockingClient::NextPushFrame(Duration timeout) {
-  return Pop(pushes_, timeout);
+  std::shared_ptr<Inbox> inbox;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox = inbox_;
+  }
+  if (!inbox) return std::nullopt;
+  return inbox->Pop(inbox->pushes, timeout);
 }
 
 std::optional<Push> BlockingClient::NextPush(Duration timeout) {
-  auto frame = NextPushFrame(timeout);
-  if (!frame) return std::nullopt;
-  auto push = DecodePush(*frame);
-  if (!push.ok()) return std::nullopt;
-  return std::move(push).value();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
+    auto frame = NextPushFrame(std::max(left, Duration(0)));
+    if (!frame) return std::nullopt;
+    auto push = DecodePush(*frame);
+    if (push.ok()) return std::move(push).value();
+    // A push this client cannot read is skipped: the sync timeline stays the truth.
+  }
 }
 
 size_t BlockingClient::pushes_queued() {
   std::lock_guard<std::mutex> lock(mu_);
-  return pushes_.size();
+  if (!inbox_) return 0;
+  std::lock_guard<std::mutex> inbox_lock(inbox_->mu);
+  return inbox_->pushes.size();
+}
+
+uint64_t BlockingClient::pushes_dropped() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!inbox_) return 0;
+  std::lock_guard<std::mutex> inbox_lock(inbox_->mu);
+  return inbox_->dropped;
 }
 
 int BlockingClient::close_code() {
   std::lock_guard<std::mutex> lock(mu_);
-  return close_code_;
+  if (!inbox_) return -1;
+  std::lock_guard<std::mutex> inbox_lock(inbox_->mu);
+  return inbox_->close_code;
+}
+
+Status BlockingClient::close_status() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!inbox_) return Status::Ok();
+  std::lock_guard<std::mutex> inbox_lock(inbox_->mu);
+  return inbox_->close_status;
 }
 
 bool BlockingClient::WaitClosed(Duration timeout) {
-  std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return close_code_ != -1; });
+  std::shared_ptr<Inbox> inbox;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox = inbox_;
+  }
+  if (!inbox) return true;
+  std::unique_lock<std::mutex> lock(inbox->mu);
+  return inbox->cv.wait_for(lock, timeout, [&] { return inbox->close_code != -1; });
 }
 
 }  // namespace parley::client

@@ -1,48 +1,86 @@
-// BlockingClient: one connection with blocking, typed calls — for the CLI, tests and
-// scripts. Pushes are queued (bounded) and read with NextPush.
+// BlockingClient: one connection with blocking, typed calls — for the CLI, tests, scripts
+// and the reliable client. It owns an EventLoop thread and one Connection; every call
+// waits for its reply at most `timeout` and returns Result<T>. Pushes (and frames that
+// answer no call, e.g. replies to SendRaw) are queued, bounded, and read with NextPush /
+// NextRawFrame.
 //
-// Thread-safety: calls may come from several threads; pushes are consumed by one.
+// Errors: a server error reply becomes its Status (code mapped from the wire,
+// CodeFromWire); a lost connection, a failed connect or a missing reply is kUnavailable
+// with IsTransportError() true.
+//
+// Thread-safety: calls may come from several threads at once (each waits for its own
+// reply). Connect/Close/Abort are thread-safe. Each queue should have one consumer.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "client/connection.h"
+#include "client/random_id.h"
 #include "protocol/decode.h"
 
 namespace parley::client {
 
 // Who a call addresses: a user by id or by name.
 struct UserArg {
+  UserArg() = default;
   UserArg(UserId user_id) : id(user_id) {}                        // NOLINT: implicit by design
   UserArg(std::string user_name) : name(std::move(user_name)) {}  // NOLINT
   UserArg(const char* user_name) : name(user_name) {}             // NOLINT
+  bool empty() const { return id == 0 && name.empty(); }
   UserId id = 0;
-  std::string name;
+  std::string name;  // wins over id when set
 };
 
 struct HistoryQuery {
-  std::optional<Seq> before, after;
+  std::optional<Seq> before, after;  // at most one anchor
   std::optional<int64_t> around_ts;
-  size_t limit = 0;
+  size_t limit = 0;  // 0: the server's default (50)
+};
+
+// A message to send: to `conv`, or (conv 0) to the direct conversation with `to`.
+struct OutgoingMessage {
+  ConvId conv = 0;
+  UserArg to;
+  MessageKind kind = MessageKind::kText;
+  std::string body;
+  std::string client_msg_id;  // empty: a random one
 };
 
 class BlockingClient {
  public:
   using Duration = std::chrono::milliseconds;
+  static constexpr size_t kDefaultMaxQueuedFrames = 100'000;
 
   explicit BlockingClient(ConnectOptions options, Duration timeout = std::chrono::seconds(30));
-  ~BlockingClient();
+  ~BlockingClient();  // closes the connection and stops the loop thread
+  BlockingClient(const BlockingClient&) = delete;
+  BlockingClient& operator=(const BlockingClient&) = delete;
 
+  // Connects (a new connection each time; the previous one is closed). Its failure is a
+  // transport error.
   Status Connect();
+  // Sends a close frame and waits (bounded) for the connection to end.
   void Close();
-  bool open() const { return conn_ && conn_->open(); }
+  // Ends the connection without waiting; pending calls fail at once, and later Connect
+  // calls fail. For another thread that needs a blocked caller to return now.
+  void Abort();
+  bool open() const;
 
+  Duration timeout() const { return timeout_; }
+  void set_timeout(Duration timeout) { timeout_ = timeout; }
+  // Called on the loop thread after a push is queued and when the connection ends (for
+  // callers that wait on several things at once). Set before Connect.
+  void SetPushNotify(std::function<void()> notify) { notify_ = std::move(notify); }
+  // Pushes beyond this many unread frames are dropped (and counted). Set before Connect.
+  void set_max_queued_frames(size_t n) { max_queued_ = n; }
+
+  // --- Typed operations (docs/protocol.md §3) ---
   Result<UserInfo> Register(const std::string& name, const std::string& password);
   Result<LoginReply> Login(const std::string& name, const std::string& password,
                            const std::string& device = "");
@@ -50,16 +88,21 @@ class BlockingClient {
   Status Logout();
   Result<std::vector<UserInfo>> Users(const std::vector<UserId>& ids,
                                       const std::vector<std::string>& names = {});
-  // client_msg_id empty: a random one. `to` (user) opens the direct conversation.
+  // client_msg_id empty: a random one.
   Result<SendAck> Send(ConvId conv, const std::string& body, std::string client_msg_id = "");
+  // `to` (a user id or name): the direct conversation with them, opened on first use.
   Result<SendAck> SendTo(const UserArg& to, const std::string& body,
                          std::string client_msg_id = "");
+  // *retry_after_ms: the hint of a rate_limited refusal (-1 if none).
+  Result<SendAck> SendMessage(const OutgoingMessage& message, int64_t* retry_after_ms = nullptr);
+  // limit 0 / heads_since 0: left out (server defaults).
   Result<SyncReply> Sync(Seq since, size_t limit = 0, uint64_t heads_since = 0);
   Result<HistoryPage> History(ConvId conv, const HistoryQuery& query = {});
   Result<std::vector<ConversationSummary>> Convs();
   Result<ConversationRecord> OpenDirect(const UserArg& user);
   Result<ConversationRecord> CreateGroup(const std::string& title,
                                          const std::vector<UserArg>& members);
+  Result<ConversationInfo> ConvGet(ConvId conv);
   Result<std::vector<MemberRecord>> Members(ConvId conv);
   Status AddMembers(ConvId conv, const std::vector<UserArg>& users);
   Status RemoveMember(ConvId conv, const UserArg& user);
@@ -71,37 +114,49 @@ class BlockingClient {
   Status Typing(ConvId conv);
   Status Ping();
 
-  // The raw reply frame of any op (for tests of the protocol itself).
+  // The raw reply frame of any op; *retry_after_ms gets the retry hint of an error reply
+  // (-1 if none). For ops without a typed method and for tests of the protocol itself.
   Result<std::string> CallRaw(const std::string& op, const std::function<void(JsonWriter&)>& fields,
                               int64_t* retry_after_ms = nullptr);
-  // Raw frames and whatever frames come back that are not replies to calls.
-  void SendText(std::string frame) { conn_->SendText(std::move(frame)); }
-  void SendBinary(std::string frame) { conn_->SendBinary(std::move(frame)); }
-  std::optional<std::string> NextOtherFrame(Duration timeout);
 
-  // The next push, decoded; nullopt on timeout.
+  // --- Pushes ---
+  // The next push, decoded (malformed pushes are skipped); nullopt on timeout.
   std::optional<Push> NextPush(Duration timeout);
   std::optional<std::string> NextPushFrame(Duration timeout);
   size_t pushes_queued();
-  // The close code once the connection ended (0: no close frame), or -1 while open.
+  uint64_t pushes_dropped();  // by the queue bound
+
+  // --- Raw frames, for tests that send malformed input ---
+  void SendRaw(std::string text);
+  void SendText(std::string text) { SendRaw(std::move(text)); }
+  void SendBinary(std::string bytes);
+  // The next frame that answered no call (replies to SendRaw, "id": null errors).
+  std::optional<std::string> NextRawFrame(Duration timeout);
+  std::optional<std::string> NextOtherFrame(Duration timeout) { return NextRawFrame(timeout); }
+
+  // --- The end of the connection ---
+  // The close code once the connection ended (0: no close frame), -1 while open or
+  // before Connect.
   int close_code();
+  // Why it ended (Ok: we closed it).
+  Status close_status();
   bool WaitClosed(Duration timeout);
 
+  struct Inbox;  // shared with the connection's handlers; in blocking_client.cc
+
  private:
-  std::optional<std::string> Pop(std::deque<std::string>& q, Duration timeout);
+  std::shared_ptr<Connection> connection() const;
 
   ConnectOptions options_;
   Duration timeout_;
-  EventLoop loop_;
+  std::function<void()> notify_;
+  size_t max_queued_ = kDefaultMaxQueuedFrames;
+  mutable std::mutex mu_;  // guards conn_, inbox_ (the pointers) and aborted_
   std::shared_ptr<Connection> conn_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> pushes_;
-  std::deque<std::string> others_;
-  int close_code_ = -1;
+  std::shared_ptr<Inbox> inbox_;
+  bool aborted_ = false;
+  // Last: destroyed first, so the loop thread is joined before anything it may touch.
+  EventLoop loop_;
 };
-
-// A random client_msg_id (16 hex characters).
-std::string NewClientMsgId();
 
 }  // namespace parley::client

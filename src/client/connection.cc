@@ -1,20 +1,21 @@
+// The client's only Beast translation unit (each costs ~30 s and ~1.5 GB to compile).
+// Everything here runs on the connection's strand, except the atomics read by open().
 #include "client/connection.h"
 
-#include <utility>  // before Asio with g++ 12 in C++20 mode
+#include <utility>  // before Asio: g++ 12 in C++20 mode needs it (PLATFORM.md)
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
-#include <deque>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "client/event_loop_impl.h"
 #include "protocol/decode.h"
 
 namespace parley::client {
@@ -22,54 +23,28 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using error_code = beast::error_code;
 
-Result<Url> ParseUrl(std::string_view url) {
-  Url out;
-  constexpr std::string_view kScheme = "ws://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return Status(Code::kInvalidArgument, "server URL must start with ws://");
-  }
-  url.remove_prefix(kScheme.size());
-  auto slash = url.find('/');
-  std::string_view hostport = url.substr(0, slash);
-  if (slash != std::string_view::npos && url.size() > slash + 1)
-    out.path = std::string(url.substr(slash));
-  auto colon = hostport.rfind(':');
-  if (colon == std::string_view::npos) {
-    out.host = std::string(hostport);
-  } else {
-    out.host = std::string(hostport.substr(0, colon));
-    std::string port(hostport.substr(colon + 1));
-    char* end = nullptr;
-    unsigned long p = std::strtoul(port.c_str(), &end, 10);
-    if (port.empty() || *end != '\0' || p == 0 || p > 65535) {
-      return Status(Code::kInvalidArgument, "bad port in server URL");
-    }
-    out.port = static_cast<uint16_t>(p);
-  }
-  if (out.host.empty()) return Status(Code::kInvalidArgument, "no host in server URL");
-  return out;
+namespace {
+
+constexpr std::string_view kTransport = "transport: ";
+// Replies can be large (a history page of 200 messages of 32 KiB), but not unbounded.
+constexpr size_t kMaxMessageBytes = 64 << 20;
+// After a frame bigger than this, the read buffer is given back: 9,000 idle connections
+// must not each keep the largest frame they ever saw.
+constexpr size_t kKeepReadBufferBytes = 64 << 10;
+// Beast masks outgoing client frames through a write buffer of this size, kept per
+// connection (default 4 KiB). Typical frames are ~200 B; bigger ones are fragmented.
+constexpr size_t kWriteBufferBytes = 1024;
+
+}  // namespace
+
+Status TransportError(std::string_view what) {
+  return Status(Code::kUnavailable, std::string(kTransport) + std::string(what));
 }
 
-struct EventLoop::Impl {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-};
-
-EventLoop::EventLoop(size_t threads) : impl_(std::make_unique<Impl>()) {
-  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
-  }
-}
-
-EventLoop::~EventLoop() { Stop(); }
-
-void EventLoop::Stop() {
-  impl_->guard.reset();
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
-  impl_->threads.clear();
+bool IsTransportError(const Status& status) {
+  return status.code() == Code::kUnavailable && status.message().rfind(kTransport, 0) == 0;
 }
 
 struct Connection::Impl {
@@ -81,24 +56,235 @@ struct Connection::Impl {
 
   struct Outgoing {
     std::string data;
-    bool binary;
+    bool binary = false;
   };
 
   asio::strand<asio::io_context::executor_type> strand;
   websocket::stream<tcp::socket> ws;
+  // One deadline at a time: connect (resolve + TCP + handshake), then close.
   asio::steady_timer timer;
+  uint32_t timer_gen = 0;  // a fired deadline of an older generation is stale
+  bool timed_out = false;
+  std::shared_ptr<tcp::resolver> resolver;  // only while resolving a host name
   ConnectOptions options;
   Url url;
   beast::flat_buffer buffer;
-  std::deque<Outgoing> outbox;
+  // A FIFO that allocates nothing while empty (std::deque allocates ~600 B up front).
+  std::vector<Outgoing> outbox;
+  size_t outbox_head = 0;
   bool writing = false;
-  bool is_open = false;
-  bool closed = false;
+  std::atomic<bool> is_open{false};
+  std::atomic<bool> closed{false};
+  bool closing_by_us = false;
+  bool aborted = false;  // closed by Abort(): no close frame was exchanged
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, ReplyHandler> pending;
-  FrameHandler on_push, on_other;
+  FrameHandler on_push, on_raw;
   CloseHandler on_close;
 };
+
+namespace {
+
+using Self = std::shared_ptr<Connection>;
+using Impl = Connection::Impl;
+using DoneFn = std::shared_ptr<std::function<void(Status)>>;
+
+void CloseSocket(Impl& m) {
+  error_code ignored;
+  beast::get_lowest_layer(m.ws).shutdown(tcp::socket::shutdown_both, ignored);
+  beast::get_lowest_layer(m.ws).close(ignored);
+}
+
+// Arms the deadline: when it passes, the socket is closed, which fails whatever is
+// pending (resolve, connect, handshake, close).
+void Arm(const Self& self, Impl& m, int64_t ms) {
+  const uint32_t gen = ++m.timer_gen;
+  m.timer.expires_after(std::chrono::milliseconds(std::max<int64_t>(1, ms)));
+  m.timer.async_wait([self, &m, gen](error_code ec) {
+    if (ec || gen != m.timer_gen) return;
+    m.timed_out = true;
+    if (m.resolver) m.resolver->cancel();
+    CloseSocket(m);
+  });
+}
+
+void Disarm(Impl& m) {
+  ++m.timer_gen;
+  m.timer.cancel();
+}
+
+void FreeOutbox(Impl& m) {
+  std::vector<Impl::Outgoing>().swap(m.outbox);
+  m.outbox_head = 0;
+}
+
+// Ends an opened connection once: fails waiting calls, frees buffers, reports the close.
+void Shut(Impl& m, Status status, int code) {
+  if (m.closed.exchange(true)) return;
+  const bool was_open = m.is_open.exchange(false);
+  Disarm(m);
+  CloseSocket(m);
+  auto pending = std::move(m.pending);
+  m.pending.clear();
+  for (auto& [id, handler] : pending) handler(TransportError("connection closed"), -1);
+  // The outbox and the read buffer are freed by the write and read handlers, which
+  // always run once the socket is closed: an operation in flight may still use them.
+  if (!m.writing) FreeOutbox(m);
+  auto on_close = std::move(m.on_close);
+  // Handlers may hold the caller's state alive; a closed connection needs none of them.
+  m.on_close = nullptr;
+  m.on_push = nullptr;
+  m.on_raw = nullptr;
+  if (was_open && on_close) on_close(std::move(status), code);
+}
+
+void FailConnect(Impl& m, const DoneFn& done, std::string_view what, const error_code& ec) {
+  m.closed = true;
+  m.resolver.reset();
+  Disarm(m);
+  CloseSocket(m);
+  std::string why = m.timed_out ? "connect to " + m.url.HostHeader() + " timed out"
+                    : m.closing_by_us
+                        ? "closed while connecting"
+                        : std::string(what) + " " + m.url.HostHeader() + ": " + ec.message();
+  (*done)(TransportError(why));
+}
+
+void Dispatch(Impl& m, std::string frame) {
+  auto header = DecodeHeader(frame);
+  if (header.ok() && header->is_push) {
+    if (m.on_push) m.on_push(std::move(frame));
+    return;
+  }
+  if (header.ok() && header->has_id) {
+    auto it = m.pending.find(header->id);
+    if (it != m.pending.end()) {
+      Connection::ReplyHandler handler = std::move(it->second);
+      m.pending.erase(it);
+      if (header->ok) {
+        handler(std::move(frame), -1);
+      } else {
+        int64_t retry = -1;
+        Status st = DecodeError(frame, &retry);
+        handler(std::move(st), retry);
+      }
+      return;
+    }
+  }
+  if (m.on_raw) m.on_raw(std::move(frame));
+}
+
+void ReadLoop(const Self& self, Impl& m) {
+  m.ws.async_read(m.buffer, [self, &m](error_code ec, size_t) {
+    if (ec) {
+      const int code = m.ws.reason().code;
+      if (m.closing_by_us) {
+        Shut(m, Status::Ok(), m.aborted ? 0 : (code ? code : 1000));
+      } else if (ec == websocket::error::closed) {
+        std::string reason(m.ws.reason().reason.data(), m.ws.reason().reason.size());
+        Shut(m,
+             TransportError("closed by the server (" + std::to_string(code) +
+                            (reason.empty() ? "" : ": " + reason) + ")"),
+             code);
+      } else {
+        Shut(m, TransportError("connection lost: " + ec.message()), 0);
+      }
+      m.buffer.clear();  // no read is in flight any more
+      m.buffer.shrink_to_fit();
+      return;
+    }
+    std::string frame = beast::buffers_to_string(m.buffer.data());
+    m.buffer.consume(m.buffer.size());
+    if (m.buffer.capacity() > kKeepReadBufferBytes) m.buffer.shrink_to_fit();
+    Dispatch(m, std::move(frame));
+    if (!m.closed) ReadLoop(self, m);
+  });
+}
+
+void WriteLoop(const Self& self, Impl& m) {
+  if (m.writing || m.outbox_head == m.outbox.size() || !m.is_open || m.closed) return;
+  m.writing = true;
+  Impl::Outgoing& next = m.outbox[m.outbox_head];
+  m.ws.binary(next.binary);
+  m.ws.async_write(asio::buffer(next.data), [self, &m](error_code ec, size_t) {
+    m.writing = false;
+    if (ec || m.closed) {
+      if (m.closing_by_us) {
+        Shut(m, Status::Ok(), m.aborted ? 0 : 1000);
+      } else {
+        Shut(m, TransportError("write failed: " + ec.message()), 0);
+      }
+      FreeOutbox(m);  // no write is in flight any more
+      return;
+    }
+    std::string().swap(m.outbox[m.outbox_head].data);
+    if (++m.outbox_head == m.outbox.size()) {
+      m.outbox.clear();
+      m.outbox_head = 0;
+      if (m.outbox.capacity() > 64) std::vector<Impl::Outgoing>().swap(m.outbox);
+    }
+    WriteLoop(self, m);
+  });
+}
+
+void Enqueue(const Self& self, Impl& m, std::string data, bool binary) {
+  asio::post(m.strand, [self, &m, data = std::move(data), binary]() mutable {
+    if (m.closed) return;
+    m.outbox.push_back({std::move(data), binary});
+    WriteLoop(self, m);
+  });
+}
+
+void Handshake(const Self& self, Impl& m, const DoneFn& done) {
+  error_code ignored;
+  beast::get_lowest_layer(m.ws).set_option(tcp::no_delay(true), ignored);
+  if (m.options.permessage_deflate) {
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = true;
+    m.ws.set_option(pmd);
+  }
+  m.ws.read_message_max(kMaxMessageBytes);
+  m.ws.write_buffer_bytes(kWriteBufferBytes);
+  m.ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    req.set(beast::http::field::user_agent, "parley-client/1");
+  }));
+  m.ws.async_handshake(m.url.HostHeader(), m.url.path, [self, &m, done](error_code ec) {
+    if (ec || m.closing_by_us) return FailConnect(m, done, "handshake with", ec);
+    Disarm(m);
+    m.is_open = true;
+    ReadLoop(self, m);
+    WriteLoop(self, m);  // raw frames queued while connecting
+    (*done)(Status::Ok());
+  });
+}
+
+// Tries the resolved endpoints in turn (a name like "localhost" may give ::1 first while
+// the server listens on 127.0.0.1 only).
+void ConnectTo(const Self& self, Impl& m, std::shared_ptr<std::vector<tcp::endpoint>> endpoints,
+               size_t index, const DoneFn& done, error_code last) {
+  if (m.closing_by_us || m.timed_out || index >= endpoints->size()) {
+    return FailConnect(m, done, "connect to", last);
+  }
+  const tcp::endpoint& endpoint = (*endpoints)[index];
+  auto& sock = beast::get_lowest_layer(m.ws);
+  error_code ec;
+  if (sock.is_open()) sock.close(ec);
+  sock.open(endpoint.protocol(), ec);
+  if (!ec && !m.options.bind_address.empty()) {
+    auto local = asio::ip::make_address(m.options.bind_address, ec);
+    if (!ec && local.is_v4() != endpoint.address().is_v4()) {
+      ec = asio::error::address_family_not_supported;
+    }
+    if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
+  }
+  if (ec) return ConnectTo(self, m, endpoints, index + 1, done, ec);
+  sock.async_connect(endpoint, [self, &m, endpoints, index, done](error_code cec) {
+    if (cec) return ConnectTo(self, m, endpoints, index + 1, done, cec);
+    Handshake(self, m, done);
+  });
+}
+
+}  // namespace
 
 std::shared_ptr<Connection> Connection::Create(EventLoop& loop, ConnectOptions options) {
   return std::shared_ptr<Connection>(
@@ -109,141 +295,39 @@ Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() = default;
 
 void Connection::SetPushHandler(FrameHandler h) { impl_->on_push = std::move(h); }
-void Connection::SetOtherFrameHandler(FrameHandler h) { impl_->on_other = std::move(h); }
+void Connection::SetRawFrameHandler(FrameHandler h) { impl_->on_raw = std::move(h); }
 void Connection::SetCloseHandler(CloseHandler h) { impl_->on_close = std::move(h); }
 bool Connection::open() const { return impl_->is_open && !impl_->closed; }
 
-namespace {
-
-// Fails every waiting call and reports the close once.
-void Shut(const std::shared_ptr<Connection>& self, Connection::Impl& m, int code) {
-  if (m.closed) return;
-  m.closed = true;
-  m.is_open = false;
-  m.timer.cancel();
-  auto pending = std::move(m.pending);
-  m.pending.clear();
-  for (auto& [id, handler] : pending) {
-    handler(Status(Code::kUnavailable, "connection closed"), -1);
-  }
-  beast::error_code ignored;
-  m.ws.next_layer().close(ignored);
-  if (m.on_close) m.on_close(code);
-  (void)self;
-}
-
-void ReadLoop(const std::shared_ptr<Connection>& self, Connection::Impl& m);
-
-void Dispatch(Connection::Impl& m, std::string frame) {
-  auto header = DecodeHeader(frame);
-  if (header.ok() && header->has_id && !header->is_push) {
-    auto it = m.pending.find(header->id);
-    if (it != m.pending.end()) {
-      auto handler = std::move(it->second);
-      m.pending.erase(it);
-      if (header->ok) {
-        handler(std::move(frame), -1);
-      } else {
-        int64_t retry = -1;
-        Status st = DecodeError(frame, &retry);
-        handler(st, retry);
-      }
-      return;
-    }
-  }
-  if (header.ok() && header->is_push) {
-    if (m.on_push) m.on_push(std::move(frame));
-    return;
-  }
-  if (m.on_other) m.on_other(std::move(frame));
-}
-
-void ReadLoop(const std::shared_ptr<Connection>& self, Connection::Impl& m) {
-  m.ws.async_read(m.buffer, [self, &m](beast::error_code ec, size_t) {
-    if (ec) {
-      int code = m.ws.reason().code;
-      return Shut(self, m, code);
-    }
-    std::string frame = beast::buffers_to_string(m.buffer.data());
-    m.buffer.consume(m.buffer.size());
-    Dispatch(m, std::move(frame));
-    if (!m.closed) ReadLoop(self, m);
-  });
-}
-
-void WriteLoop(const std::shared_ptr<Connection>& self, Connection::Impl& m) {
-  if (m.writing || m.outbox.empty() || !m.is_open || m.closed) return;
-  m.writing = true;
-  m.ws.binary(m.outbox.front().binary);
-  m.ws.async_write(asio::buffer(m.outbox.front().data), [self, &m](beast::error_code ec, size_t) {
-    m.writing = false;
-    if (ec) return Shut(self, m, 0);
-    m.outbox.pop_front();
-    WriteLoop(self, m);
-  });
-}
-
-void Enqueue(const std::shared_ptr<Connection>& self, Connection::Impl& m, std::string data,
-             bool binary) {
-  asio::post(m.strand, [self, &m, data = std::move(data), binary]() mutable {
-    if (m.closed) return;
-    m.outbox.push_back({std::move(data), binary});
-    WriteLoop(self, m);
-  });
-}
-
-}  // namespace
-
-void Connection::Connect(std::function<void(Status)> done) {
+void Connection::Connect(std::function<void(Status)> done_fn) {
   auto self = shared_from_this();
   Impl& m = *impl_;
-  asio::post(m.strand, [self, &m, done = std::move(done)]() mutable {
+  auto done = std::make_shared<std::function<void(Status)>>(std::move(done_fn));
+  asio::post(m.strand, [self, &m, done] {
     auto url = ParseUrl(m.options.url);
-    if (!url.ok()) return done(url.status());
-    m.url = *url;
-    beast::error_code ec;
-    auto address = asio::ip::make_address(m.url.host == "localhost" ? "127.0.0.1" : m.url.host, ec);
-    if (ec)
-      return done(Status(Code::kInvalidArgument, "server host must be an IP address or localhost"));
-    tcp::endpoint endpoint(address, m.url.port);
-    auto& sock = m.ws.next_layer();
-    sock.open(endpoint.protocol(), ec);
-    if (!ec && !m.options.bind_address.empty()) {
-      auto local = asio::ip::make_address(m.options.bind_address, ec);
-      if (!ec) sock.bind(tcp::endpoint(local, 0), ec);
+    if (!url.ok()) {
+      m.closed = true;
+      return (*done)(url.status());
     }
-    if (ec) return done(Status(Code::kUnavailable, "socket: " + ec.message()));
-    auto shared_done = std::make_shared<std::function<void(Status)>>(std::move(done));
-    m.timer.expires_after(std::chrono::milliseconds(m.options.connect_timeout_ms));
-    m.timer.async_wait([self, &m](beast::error_code tec) {
-      if (!tec && !m.is_open) {
-        beast::error_code ignored;
-        m.ws.next_layer().close(ignored);
-      }
-    });
-    sock.async_connect(endpoint, [self, &m, shared_done](beast::error_code cec) {
-      if (cec) {
-        m.timer.cancel();
-        return (*shared_done)(Status(Code::kUnavailable, "connect: " + cec.message()));
-      }
-      beast::error_code ignored;
-      m.ws.next_layer().set_option(tcp::no_delay(true), ignored);
-      if (m.options.permessage_deflate) {
-        websocket::permessage_deflate pmd;
-        pmd.client_enable = true;
-        m.ws.set_option(pmd);
-      }
-      m.ws.read_message_max(64 * 1024 * 1024);
-      std::string host = m.url.host + ":" + std::to_string(m.url.port);
-      m.ws.async_handshake(host, m.url.path, [self, &m, shared_done](beast::error_code hec) {
-        m.timer.cancel();
-        if (hec) return (*shared_done)(Status(Code::kUnavailable, "handshake: " + hec.message()));
-        m.is_open = true;
-        ReadLoop(self, m);
-        WriteLoop(self, m);
-        (*shared_done)(Status::Ok());
-      });
-    });
+    m.url = std::move(url).value();
+    Arm(self, m, m.options.connect_timeout_ms);
+    error_code ec;
+    auto address = asio::ip::make_address(m.url.host, ec);
+    if (!ec) {  // an IP literal: no resolver needed
+      auto endpoints =
+          std::make_shared<std::vector<tcp::endpoint>>(1, tcp::endpoint(address, m.url.port));
+      return ConnectTo(self, m, endpoints, 0, done, {});
+    }
+    m.resolver = std::make_shared<tcp::resolver>(m.strand);
+    m.resolver->async_resolve(
+        m.url.host, std::to_string(m.url.port),
+        [self, &m, done](error_code rec, const tcp::resolver::results_type& results) {
+          m.resolver.reset();
+          if (rec) return FailConnect(m, done, "resolve", rec);
+          auto endpoints = std::make_shared<std::vector<tcp::endpoint>>();
+          for (const auto& r : results) endpoints->push_back(r.endpoint());
+          ConnectTo(self, m, endpoints, 0, done, asio::error::host_not_found);
+        });
   });
 }
 
@@ -254,32 +338,54 @@ void Connection::Call(std::string_view op, const std::function<void(JsonWriter&)
   JsonWriter w;
   w.BeginObject().Key("op").String(op);
   if (fields) fields(w);
-  std::string body = w.Take();  // completed with the id on the strand
+  std::string body = w.Take();  // the id and the closing brace are added on the strand
   asio::post(m.strand, [self, &m, body = std::move(body), done = std::move(done)]() mutable {
-    if (m.closed || !m.is_open) return done(Status(Code::kUnavailable, "not connected"), -1);
-    uint64_t id = ++m.next_id;
+    if (m.closed || !m.is_open) return done(TransportError("not connected"), -1);
+    const uint64_t id = ++m.next_id;
+    body += ",\"id\":";
+    body += std::to_string(id);
+    body += '}';
     m.pending.emplace(id, std::move(done));
-    body += ",\"id\":" + std::to_string(id) + "}";
     m.outbox.push_back({std::move(body), false});
     WriteLoop(self, m);
   });
 }
 
-void Connection::SendText(std::string frame) {
-  Enqueue(shared_from_this(), *impl_, std::move(frame), false);
+void Connection::SendRaw(std::string text) {
+  Enqueue(shared_from_this(), *impl_, std::move(text), false);
 }
-void Connection::SendBinary(std::string frame) {
-  Enqueue(shared_from_this(), *impl_, std::move(frame), true);
+
+void Connection::SendBinary(std::string bytes) {
+  Enqueue(shared_from_this(), *impl_, std::move(bytes), true);
 }
 
 void Connection::Close() {
   auto self = shared_from_this();
   Impl& m = *impl_;
   asio::post(m.strand, [self, &m] {
-    if (m.closed) return;
-    if (!m.is_open) return Shut(self, m, 0);
+    if (m.closed || m.closing_by_us) return;
+    m.closing_by_us = true;
+    if (!m.is_open) {  // still connecting: the connect fails and reports it
+      if (m.resolver) m.resolver->cancel();
+      CloseSocket(m);
+      return;
+    }
+    // A server that never answers the close frame must not keep us forever.
+    Arm(self, m, m.options.connect_timeout_ms);
     m.ws.async_close(websocket::close_code::normal,
-                     [self, &m](beast::error_code) { Shut(self, m, 1000); });
+                     [self, &m](error_code) { Shut(m, Status::Ok(), 1000); });
+  });
+}
+
+void Connection::Abort() {
+  auto self = shared_from_this();
+  Impl& m = *impl_;
+  asio::post(m.strand, [self, &m] {
+    if (m.closed) return;
+    m.closing_by_us = true;
+    m.aborted = true;
+    if (m.resolver) m.resolver->cancel();
+    CloseSocket(m);  // the pending read (or connect) fails and shuts the connection
   });
 }
 

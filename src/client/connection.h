@@ -1,9 +1,18 @@
-// The client library's transport: an EventLoop (threads running Asio) and Connection, one
-// asynchronous WebSocket to parleyd that matches replies to requests by id and hands
-// pushes to a handler. No Boost types leak into this header, so users compile fast.
+// Connection: one asynchronous WebSocket to parleyd (docs/protocol.md). It numbers
+// requests, matches replies to them by id (replies may come back out of order), hands
+// pushes to a handler, queues writes (the WebSocket allows one write in flight), and
+// answers the server's pings (Beast does that by itself). No Boost types leak into this
+// header, so users compile fast; the only Beast translation unit is connection.cc.
 //
-// Threading: every callback runs on the loop's thread(s); a Connection's own callbacks
-// never run concurrently (it uses a strand). Call/SendText/Close are thread-safe.
+// Built for load generators: the benchmark keeps ~9,000 of these per process on one or
+// two loop threads, so a connection allocates nothing up front beyond its socket, and no
+// buffer grows without bound.
+//
+// Threading: every callback runs on a thread of the EventLoop; the callbacks of one
+// Connection never run concurrently (it has its own strand). Connect/Call/Send*/Close are
+// thread-safe. Handlers must be set before Connect. A Connection is used once: after it
+// closed, create a new one. It stays alive while it has I/O pending, even if the caller
+// dropped its shared_ptr; Close() ends that.
 #pragma once
 
 #include <cstdint>
@@ -12,39 +21,20 @@
 #include <string>
 #include <string_view>
 
+#include "client/event_loop.h"
+#include "client/url.h"
 #include "common/status.h"
 #include "protocol/json_writer.h"
 
 namespace parley::client {
 
-struct Url {
-  std::string host;
-  uint16_t port = 7800;
-  std::string path = "/ws";
-};
-// "ws://HOST:PORT[/path]" (the path defaults to /ws).
-Result<Url> ParseUrl(std::string_view url);
-
-class EventLoop {
- public:
-  explicit EventLoop(size_t threads = 1);
-  ~EventLoop();  // Stop()
-  // Stops the threads and joins them; afterwards no callback runs. Idempotent.
-  void Stop();
-  EventLoop(const EventLoop&) = delete;
-  EventLoop& operator=(const EventLoop&) = delete;
-  struct Impl;
-  Impl& impl() { return *impl_; }
-
- private:
-  std::unique_ptr<Impl> impl_;
-};
-
 struct ConnectOptions {
-  std::string url = "ws://127.0.0.1:7800";
-  std::string bind_address;  // local source address (load generators spread over 127.0.0.x)
-  int64_t connect_timeout_ms = 10000;
-  bool permessage_deflate = false;
+  std::string url = "ws://127.0.0.1:7800";  // ws://HOST[:PORT][/PATH], path default /ws
+  // Local source address to bind, e.g. "127.0.0.5": one source address has only ~28k
+  // ephemeral ports, so load generators spread their connections over several.
+  std::string bind_address;
+  int64_t connect_timeout_ms = 10000;  // TCP connect + WebSocket handshake (and close)
+  bool permessage_deflate = false;     // costs ~100+ KiB of zlib state per connection
 };
 
 // A failed reply: its status plus the server's retry hint (rate_limited), -1 if none.
@@ -53,30 +43,52 @@ struct CallError {
   int64_t retry_after_ms = -1;
 };
 
+// True for failures of the transport itself (cannot connect, connection lost, no reply
+// in time) as opposed to errors the server replied with. All are kUnavailable with a
+// message starting "transport: ".
+bool IsTransportError(const Status& status);
+Status TransportError(std::string_view what);
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // The reply frame, or why there is none (error reply, timeout, disconnect).
+  using Options = ConnectOptions;
+  // The reply frame of a Call (the whole JSON object, "ok": true), or why there is none:
+  // an error reply as its Status (code from the wire error, CodeFromWire) with its
+  // retry_after_ms (-1 if none), or a transport error if the connection ended first.
   using ReplyHandler = std::function<void(Result<std::string> frame, int64_t retry_after_ms)>;
   using FrameHandler = std::function<void(std::string frame)>;
-  using CloseHandler = std::function<void(int close_code)>;  // 0: no close frame
+  // Once per connection that opened (a failed Connect reports to its own callback
+  // instead): Ok if Close()/Abort() ended it, else a transport error saying why.
+  // close_code: the server's close code (1000, 1001, 1008, …), 0 if the connection ended
+  // without a close frame.
+  using CloseHandler = std::function<void(Status status, int close_code)>;
 
   static std::shared_ptr<Connection> Create(EventLoop& loop, ConnectOptions options);
   ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  // Handlers must be set before Connect.
+  // Frames with a "push" field.
   void SetPushHandler(FrameHandler handler);
-  // Frames that are neither pushes nor replies to a Call (e.g. id:null errors).
-  void SetOtherFrameHandler(FrameHandler handler);
+  // Every other frame that is not the reply to a Call: replies to SendRaw frames, and
+  // error replies with "id": null (the server could not read the request's id).
+  void SetRawFrameHandler(FrameHandler handler);
+  void SetOtherFrameHandler(FrameHandler handler) { SetRawFrameHandler(std::move(handler)); }
   void SetCloseHandler(CloseHandler handler);
 
+  // Resolves, connects (from bind_address if set) and does the WebSocket handshake.
   void Connect(std::function<void(Status)> done);
-  // Sends {"id":N,"op":op, ...fields}; `done` gets the reply (kUnavailable if the
-  // connection drops first). An error reply arrives as its Status.
+  // Sends {"op":op, …fields…, "id":N} with the next id; `done` gets the reply. Safe to call
+  // before Connect completed: the call then fails at once with a transport error.
   void Call(std::string_view op, const std::function<void(JsonWriter&)>& fields, ReplyHandler done);
-  // Raw frames, for tests that send malformed input.
-  void SendText(std::string frame);
-  void SendBinary(std::string frame);
+  // Raw frames, for tests that send malformed input; replies arrive at the raw handler.
+  void SendRaw(std::string text);
+  void SendText(std::string text) { SendRaw(std::move(text)); }
+  void SendBinary(std::string bytes);
+  // Sends a close frame (1000) and ends the connection; pending calls fail.
   void Close();
+  // Drops the connection at once, without a close handshake; pending calls fail.
+  void Abort();
   bool open() const;
 
   struct Impl;

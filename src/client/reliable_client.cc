@@ -1,17 +1,21 @@
 #include "client/reliable_client.h"
 
-#include <random>
+#include <algorithm>
+
+#include "client/backoff.h"
 
 namespace parley::client {
 namespace {
 
-// Failures that a retry cannot fix: the send is dropped from the journal and reported.
-bool IsDefinitive(Code code) {
-  switch (code) {
+// Failures a retry cannot fix: the send is dropped from the journal and reported.
+bool IsDefinitive(const Status& st) {
+  if (IsTransportError(st)) return false;
+  switch (st.code()) {
     case Code::kUnavailable:
     case Code::kRateLimited:
     case Code::kIOError:
     case Code::kInternal:
+    case Code::kCorruption:       // the ack could not be read: it may have been stored
     case Code::kUnauthenticated:  // the token may come back valid after a server restore
       return false;
     default:
@@ -19,12 +23,18 @@ bool IsDefinitive(Code code) {
   }
 }
 
+Status Stopped() { return Status(Code::kUnavailable, "reliable client stopped"); }
+
 }  // namespace
 
 ReliableClient::ReliableClient(Options options, StateStore* state, EventHandler on_event)
     : options_(std::move(options)), store_(state), on_event_(std::move(on_event)) {
   auto loaded = store_->Load();
-  if (loaded.ok()) state_ = *loaded;
+  if (loaded.ok()) {
+    state_ = std::move(loaded).value();
+  } else {
+    last_error_ = loaded.status();
+  }
   cursor_ = state_.cursor;
 }
 
@@ -38,8 +48,22 @@ void ReliableClient::Start() {
 
 void ReliableClient::Stop() {
   stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_) current_->Abort();  // a blocked call returns now
+  }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  if (std::this_thread::get_id() == thread_.get_id()) return;  // from a handler: no join
+  thread_.join();
+  std::unordered_map<std::string, SendCallback> waiters;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    waiters.swap(waiters_);
+  }
+  for (auto& [cmid, done] : waiters) {
+    done(Status(Code::kUnavailable, "client stopped; the send stays journaled"));
+  }
 }
 
 size_t ReliableClient::pending_sends() {
@@ -47,112 +71,217 @@ size_t ReliableClient::pending_sends() {
   return state_.journal.size();
 }
 
-Status ReliableClient::Persist() { return store_->Save(state_); }
+Status ReliableClient::last_error() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
 
 std::future<Result<SendAck>> ReliableClient::Send(ConvId conv, std::string body) {
-  std::lock_guard<std::mutex> lock(mu_);
-  PendingSend p{NewClientMsgId(), conv, "", std::move(body)};
-  std::promise<Result<SendAck>> promise;
-  auto future = promise.get_future();
-  state_.journal.push_back(p);
-  if (Status st = Persist(); !st.ok()) {
-    state_.journal.pop_back();
-    promise.set_value(st);
-    return future;
-  }
-  promises_.emplace(p.client_msg_id, std::move(promise));
-  new_sends_ = true;
-  cv_.notify_all();
+  OutgoingMessage m;
+  m.conv = conv;
+  m.body = std::move(body);
+  auto promise = std::make_shared<std::promise<Result<SendAck>>>();
+  auto future = promise->get_future();
+  Send(std::move(m), [promise](Result<SendAck> r) { promise->set_value(std::move(r)); });
   return future;
 }
 
-void ReliableClient::Run() {
-  std::mt19937_64 rng(std::random_device{}());
-  int64_t backoff = options_.backoff_min_ms;
-  bool first = true;
-  while (!stop_) {
-    if (!first) {
-      // Jitter spreads the reconnects of many clients after a server restart.
-      int64_t wait =
-          backoff / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(backoff / 2 + 1));
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(wait), [&] { return stop_.load(); });
-      if (stop_) break;
-      backoff = std::min(backoff * 2, options_.backoff_max_ms);
-      reconnects_++;
+std::future<Result<SendAck>> ReliableClient::SendTo(UserArg to, std::string body) {
+  OutgoingMessage m;
+  m.to = std::move(to);
+  m.body = std::move(body);
+  auto promise = std::make_shared<std::promise<Result<SendAck>>>();
+  auto future = promise->get_future();
+  Send(std::move(m), [promise](Result<SendAck> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+void ReliableClient::Send(OutgoingMessage m, SendCallback done) {
+  PendingSend p;
+  p.client_msg_id = m.client_msg_id.empty() ? NewClientMsgId() : std::move(m.client_msg_id);
+  p.conv = m.conv;
+  if (m.conv == 0) {
+    p.to = std::move(m.to.name);
+    if (p.to.empty()) p.to_user = m.to.id;
+  }
+  p.kind = m.kind;
+  p.body = std::move(m.body);
+  Status st;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state_.journal.push_back(p);
+    st = store_->Save(state_);  // durable before it may go out
+    if (st.ok()) {
+      waiters_[p.client_msg_id] = std::move(done);
+      new_sends_ = true;
+    } else {
+      state_.journal.pop_back();
     }
-    first = false;
-    BlockingClient c(options_.connect, std::chrono::seconds(10));
-    if (!c.Connect().ok()) continue;
+  }
+  if (!st.ok()) return done(st);
+  cv_.notify_all();
+}
+
+bool ReliableClient::SleepUnlessStopped(int64_t ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stop_.load(); });
+  return !stop_;
+}
+
+void ReliableClient::SetConnected(bool connected, const Status& why) {
+  connected_ = connected;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = why;
+  }
+  if (options_.on_connection) options_.on_connection(connected, why);
+}
+
+void ReliableClient::Run() {
+  Backoff backoff(options_.backoff_min_ms, options_.backoff_max_ms);
+  for (bool first = true; !stop_; first = false) {
+    if (!first) {
+      ++reconnects_;
+      if (!SleepUnlessStopped(backoff.NextDelayMs())) break;
+    }
+    BlockingClient c(options_.connect, options_.call_timeout);
+    c.set_max_queued_frames(options_.max_queued_pushes);
+    c.SetPushNotify([this] {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        wake_ = true;
+      }
+      cv_.notify_all();
+    });
     std::string token, device;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) break;
+      current_ = &c;
+      wake_ = false;
       token = state_.token;
       device = state_.device;
     }
-    if (!c.Auth(token, device).ok()) continue;
-    connected_ = true;
-    backoff = options_.backoff_min_ms;
-    Serve(c);
-    connected_ = false;
-  }
-}
-
-void ReliableClient::Serve(BlockingClient& c) {
-  if (!SendJournaled(c).ok() || !Pull(c).ok()) return;
-  while (!stop_ && c.open()) {
-    bool sends = false;
+    Status st = c.Connect();
+    if (st.ok()) {
+      auto auth = c.Auth(token, device);
+      if (auth.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (state_.user != auth->user || state_.name != auth->name ||
+            state_.device != auth->device) {
+          state_.user = auth->user;
+          state_.name = auth->name;
+          state_.device = auth->device;
+          st = store_->Save(state_);
+        }
+      } else {
+        st = auth.status();
+      }
+    }
+    // Catch up first: resend what is journaled, pull what was missed.
+    if (st.ok()) st = SendJournaled(c);
+    if (st.ok()) st = Pull(c);
+    if (st.ok()) {
+      backoff.Reset();
+      SetConnected(true, Status::Ok());
+      st = Serve(c);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
+      current_ = nullptr;
+    }
+    c.Abort();
+    if (!stop_) SetConnected(false, st);
+  }
+  connected_ = false;
+}
+
+Status ReliableClient::Serve(BlockingClient& c) {
+  while (!stop_) {
+    if (!c.open()) {
+      Status why = c.close_status();
+      return why.ok() ? TransportError("connection closed") : why;
+    }
+    bool sends = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      // The timeout only bounds how long a silently dead connection goes unnoticed here.
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || new_sends_ || wake_; });
       sends = new_sends_;
       new_sends_ = false;
+      wake_ = false;
     }
-    if (sends && !SendJournaled(c).ok()) return;
-    auto push = c.NextPush(std::chrono::milliseconds(20));
-    if (!push) continue;
-    if (push->kind == Push::Kind::kResync) {
-      if (!Pull(c).ok()) return;
-      continue;
+    if (sends) PARLEY_RETURN_IF_ERROR(SendJournaled(c));
+    while (auto push = c.NextPush(std::chrono::milliseconds(0))) {
+      PARLEY_RETURN_IF_ERROR(HandlePush(c, *push));
     }
-    if (push->kind != Push::Kind::kEvent) continue;
-    const Seq seq = push->item.event.user_seq;
-    if (seq <= cursor_) continue;  // already processed (a pull overtook the push)
-    if (seq == cursor_ + 1 &&
-        (push->item.message || (push->item.event.type != EventType::kMessage &&
-                                push->item.event.type != EventType::kRecall))) {
-      if (!Deliver(push->item).ok()) return;
-      continue;
-    }
-    if (!Pull(c).ok()) return;  // a gap: pull what was missed
   }
+  return Stopped();
+}
+
+Status ReliableClient::HandlePush(BlockingClient& c, const Push& push) {
+  switch (push.kind) {
+    case Push::Kind::kResync:
+      return Pull(c);
+    case Push::Kind::kHead:
+      if (options_.on_head) options_.on_head(HeadInfo{push.conv, push.seq, push.ts});
+      return Status::Ok();
+    case Push::Kind::kTyping:
+      if (options_.on_typing) options_.on_typing(push.conv, push.user);
+      return Status::Ok();
+    case Push::Kind::kUnknown:
+      return Status::Ok();
+    case Push::Kind::kEvent:
+      break;
+  }
+  const InboxEvent& e = push.item.event;
+  const Seq cursor = cursor_.load();
+  if (e.user_seq <= cursor) return Status::Ok();  // already delivered (a pull overtook it)
+  const bool needs_message = e.type == EventType::kMessage || e.type == EventType::kRecall;
+  if (e.user_seq == cursor + 1 && (push.item.message || !needs_message)) {
+    return Deliver(push.item);
+  }
+  return Pull(c);  // a gap: pushes were lost; the sync timeline has them
 }
 
 Status ReliableClient::Deliver(const SyncItem& item) {
   on_event_(item);
   std::lock_guard<std::mutex> lock(mu_);
-  state_.cursor = item.event.user_seq;
+  state_.cursor = std::max(state_.cursor, item.event.user_seq);
   cursor_ = state_.cursor;
-  return Persist();
+  return store_->Save(state_);
 }
 
 Status ReliableClient::Pull(BlockingClient& c) {
-  for (int page = 0; page < 1'000'000 && !stop_; ++page) {
-    auto reply = c.Sync(cursor_, options_.sync_page, state_.heads_since);
+  for (;;) {
+    if (stop_) return Stopped();
+    Seq since;
+    uint64_t heads_since;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      since = state_.cursor;
+      heads_since = state_.heads_since;
+    }
+    auto reply = c.Sync(since, options_.sync_page, heads_since);
     if (!reply.ok()) return reply.status();
-    for (const auto& item : reply->items) {
-      if (item.event.user_seq <= cursor_) continue;
+    if (reply->reset && options_.on_reset) options_.on_reset();
+    for (const SyncItem& item : reply->items) {
+      if (item.event.user_seq <= cursor_.load()) continue;
       PARLEY_RETURN_IF_ERROR(Deliver(item));
+    }
+    if (options_.on_head) {
+      for (const HeadInfo& h : reply->heads) options_.on_head(h);
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       state_.cursor = std::max(state_.cursor, reply->next);
       cursor_ = state_.cursor;
-      state_.heads_since = reply->heads_next;
-      PARLEY_RETURN_IF_ERROR(Persist());
+      state_.heads_since = std::max(state_.heads_since, reply->heads_next);
+      PARLEY_RETURN_IF_ERROR(store_->Save(state_));
     }
     if (!reply->has_more) return Status::Ok();
+    if (reply->next <= since) return Internal("sync says has_more but made no progress");
   }
-  return Status::Ok();
 }
 
 Status ReliableClient::SendJournaled(BlockingClient& c) {
@@ -161,22 +290,47 @@ Status ReliableClient::SendJournaled(BlockingClient& c) {
     std::lock_guard<std::mutex> lock(mu_);
     journal = state_.journal;
   }
-  for (const auto& p : journal) {
-    if (stop_) return Status(Code::kUnavailable, "stopping");
-    auto ack =
-        p.conv ? c.Send(p.conv, p.body, p.client_msg_id) : c.SendTo(p.to, p.body, p.client_msg_id);
-    if (!ack.ok() && !IsDefinitive(ack.status().code())) return ack.status();
-    std::lock_guard<std::mutex> lock(mu_);
-    std::erase_if(state_.journal,
-                  [&](const PendingSend& q) { return q.client_msg_id == p.client_msg_id; });
-    PARLEY_RETURN_IF_ERROR(Persist());
-    auto it = promises_.find(p.client_msg_id);
-    if (it != promises_.end()) {
-      it->second.set_value(ack);
-      promises_.erase(it);
+  for (const PendingSend& p : journal) {
+    OutgoingMessage m;
+    m.conv = p.conv;
+    m.to = p.to.empty() ? UserArg(p.to_user) : UserArg(p.to);
+    m.kind = p.kind;
+    m.body = p.body;
+    m.client_msg_id = p.client_msg_id;
+    for (;;) {
+      if (stop_) return Stopped();
+      int64_t retry_after_ms = -1;
+      auto ack = c.SendMessage(m, &retry_after_ms);
+      if (!ack.ok() && ack.status().code() == Code::kRateLimited) {
+        // Wait on this connection as told: reconnecting would not make it sooner.
+        if (!SleepUnlessStopped(std::clamp<int64_t>(retry_after_ms, 10, 60000))) return Stopped();
+        continue;
+      }
+      if (!ack.ok() && !IsDefinitive(ack.status())) return ack.status();
+      Finish(p, ack);
+      break;
     }
   }
   return Status::Ok();
+}
+
+void ReliableClient::Finish(const PendingSend& p, const Result<SendAck>& result) {
+  SendCallback done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(state_.journal,
+                  [&](const PendingSend& q) { return q.client_msg_id == p.client_msg_id; });
+    // If this save fails the entry stays in the file: a later process resends it and the
+    // server answers duplicate:true, which is harmless.
+    store_->Save(state_).IgnoreError();
+    auto it = waiters_.find(p.client_msg_id);
+    if (it != waiters_.end()) {
+      done = std::move(it->second);
+      waiters_.erase(it);
+    }
+  }
+  if (done) done(result);
+  if (options_.on_send_done) options_.on_send_done(p, result);
 }
 
 }  // namespace parley::client

@@ -1,8 +1,12 @@
 #include "client/state_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,13 +16,65 @@ namespace parley::client {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Result<SessionState> FileStateStore::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
+namespace {
+
+Status Errno(const std::string& what) {
+  return Status(Code::kIOError, what + ": " + std::strerror(errno));
+}
+
+// Writes all of `data` to a new file at `path` (mode 0600) and fsyncs it.
+Status WriteDurably(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("cannot create " + path);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status st = Errno("cannot write " + path);
+      ::close(fd);
+      return st;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status st = Errno("cannot fsync " + path);
+    ::close(fd);
+    return st;
+  }
+  if (::close(fd) != 0) return Errno("cannot close " + path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string StateToJson(const SessionState& s) {
+  json journal = json::array();
+  for (const auto& p : s.journal) {
+    json e = {{"client_msg_id", p.client_msg_id},
+              {"kind", p.kind == MessageKind::kCustom ? "custom" : "text"},
+              {"body", p.body}};
+    if (p.conv) e["conv"] = p.conv;
+    if (!p.to.empty()) e["to"] = p.to;
+    if (p.to_user) e["to_user"] = p.to_user;
+    journal.push_back(std::move(e));
+  }
+  json j = {{"server", s.server},
+            {"user", s.user},
+            {"name", s.name},
+            {"device", s.device},
+            {"token", s.token},
+            {"cursor", s.cursor},
+            {"heads_since", s.heads_since},
+            {"journal", std::move(journal)}};
+  return j.dump(2) + "\n";
+}
+
+Result<SessionState> StateFromJson(std::string_view text) {
   SessionState s;
-  std::ifstream in(path_);
-  if (!in) return s;  // nothing saved yet
   try {
-    json j = json::parse(in);
+    json j = json::parse(text);
+    if (!j.is_object()) return Status(Code::kCorruption, "state is not a JSON object");
     s.server = j.value("server", "");
     s.user = j.value("user", uint64_t{0});
     s.name = j.value("name", "");
@@ -26,45 +82,72 @@ Result<SessionState> FileStateStore::Load() {
     s.token = j.value("token", "");
     s.cursor = j.value("cursor", uint64_t{0});
     s.heads_since = j.value("heads_since", uint64_t{0});
-    for (const auto& p : j.value("journal", json::array())) {
-      s.journal.push_back(PendingSend{p.value("client_msg_id", ""), p.value("conv", uint64_t{0}),
-                                      p.value("to", ""), p.value("body", "")});
+    for (const auto& e : j.value("journal", json::array())) {
+      PendingSend p;
+      p.client_msg_id = e.at("client_msg_id").get<std::string>();
+      p.conv = e.value("conv", uint64_t{0});
+      p.to = e.value("to", "");
+      p.to_user = e.value("to_user", uint64_t{0});
+      p.kind = e.value("kind", "text") == "custom" ? MessageKind::kCustom : MessageKind::kText;
+      p.body = e.at("body").get<std::string>();
+      s.journal.push_back(std::move(p));
     }
   } catch (const std::exception& e) {
-    return Status(Code::kCorruption, "state file " + path_ + ": " + e.what());
+    return Status(Code::kCorruption, std::string("unreadable state: ") + e.what());
   }
+  return s;
+}
+
+Result<SessionState> FileStateStore::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::error_code ec;
+  if (!fs::exists(path_, ec) && !ec) return SessionState{};  // nothing saved yet
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return Errno("cannot read " + path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto s = StateFromJson(text.str());
+  if (!s.ok()) return Status(Code::kCorruption, path_ + ": " + s.status().message());
   return s;
 }
 
 Status FileStateStore::Save(const SessionState& s) {
   std::lock_guard<std::mutex> lock(mu_);
-  json j = {{"server", s.server},           {"user", s.user},          {"name", s.name},
-            {"device", s.device},           {"token", s.token},        {"cursor", s.cursor},
-            {"heads_since", s.heads_since}, {"journal", json::array()}};
-  for (const auto& p : s.journal) {
-    j["journal"].push_back(
-        {{"client_msg_id", p.client_msg_id}, {"conv", p.conv}, {"to", p.to}, {"body", p.body}});
-  }
-  const std::string text = j.dump(2) + "\n";
+  const fs::path target(path_);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
-  fs::path target(path_);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  const std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kIOError, "cannot write " + tmp);
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Status(Code::kIOError, "cannot write " + tmp);
-  fs::rename(tmp, target, ec);
-  if (ec) return Status(Code::kIOError, "cannot replace " + path_ + ": " + ec.message());
-  // The rename is durable only once the directory is synced.
-  int dir =
-      ::open(target.has_parent_path() ? target.parent_path().c_str() : ".", O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status(Code::kIOError, "cannot create " + dir.string() + ": " + ec.message());
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
+  // A unique temp name: two stores (threads or processes) saving at once must not write
+  // into the same temp file.
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp =
+      path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++counter);
+  Status st = WriteDurably(tmp, StateToJson(s));
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+    Status err = Errno("cannot replace " + path_);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  // The rename is durable only once the directory entry is.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Errno("cannot open " + dir.string());
+  const bool synced = ::fsync(dfd) == 0;
+  ::close(dfd);
+  if (!synced) return Errno("cannot fsync " + dir.string());
+  return Status::Ok();
+}
+
+Status FileStateStore::Remove() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT) return Errno("cannot remove " + path_);
   return Status::Ok();
 }
 

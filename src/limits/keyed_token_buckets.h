@@ -1,13 +1,13 @@
 // KeyedTokenBuckets: one TokenBucket per key (per user), shared by that user's
-// connections on different threads. Sharded by key so threads rarely meet on one mutex;
-// Sweep() forgets full (idle) buckets so memory follows the active users only.
+// connections on different network threads. Sharded by key so threads rarely meet on one
+// mutex; full (idle) buckets are forgotten so memory follows the active keys only.
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
-#include <iterator>
 #include <mutex>
 #include <unordered_map>
 
@@ -17,52 +17,37 @@ namespace parley {
 
 class KeyedTokenBuckets {
  public:
+  // As TokenBucket: rate_per_s <= 0 means no limit (and no bucket is ever kept).
   KeyedTokenBuckets(double rate_per_s, double burst) : rate_(rate_per_s), burst_(burst) {}
 
-  // As TokenBucket::Take, for the bucket of `key`.
-  int64_t Take(uint64_t key, int64_t now_us, double cost = 1) {
-    if (rate_ <= 0) return 0;
-    Shard& shard = shards_[key % shards_.size()];
-    std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.buckets.try_emplace(key, rate_, burst_).first;
-    int64_t wait = it->second.Take(now_us, cost);
-    // Occasional sweeping keeps each shard bounded without a background thread.
-    if (++shard.takes % kSweepEvery == 0) SweepShard(shard, now_us);
-    return wait;
-  }
+  // As TokenBucket::Take, for the bucket of `key` (created full on first use). Every
+  // kSweepEvery takes on a shard sweep that shard, so memory stays bounded without a
+  // background thread; calling Sweep() periodically as well is optional.
+  int64_t Take(uint64_t key, int64_t now_us, double cost = 1);
 
-  void Sweep(int64_t now_us) {
-    for (Shard& shard : shards_) {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      SweepShard(shard, now_us);
-    }
-  }
+  // Drops every bucket that has refilled completely by `now_us`.
+  void Sweep(int64_t now_us);
 
-  size_t size() {
-    size_t n = 0;
-    for (Shard& shard : shards_) {
-      std::lock_guard<std::mutex> lock(shard.mu);
-      n += shard.buckets.size();
-    }
-    return n;
-  }
+  // Buckets currently kept.
+  size_t size() const;
+
+  static constexpr int kShardBits = 6;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+  static constexpr uint64_t kSweepEvery = 4096;
 
  private:
-  static constexpr uint64_t kSweepEvery = 4096;
-  struct Shard {
-    std::mutex mu;
+  // Aligned so two threads on neighbouring shards do not share a cache line.
+  struct alignas(64) Shard {
+    mutable std::mutex mu;
     std::unordered_map<uint64_t, TokenBucket> buckets;
     uint64_t takes = 0;
   };
-  static void SweepShard(Shard& shard, int64_t now_us) {
-    for (auto it = shard.buckets.begin(); it != shard.buckets.end();) {
-      it = it->second.Full(now_us) ? shard.buckets.erase(it) : std::next(it);
-    }
-  }
+  Shard& ShardOf(uint64_t key);
+  static void SweepShard(Shard& shard, int64_t now_us);
 
-  double rate_;
-  double burst_;
-  std::array<Shard, 64> shards_;
+  const double rate_;
+  const double burst_;
+  std::array<Shard, kShards> shards_;
 };
 
 }  // namespace parley

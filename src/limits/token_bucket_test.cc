@@ -1,61 +1,94 @@
-#include <gtest/gtest.h>
-
-#include <thread>
-#include <vector>
-
-#include "limits/keyed_token_buckets.h"
+// TokenBucket tests, with the clock injected as plain microsecond values.
 #include "limits/token_bucket.h"
+
+#include <gtest/gtest.h>
 
 namespace parley {
 namespace {
 
-TEST(TokenBucket, BurstThenRefill) {
+constexpr int64_t kT0 = 1'000'000;  // an arbitrary start time, in microseconds
+
+TEST(TokenBucket, StartsFullAndAllowsTheBurst) {
   TokenBucket b(10, 3);  // 10/s, burst 3
-  int64_t t = 1'000'000;
-  EXPECT_EQ(b.Take(t), 0);
-  EXPECT_EQ(b.Take(t), 0);
-  EXPECT_EQ(b.Take(t), 0);
-  int64_t wait = b.Take(t);
-  EXPECT_GT(wait, 99'000);  // one token takes 100 ms
-  EXPECT_LE(wait, 100'000);
-  EXPECT_GT(b.Take(t + 50'000), 0);  // refused requests take nothing
-  EXPECT_EQ(b.Take(t + 100'000), 0);
-  EXPECT_FALSE(b.Full(t + 100'000));
-  EXPECT_TRUE(b.Full(t + 10'000'000));  // never above the burst
-  EXPECT_EQ(b.Take(t + 10'000'000, 3), 0);
-  EXPECT_GT(b.Take(t + 10'000'000), 0);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0), 100'000);  // empty: one token takes 100 ms at 10/s
 }
 
-TEST(TokenBucket, ZeroRateIsUnlimited) {
-  TokenBucket b(0, 1);
-  for (int i = 0; i < 1000; ++i) EXPECT_EQ(b.Take(1), 0);
+TEST(TokenBucket, RetryAfterIsExactAndRefusalsTakeNothing) {
+  TokenBucket b(10, 1);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0 + 30'000), 70'000);  // 0.3 tokens there, 0.7 to go
+  EXPECT_EQ(b.Take(kT0 + 30'000), 70'000);  // asking again did not cost anything
+  EXPECT_EQ(b.Take(kT0 + 99'999), 1);
+  EXPECT_EQ(b.Take(kT0 + 100'000), 0);  // exactly when promised
 }
 
-TEST(KeyedTokenBuckets, KeysAreIndependentAndSweepForgetsIdleOnes) {
-  KeyedTokenBuckets k(1, 1);
-  EXPECT_EQ(k.Take(1, 1'000'000), 0);
-  EXPECT_GT(k.Take(1, 1'000'000), 0);
-  EXPECT_EQ(k.Take(2, 1'000'000), 0);
-  EXPECT_EQ(k.size(), 2u);
-  k.Sweep(1'100'000);
-  EXPECT_EQ(k.size(), 2u);  // both still refilling
-  k.Sweep(5'000'000);
-  EXPECT_EQ(k.size(), 0u);
+TEST(TokenBucket, RefillsAtTheRateAndNeverAboveTheBurst) {
+  TokenBucket b(1000, 5);  // one token per ms
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(b.Take(kT0), 0);
+  EXPECT_GT(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0 + 2'000), 0);  // two tokens refilled
+  EXPECT_EQ(b.Take(kT0 + 2'000), 0);
+  EXPECT_GT(b.Take(kT0 + 2'000), 0);
+  EXPECT_FALSE(b.Full(kT0 + 2'000));
+  // A long idle period refills only up to the burst.
+  EXPECT_TRUE(b.Full(kT0 + 60'000'000));
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(b.Take(kT0 + 60'000'000), 0);
+  EXPECT_GT(b.Take(kT0 + 60'000'000), 0);
 }
 
-TEST(KeyedTokenBuckets, ConcurrentTakesNeverExceedTheBurst) {
-  KeyedTokenBuckets k(1, 100);  // at a fixed instant only the burst is available
-  std::atomic<int> granted{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&] {
-      for (int j = 0; j < 1000; ++j) {
-        if (k.Take(7, 1'000'000) == 0) granted.fetch_add(1);
-      }
-    });
+TEST(TokenBucket, CostsMoreThanOne) {
+  TokenBucket b(10, 10);
+  EXPECT_EQ(b.Take(kT0, 4), 0);
+  EXPECT_EQ(b.Take(kT0, 4), 0);
+  EXPECT_EQ(b.Take(kT0, 4), 200'000);  // 2 left, 2 more at 10/s
+  EXPECT_EQ(b.Take(kT0, 2), 0);
+}
+
+TEST(TokenBucket, CostAboveTheBurstWaitsForAFullBucket) {
+  TokenBucket b(10, 2);
+  EXPECT_EQ(b.Take(kT0, 1), 0);
+  EXPECT_EQ(b.Take(kT0, 50), 100'000);  // charged as 2, so it waits for the second token
+  EXPECT_EQ(b.Take(kT0 + 100'000, 50), 0);
+  EXPECT_GT(b.Take(kT0 + 100'000), 0);
+}
+
+TEST(TokenBucket, ZeroOrNegativeRateIsUnlimited) {
+  TokenBucket zero(0, 1), negative(-5, 1);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_EQ(zero.Take(kT0, 100), 0);
+    ASSERT_EQ(negative.Take(kT0), 0);
   }
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(granted.load(), 100);
+  EXPECT_TRUE(zero.Full(kT0));
+}
+
+TEST(TokenBucket, BurstBelowOneIsRaisedToOne) {
+  TokenBucket b(10, 0);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0), 100'000);
+}
+
+TEST(TokenBucket, ClockGoingBackwardsGivesNothing) {
+  TokenBucket b(10, 1);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_GT(b.Take(kT0 - 500'000), 0);
+  EXPECT_EQ(b.Take(kT0 + 99'999), 1);  // measured from the latest time seen
+  EXPECT_EQ(b.Take(kT0 + 100'000), 0);
+}
+
+TEST(TokenBucket, WorksFromTimeZero) {
+  TokenBucket b(1000, 1);
+  EXPECT_EQ(b.Take(0), 0);
+  EXPECT_EQ(b.Take(500), 500);
+  EXPECT_EQ(b.Take(1000), 0);
+}
+
+TEST(TokenBucket, TinyRatesReportABoundedWait) {
+  TokenBucket b(1e-12, 1);
+  EXPECT_EQ(b.Take(kT0), 0);
+  EXPECT_EQ(b.Take(kT0), TokenBucket::kMaxWaitUs);
 }
 
 }  // namespace

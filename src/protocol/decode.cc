@@ -1,3 +1,6 @@
+// Decoders of server frames with simdjson's DOM API: frames are small, and the DOM lets
+// each decoder look fields up by name in any order (the server's field order is not part
+// of the contract).
 #include "protocol/decode.h"
 
 #include <simdjson.h>
@@ -7,6 +10,7 @@
 namespace parley {
 namespace {
 
+using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
@@ -15,6 +19,8 @@ Status Malformed(std::string_view what) {
 }
 
 Result<object> ParseObject(std::string_view frame) {
+  // One parser per thread: it keeps its buffers between frames. parse() copies the input
+  // into a padded buffer, so `frame` needs no SIMDJSON_PADDING.
   thread_local simdjson::dom::parser parser;
   element root;
   if (parser.parse(frame.data(), frame.size()).get(root) != simdjson::SUCCESS) {
@@ -25,49 +31,99 @@ Result<object> ParseObject(std::string_view frame) {
   return obj;
 }
 
-// Field readers: absent fields keep their defaults; present ones must have the right type.
-uint64_t U64(object o, std::string_view key, bool* ok) {
-  element e;
-  if (o.at_key(key).get(e) != simdjson::SUCCESS) return 0;
-  uint64_t v = 0;
-  if (e.get_uint64().get(v) != simdjson::SUCCESS) *ok = false;
-  return v;
-}
-int64_t I64(object o, std::string_view key, bool* ok) {
-  element e;
-  if (o.at_key(key).get(e) != simdjson::SUCCESS) return 0;
-  int64_t v = 0;
-  if (e.get_int64().get(v) != simdjson::SUCCESS) *ok = false;
-  return v;
-}
-bool Bool(object o, std::string_view key, bool* ok) {
-  element e;
-  if (o.at_key(key).get(e) != simdjson::SUCCESS) return false;
-  bool v = false;
-  if (e.get_bool().get(v) != simdjson::SUCCESS) *ok = false;
-  return v;
-}
-std::string Str(object o, std::string_view key, bool* ok) {
-  element e;
-  if (o.at_key(key).get(e) != simdjson::SUCCESS) return {};
-  std::string_view v;
-  if (e.get_string().get(v) != simdjson::SUCCESS) *ok = false;
-  return std::string(v);
-}
-bool Obj(object o, std::string_view key, object* out) {
-  element e;
-  return o.at_key(key).get(e) == simdjson::SUCCESS && e.get_object().get(*out) == simdjson::SUCCESS;
-}
-bool Arr(object o, std::string_view key, simdjson::dom::array* out) {
-  element e;
-  return o.at_key(key).get(e) == simdjson::SUCCESS && e.get_array().get(*out) == simdjson::SUCCESS;
+enum Need { kOptional, kRequired };
+
+// Reads the fields of one object. A required field that is absent, or any field of the
+// wrong type, marks the whole object bad and remembers the first such key for the error.
+class Fields {
+ public:
+  explicit Fields(object o) : o_(o) {}
+
+  uint64_t U64(std::string_view key, Need need = kOptional) {
+    element e;
+    uint64_t v = 0;
+    if (Find(key, need, &e) && e.get_uint64().get(v) != simdjson::SUCCESS) Bad(key);
+    return v;
+  }
+  int64_t I64(std::string_view key, Need need = kOptional) {
+    element e;
+    int64_t v = 0;
+    if (Find(key, need, &e) && e.get_int64().get(v) != simdjson::SUCCESS) Bad(key);
+    return v;
+  }
+  bool Bool(std::string_view key, Need need = kOptional) {
+    element e;
+    bool v = false;
+    if (Find(key, need, &e) && e.get_bool().get(v) != simdjson::SUCCESS) Bad(key);
+    return v;
+  }
+  std::string Str(std::string_view key, Need need = kOptional) {
+    element e;
+    std::string_view v;
+    if (Find(key, need, &e) && e.get_string().get(v) != simdjson::SUCCESS) Bad(key);
+    return std::string(v);
+  }
+  // Absent: false. Present but not an object/array: marks the object bad.
+  bool Obj(std::string_view key, object* out, Need need = kOptional) {
+    element e;
+    if (!Find(key, need, &e)) return false;
+    if (e.get_object().get(*out) == simdjson::SUCCESS) return true;
+    Bad(key);
+    return false;
+  }
+  bool Arr(std::string_view key, array* out, Need need = kOptional) {
+    element e;
+    if (!Find(key, need, &e)) return false;
+    if (e.get_array().get(*out) == simdjson::SUCCESS) return true;
+    Bad(key);
+    return false;
+  }
+  bool Has(std::string_view key) const {
+    element e;
+    return o_.at_key(key).get(e) == simdjson::SUCCESS;
+  }
+
+  void Bad(std::string_view key) {
+    if (ok_) bad_ = key;
+    ok_ = false;
+  }
+  bool ok() const { return ok_; }
+  // Merges the verdict on a nested object into this one.
+  void Absorb(const Fields& inner) {
+    if (!inner.ok_ && ok_) {
+      ok_ = false;
+      bad_ = inner.bad_;
+    }
+  }
+  Status Error(std::string_view what) const {
+    return Malformed(std::string(what) + ": field '" + bad_ + "'");
+  }
+
+ private:
+  bool Find(std::string_view key, Need need, element* e) {
+    if (o_.at_key(key).get(*e) == simdjson::SUCCESS) return true;
+    if (need == kRequired) Bad(key);
+    return false;
+  }
+
+  object o_;
+  bool ok_ = true;
+  std::string bad_;
+};
+
+template <typename T>
+Result<T> Checked(T value, const Fields& f, std::string_view what) {
+  if (!f.ok()) return f.Error(what);
+  return value;
 }
 
 // A successful reply's object, or the decoded error of a failed one.
 Result<object> ReplyObject(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
-  bool ok = true;
-  if (!Bool(o, "ok", &ok)) return DecodeError(frame);
+  Fields f(o);
+  bool ok = f.Bool("ok", kRequired);
+  if (!f.ok()) return f.Error("reply");
+  if (!ok) return DecodeError(frame);
   return o;
 }
 
@@ -77,68 +133,86 @@ Role RoleFrom(const std::string& s) {
   return Role::kMember;
 }
 
-MessageRecord MessageFrom(object o, bool* ok) {
+std::optional<EventType> EventTypeFrom(std::string_view name) {
+  for (int t = static_cast<int>(EventType::kMessage);
+       t <= static_cast<int>(EventType::kConvUpdated); ++t) {
+    if (EventTypeName(static_cast<EventType>(t)) == name) return static_cast<EventType>(t);
+  }
+  return std::nullopt;
+}
+
+MessageRecord MessageFrom(object o, Fields& outer) {
+  Fields f(o);
   MessageRecord m;
-  m.conv_id = U64(o, "conv", ok);
-  m.seq = U64(o, "seq", ok);
-  m.msg_id = U64(o, "msg_id", ok);
-  m.sender = U64(o, "sender", ok);
-  m.sender_device = Str(o, "device", ok);
-  m.client_msg_id = Str(o, "client_msg_id", ok);
-  m.kind = Str(o, "kind", ok) == "custom" ? MessageKind::kCustom : MessageKind::kText;
-  m.body = Str(o, "body", ok);
-  m.server_ms = I64(o, "ts", ok);
-  m.recalled = Bool(o, "recalled", ok);
-  m.recalled_by = U64(o, "recalled_by", ok);
-  m.recalled_ms = I64(o, "recalled_ts", ok);
+  m.conv_id = f.U64("conv", kRequired);
+  m.seq = f.U64("seq", kRequired);
+  m.msg_id = f.U64("msg_id", kRequired);
+  m.sender = f.U64("sender", kRequired);
+  m.sender_device = f.Str("device");
+  m.client_msg_id = f.Str("client_msg_id");
+  m.kind = f.Str("kind") == "custom" ? MessageKind::kCustom : MessageKind::kText;
+  m.body = f.Str("body", kRequired);
+  m.server_ms = f.I64("ts", kRequired);
+  m.recalled = f.Bool("recalled");
+  m.recalled_by = f.U64("recalled_by");
+  m.recalled_ms = f.I64("recalled_ts");
+  outer.Absorb(f);
   return m;
 }
 
-SyncItem EventFrom(object o, bool* ok) {
+// nullopt for an event of a type this client does not know (it is skipped).
+std::optional<SyncItem> EventFrom(object o, Fields& outer) {
+  Fields f(o);
   SyncItem item;
   InboxEvent& e = item.event;
-  e.user_seq = U64(o, "user_seq", ok);
-  std::string type = Str(o, "type", ok);
-  bool known = false;
-  for (int t = 1; t <= 7; ++t) {
-    if (EventTypeName(static_cast<EventType>(t)) == type) {
-      e.type = static_cast<EventType>(t);
-      known = true;
-    }
-  }
-  if (!known) *ok = false;
-  e.conv_id = U64(o, "conv", ok);
-  e.conv_seq = U64(o, "seq", ok);
-  e.actor = U64(o, "actor", ok);
-  e.subject = U64(o, "subject", ok);
-  e.ms = I64(o, "ts", ok);
+  e.user_seq = f.U64("user_seq", kRequired);
+  std::optional<EventType> type = EventTypeFrom(f.Str("type", kRequired));
+  e.conv_id = f.U64("conv", kRequired);
+  e.conv_seq = f.U64("seq");
+  e.actor = f.U64("actor");
+  e.subject = f.U64("subject");
+  e.ms = f.I64("ts");
   object m;
-  if (Obj(o, "message", &m)) item.message = MessageFrom(m, ok);
+  if (f.Obj("message", &m)) item.message = MessageFrom(m, f);
+  outer.Absorb(f);
+  if (!type) return std::nullopt;
+  e.type = *type;
   return item;
 }
 
-ConversationRecord ConversationFrom(object o, bool* ok) {
+ConversationRecord ConversationFrom(Fields& f) {
   ConversationRecord c;
-  c.id = U64(o, "conv", ok);
-  c.kind = Str(o, "kind", ok) == "group" ? ConvKind::kGroup : ConvKind::kDirect;
-  c.title = Str(o, "title", ok);
-  c.owner = U64(o, "owner", ok);
-  c.created_ms = I64(o, "created_ts", ok);
-  c.member_count = static_cast<uint32_t>(U64(o, "member_count", ok));
-  c.read_fanout = Bool(o, "read_fanout", ok);
+  c.id = f.U64("conv", kRequired);
+  c.kind = f.Str("kind", kRequired) == "group" ? ConvKind::kGroup : ConvKind::kDirect;
+  c.title = f.Str("title");
+  c.owner = f.U64("owner");
+  c.created_ms = f.I64("created_ts");
+  uint64_t count = f.U64("member_count");
+  if (count > UINT32_MAX) f.Bad("member_count");
+  c.member_count = static_cast<uint32_t>(count);
+  c.read_fanout = f.Bool("read_fanout");
   return c;
 }
 
-template <typename T>
-Result<T> Checked(T value, bool ok, std::string_view what) {
-  if (!ok) return Malformed(what);
-  return value;
+// Decodes every element of `arr` as an object with `one`; a non-object element is bad.
+template <typename T, typename One>
+bool EachObject(array arr, Fields& f, std::string_view key, std::vector<T>* out, One one) {
+  for (element e : arr) {
+    object o;
+    if (e.get_object().get(o) != simdjson::SUCCESS) {
+      f.Bad(key);
+      return false;
+    }
+    one(o, out);
+  }
+  return f.ok();
 }
 
 }  // namespace
 
 Code CodeFromWire(std::string_view name) {
-  for (int c = 0; c <= static_cast<int>(Code::kRateLimited); ++c) {
+  for (int c = static_cast<int>(Code::kInvalidArgument); c <= static_cast<int>(Code::kRateLimited);
+       ++c) {
     if (CodeName(static_cast<Code>(c)) == name) return static_cast<Code>(c);
   }
   return Code::kInternal;
@@ -152,187 +226,232 @@ Result<FrameHeader> DecodeHeader(std::string_view frame) {
   if (o.at_key("id").get(e) == simdjson::SUCCESS) {
     h.has_id = e.get_uint64().get(h.id) == simdjson::SUCCESS;
   }
-  bool ok = true;
-  h.ok = Bool(o, "ok", &ok);
+  bool ok = false;
+  if (o.at_key("ok").get(e) == simdjson::SUCCESS && e.get_bool().get(ok) == simdjson::SUCCESS) {
+    h.ok = ok;
+  }
   return h;
+}
+
+Result<ErrorInfo> DecodeErrorInfo(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
+  Fields f(o);
+  ErrorInfo info;
+  info.code = f.Str("error", kRequired);
+  info.message = f.Str("message");
+  if (f.Has("retry_after_ms")) info.retry_after_ms = f.I64("retry_after_ms");
+  if (f.ok() && info.code.empty()) f.Bad("error");
+  return Checked(std::move(info), f, "error reply");
 }
 
 Status DecodeError(std::string_view frame, int64_t* retry_after_ms) {
   if (retry_after_ms) *retry_after_ms = -1;
-  auto parsed = ParseObject(frame);
-  if (!parsed.ok()) return parsed.status();
-  object o = *parsed;
-  bool ok = true;
-  std::string code = Str(o, "error", &ok);
-  std::string message = Str(o, "message", &ok);
-  if (retry_after_ms) {
-    element e;
-    if (o.at_key("retry_after_ms").get(e) == simdjson::SUCCESS)
-      *retry_after_ms = I64(o, "retry_after_ms", &ok);
-  }
-  if (code.empty()) return Malformed("a failed reply without an error code");
-  Code c = CodeFromWire(code);
-  return Status(c == Code::kOk ? Code::kInternal : c, message);
+  auto info = DecodeErrorInfo(frame);
+  if (!info.ok()) return info.status();
+  if (retry_after_ms) *retry_after_ms = info->retry_after_ms;
+  return Status(CodeFromWire(info->code), std::move(info->message));
 }
 
 Result<LoginReply> DecodeLogin(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
-  LoginReply r{U64(o, "user", &ok), Str(o, "name", &ok), Str(o, "device", &ok),
-               Str(o, "token", &ok)};
-  return Checked(std::move(r), ok, "login reply");
+  Fields f(o);
+  LoginReply r;
+  r.user = f.U64("user", kRequired);
+  r.name = f.Str("name", kRequired);
+  r.device = f.Str("device", kRequired);
+  r.token = f.Str("token");
+  return Checked(std::move(r), f, "login reply");
 }
 
 Result<UserInfo> DecodeRegister(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
-  UserInfo u{U64(o, "user", &ok), Str(o, "name", &ok)};
-  return Checked(std::move(u), ok, "register reply");
+  Fields f(o);
+  UserInfo u;
+  u.id = f.U64("user", kRequired);
+  u.name = f.Str("name", kRequired);
+  return Checked(std::move(u), f, "register reply");
 }
 
 Result<std::vector<UserInfo>> DecodeUsers(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
+  Fields f(o);
   std::vector<UserInfo> out;
-  simdjson::dom::array arr;
-  if (!Arr(o, "users", &arr)) return Malformed("users reply");
-  for (element e : arr) {
-    object u;
-    if (e.get_object().get(u) != simdjson::SUCCESS) return Malformed("user");
-    out.push_back(UserInfo{U64(u, "user", &ok), Str(u, "name", &ok)});
+  array arr;
+  if (f.Arr("users", &arr, kRequired)) {
+    EachObject(arr, f, "users", &out, [&f](object uo, std::vector<UserInfo>* v) {
+      Fields u(uo);
+      UserInfo info;
+      info.id = u.U64("user", kRequired);
+      info.name = u.Str("name", kRequired);
+      f.Absorb(u);
+      v->push_back(std::move(info));
+    });
   }
-  return Checked(std::move(out), ok, "users reply");
+  return Checked(std::move(out), f, "users reply");
 }
 
 Result<SendAck> DecodeSendAck(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
-  SendAck a{U64(o, "conv", &ok), U64(o, "seq", &ok), U64(o, "msg_id", &ok), I64(o, "ts", &ok),
-            Bool(o, "duplicate", &ok)};
-  return Checked(a, ok, "send ack");
+  Fields f(o);
+  SendAck a;
+  a.conv_id = f.U64("conv", kRequired);
+  a.seq = f.U64("seq", kRequired);
+  a.msg_id = f.U64("msg_id", kRequired);
+  a.server_ms = f.I64("ts");
+  a.duplicate = f.Bool("duplicate");
+  return Checked(a, f, "send ack");
 }
 
 Result<SyncReply> DecodeSync(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
+  Fields f(o);
   SyncReply r;
-  simdjson::dom::array events, heads;
-  if (!Arr(o, "events", &events) || !Arr(o, "heads", &heads)) return Malformed("sync reply");
-  for (element e : events) {
-    object eo;
-    if (e.get_object().get(eo) != simdjson::SUCCESS) return Malformed("event");
-    r.items.push_back(EventFrom(eo, &ok));
+  array events, heads;
+  if (f.Arr("events", &events, kRequired)) {
+    EachObject(events, f, "events", &r.items, [&f](object eo, std::vector<SyncItem>* v) {
+      if (auto item = EventFrom(eo, f)) v->push_back(std::move(*item));
+    });
   }
-  for (element e : heads) {
-    object ho;
-    if (e.get_object().get(ho) != simdjson::SUCCESS) return Malformed("head");
-    r.heads.push_back(HeadInfo{U64(ho, "conv", &ok), U64(ho, "seq", &ok), I64(ho, "ts", &ok)});
+  if (f.Arr("heads", &heads)) {
+    EachObject(heads, f, "heads", &r.heads, [&f](object ho, std::vector<HeadInfo>* v) {
+      Fields h(ho);
+      HeadInfo info;
+      info.conv_id = h.U64("conv", kRequired);
+      info.last_seq = h.U64("seq", kRequired);
+      info.last_ms = h.I64("ts");
+      f.Absorb(h);
+      v->push_back(info);
+    });
   }
-  r.next = U64(o, "next", &ok);
-  r.has_more = Bool(o, "has_more", &ok);
-  r.reset = Bool(o, "reset", &ok);
-  r.heads_next = U64(o, "heads_next", &ok);
-  return Checked(std::move(r), ok, "sync reply");
+  r.next = f.U64("next", kRequired);
+  r.has_more = f.Bool("has_more", kRequired);
+  r.reset = f.Bool("reset");
+  r.heads_next = f.U64("heads_next");
+  return Checked(std::move(r), f, "sync reply");
 }
 
 Result<HistoryPage> DecodeHistory(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
+  Fields f(o);
   HistoryPage p;
-  simdjson::dom::array messages;
-  if (!Arr(o, "messages", &messages)) return Malformed("history reply");
-  for (element e : messages) {
-    object mo;
-    if (e.get_object().get(mo) != simdjson::SUCCESS) return Malformed("message");
-    p.messages.push_back(MessageFrom(mo, &ok));
+  array messages;
+  if (f.Arr("messages", &messages, kRequired)) {
+    EachObject(
+        messages, f, "messages", &p.messages,
+        [&f](object mo, std::vector<MessageRecord>* v) { v->push_back(MessageFrom(mo, f)); });
   }
-  p.has_more_before = Bool(o, "has_more_before", &ok);
-  p.has_more_after = Bool(o, "has_more_after", &ok);
-  p.head_seq = U64(o, "head_seq", &ok);
-  return Checked(std::move(p), ok, "history reply");
+  p.has_more_before = f.Bool("has_more_before");
+  p.has_more_after = f.Bool("has_more_after");
+  p.head_seq = f.U64("head_seq");
+  return Checked(std::move(p), f, "history reply");
 }
 
 Result<std::vector<ConversationSummary>> DecodeConvs(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
+  Fields f(o);
   std::vector<ConversationSummary> out;
-  simdjson::dom::array arr;
-  if (!Arr(o, "conversations", &arr)) return Malformed("convs reply");
-  for (element e : arr) {
-    object so;
-    if (e.get_object().get(so) != simdjson::SUCCESS) return Malformed("summary");
-    ConversationSummary s;
-    s.conv = ConversationFrom(so, &ok);
-    s.role = RoleFrom(Str(so, "role", &ok));
-    s.peer = U64(so, "peer", &ok);
-    s.head.last_seq = U64(so, "last_seq", &ok);
-    s.head.last_ms = I64(so, "last_ts", &ok);
-    s.read_seq = U64(so, "read_seq", &ok);
-    s.unread = U64(so, "unread", &ok);
-    object mo;
-    if (Obj(so, "last_message", &mo)) s.last_message = MessageFrom(mo, &ok);
-    out.push_back(std::move(s));
+  array arr;
+  if (f.Arr("conversations", &arr, kRequired)) {
+    EachObject(arr, f, "conversations", &out, [&f](object so, std::vector<ConversationSummary>* v) {
+      Fields s(so);
+      ConversationSummary sum;
+      sum.conv = ConversationFrom(s);
+      sum.role = RoleFrom(s.Str("role"));
+      sum.peer = s.U64("peer");
+      sum.head.last_seq = s.U64("last_seq");
+      sum.head.last_ms = s.I64("last_ts");
+      sum.read_seq = s.U64("read_seq");
+      sum.unread = s.U64("unread");
+      object mo;
+      if (s.Obj("last_message", &mo)) sum.last_message = MessageFrom(mo, s);
+      f.Absorb(s);
+      v->push_back(std::move(sum));
+    });
   }
-  return Checked(std::move(out), ok, "convs reply");
+  return Checked(std::move(out), f, "convs reply");
 }
 
 Result<ConversationRecord> DecodeConversationReply(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
-  object c;
-  if (!Obj(o, "conversation", &c)) return Malformed("conversation reply");
-  return Checked(ConversationFrom(c, &ok), ok, "conversation");
+  Fields f(o);
+  object co;
+  ConversationRecord c;
+  if (f.Obj("conversation", &co, kRequired)) {
+    Fields cf(co);
+    c = ConversationFrom(cf);
+    f.Absorb(cf);
+  }
+  return Checked(std::move(c), f, "conversation reply");
+}
+
+Result<ConversationInfo> DecodeConvGet(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, DecodeConversationReply(frame));
+  PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
+  Fields f(o);
+  ConversationInfo info{std::move(c), RoleFrom(f.Str("role", kRequired))};
+  return Checked(std::move(info), f, "conv.get reply");
 }
 
 Result<std::vector<MemberRecord>> DecodeMembers(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
+  Fields f(o);
   std::vector<MemberRecord> out;
-  simdjson::dom::array arr;
-  if (!Arr(o, "members", &arr)) return Malformed("members reply");
-  for (element e : arr) {
-    object mo;
-    if (e.get_object().get(mo) != simdjson::SUCCESS) return Malformed("member");
-    MemberRecord m;
-    m.user_id = U64(mo, "user", &ok);
-    m.role = RoleFrom(Str(mo, "role", &ok));
-    m.joined_ms = I64(mo, "joined_ts", &ok);
-    out.push_back(m);
+  array arr;
+  if (f.Arr("members", &arr, kRequired)) {
+    EachObject(arr, f, "members", &out, [&f](object mo, std::vector<MemberRecord>* v) {
+      Fields m(mo);
+      MemberRecord rec;
+      rec.user_id = m.U64("user", kRequired);
+      rec.role = RoleFrom(m.Str("role", kRequired));
+      rec.joined_ms = m.I64("joined_ts");
+      f.Absorb(m);
+      v->push_back(rec);
+    });
   }
-  return Checked(std::move(out), ok, "members reply");
+  return Checked(std::move(out), f, "members reply");
 }
 
 Result<ReadReply> DecodeRead(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
-  bool ok = true;
-  ReadReply r{U64(o, "read_seq", &ok)};
-  return Checked(r, ok, "read reply");
+  Fields f(o);
+  ReadReply r{f.U64("read_seq", kRequired)};
+  return Checked(r, f, "read reply");
+}
+
+Result<int64_t> DecodePing(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
+  Fields f(o);
+  int64_t ts = f.I64("ts", kRequired);
+  return Checked(ts, f, "ping reply");
 }
 
 Result<Push> DecodePush(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
-  bool ok = true;
+  Fields f(o);
   Push p;
-  std::string kind = Str(o, "push", &ok);
+  std::string kind = f.Str("push", kRequired);
   if (kind == "event") {
     object eo;
-    if (!Obj(o, "event", &eo)) return Malformed("event push");
-    p.kind = Push::Kind::kEvent;
-    p.item = EventFrom(eo, &ok);
+    if (f.Obj("event", &eo, kRequired)) {
+      if (auto item = EventFrom(eo, f)) {
+        p.kind = Push::Kind::kEvent;
+        p.item = std::move(*item);
+      }
+    }
   } else if (kind == "head") {
     p.kind = Push::Kind::kHead;
-    p.conv = U64(o, "conv", &ok);
-    p.seq = U64(o, "seq", &ok);
-    p.ts = I64(o, "ts", &ok);
+    p.conv = f.U64("conv", kRequired);
+    p.seq = f.U64("seq", kRequired);
+    p.ts = f.I64("ts");
   } else if (kind == "typing") {
     p.kind = Push::Kind::kTyping;
-    p.conv = U64(o, "conv", &ok);
-    p.user = U64(o, "user", &ok);
+    p.conv = f.U64("conv", kRequired);
+    p.user = f.U64("user", kRequired);
   } else if (kind == "resync") {
     p.kind = Push::Kind::kResync;
-    p.reason = Str(o, "reason", &ok);
+    p.reason = f.Str("reason");
   }
-  return Checked(std::move(p), ok, "push");
+  return Checked(std::move(p), f, "push");
 }
 
 }  // namespace parley

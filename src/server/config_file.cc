@@ -1,195 +1,259 @@
-#include "server/config_file.h"
-
+// LoadConfigFile: the TOML file into ServerConfig. Strict on purpose: an unknown key, a
+// value of the wrong type (true is not 1, 1.0 is not an integer) or out of range is an
+// error naming the key, so a typo stops the server at start-up instead of silently
+// leaving a default in force.
 #include <toml++/toml.h>
 
-#include <cstdlib>
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <initializer_list>
 #include <optional>
-#include <set>
+#include <utility>
+
+#include "server/config_file.h"
 
 namespace parley {
 namespace {
 
-// Reads an integer key into `out`, checking the range.
-template <typename T>
-Status ReadInt(const toml::table& t, const char* key, T* out, int64_t min, int64_t max) {
-  const toml::node* n = t.get(key);
-  if (!n) return Status::Ok();
-  auto v = n->value<int64_t>();
-  if (!v || *v < min || *v > max) {
-    return InvalidArgument(std::string("config key '") + key + "' must be an integer in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "]");
-  }
-  *out = static_cast<T>(*v);
-  return Status::Ok();
+// Shortest plain decimal ("1000000000", "0.5") for range messages.
+std::string Num(double v) {
+  char buf[400];  // fixed notation of the largest double needs 309 digits
+  return std::string(buf, std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed).ptr);
 }
 
-Status ReadDouble(const toml::table& t, const char* key, double* out, double min, double max) {
-  const toml::node* n = t.get(key);
-  if (!n) return Status::Ok();
-  std::optional<double> v = n->value<double>();
-  if (!v || *v < min || *v > max) {
-    return InvalidArgument(std::string("config key '") + key + "' must be a number in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "]");
-  }
-  *out = *v;
-  return Status::Ok();
-}
+// Reads the keys of one table; errors name the key with its table ("session.max_errors").
+class Table {
+ public:
+  Table(const toml::table& t, std::string prefix) : t_(t), prefix_(std::move(prefix)) {}
 
-Status ReadBool(const toml::table& t, const char* key, bool* out) {
-  const toml::node* n = t.get(key);
-  if (!n) return Status::Ok();
-  std::optional<bool> v = n->value<bool>();
-  if (!v) return InvalidArgument(std::string("config key '") + key + "' must be true or false");
-  *out = *v;
-  return Status::Ok();
-}
+  std::string Name(std::string_view key) const { return prefix_ + std::string(key); }
 
-Status CheckKnownKeys(const toml::table& t, const std::string& where,
-                      const std::set<std::string>& known) {
-  for (const auto& [k, v] : t) {
-    if (!known.count(std::string(k.str()))) {
-      return InvalidArgument("unknown config key '" + where + std::string(k.str()) + "'");
+  Status OnlyKeys(std::initializer_list<std::string_view> known) const {
+    for (const auto& [k, v] : t_) {
+      if (std::find(known.begin(), known.end(), k.str()) == known.end()) {
+        return InvalidArgument("unknown config key '" + Name(k.str()) + "'");
+      }
     }
+    return Status::Ok();
+  }
+
+  // Integers only: value_exact, because toml++'s value<int64_t>() turns `true` into 1 and
+  // 2.0 into 2.
+  template <typename T>
+  Status Int(const char* key, T* out, int64_t min, int64_t max) const {
+    const toml::node* n = t_.get(key);
+    if (!n) return Status::Ok();
+    std::optional<int64_t> v = n->value_exact<int64_t>();
+    if (!v || *v < min || *v > max) {
+      return InvalidArgument("config key '" + Name(key) + "' must be an integer in [" +
+                             std::to_string(min) + ", " + std::to_string(max) + "]");
+    }
+    *out = static_cast<T>(*v);
+    return Status::Ok();
+  }
+
+  // Floats, or integers (`rate = 5`). NaN fails the range check rather than slipping
+  // through comparisons that are all false.
+  Status Double(const char* key, double* out, double min, double max) const {
+    const toml::node* n = t_.get(key);
+    if (!n) return Status::Ok();
+    std::optional<double> v;
+    if (n->is_floating_point()) v = n->value_exact<double>();
+    if (n->is_integer()) v = static_cast<double>(*n->value_exact<int64_t>());
+    if (!v || !(*v >= min && *v <= max)) {
+      return InvalidArgument("config key '" + Name(key) + "' must be a number in [" + Num(min) +
+                             ", " + Num(max) + "]");
+    }
+    *out = *v;
+    return Status::Ok();
+  }
+
+  Status Bool(const char* key, bool* out) const {
+    const toml::node* n = t_.get(key);
+    if (!n) return Status::Ok();
+    std::optional<bool> v = n->value_exact<bool>();
+    if (!v) return InvalidArgument("config key '" + Name(key) + "' must be true or false");
+    *out = *v;
+    return Status::Ok();
+  }
+
+  // A string naming one of `choices`.
+  template <typename E>
+  Status Choice(const char* key, std::initializer_list<std::pair<std::string_view, E>> choices,
+                E* out) const {
+    const toml::node* n = t_.get(key);
+    if (!n) return Status::Ok();
+    std::optional<std::string> v = n->value_exact<std::string>();
+    std::string names;
+    for (const auto& [name, value] : choices) {
+      if (v && *v == name) {
+        *out = value;
+        return Status::Ok();
+      }
+      names += std::string(names.empty() ? "" : " or ") + "\"" + std::string(name) + "\"";
+    }
+    return InvalidArgument("config key '" + Name(key) + "' must be " + names);
+  }
+
+  const toml::node* Get(const char* key) const { return t_.get(key); }
+
+ private:
+  const toml::table& t_;
+  std::string prefix_;
+};
+
+// The root's sub-table `name`, or nullptr if absent; `server = 5` is an error, not absent.
+Status SubTable(const toml::table& root, const char* name, const toml::table** out) {
+  *out = nullptr;
+  const toml::node* n = root.get(name);
+  if (!n) return Status::Ok();
+  *out = n->as_table();
+  if (!*out) return InvalidArgument(std::string("config key '") + name + "' must be a table");
+  return Status::Ok();
+}
+
+Status ReadServer(const Table& t, GatewayConfig* g) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"listen", "io_threads", "worker_threads", "max_connections"}));
+  if (const toml::node* n = t.Get("listen")) {
+    std::optional<std::string> v = n->value_exact<std::string>();
+    if (!v) return InvalidArgument("config key 'server.listen' must be a \"HOST:PORT\" string");
+    std::string host;
+    uint16_t port = 0;
+    Status st = ParseListen(*v, &host, &port);
+    if (!st.ok()) return InvalidArgument("config key 'server.listen': " + st.message());
+    // Port 0 (any free port) suits tests with --port-file, never a config file: clients
+    // could not find the server.
+    if (port == 0) return InvalidArgument("config key 'server.listen' needs a port in [1, 65535]");
+    g->listen_host = std::move(host);
+    g->listen_port = port;
+  }
+  PARLEY_RETURN_IF_ERROR(t.Int("io_threads", &g->io_threads, 0, 256));
+  PARLEY_RETURN_IF_ERROR(t.Int("worker_threads", &g->worker_threads, 0, 256));
+  return t.Int("max_connections", &g->max_connections, 1, 10'000'000);
+}
+
+Status ReadSession(const Table& t, GatewayConfig* g) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"auth_timeout_ms", "idle_timeout_ms", "max_frame_bytes", "max_frame_hard_bytes",
+                  "outbox_max_frames", "outbox_max_bytes", "permessage_deflate"}));
+  PARLEY_RETURN_IF_ERROR(t.Int("auth_timeout_ms", &g->auth_timeout_ms, 100, 3'600'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("idle_timeout_ms", &g->idle_timeout_ms, 1000, 86'400'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_frame_bytes", &g->max_frame_bytes, 1024, 64 << 20));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_frame_hard_bytes", &g->max_frame_hard_bytes, 1024, 256 << 20));
+  PARLEY_RETURN_IF_ERROR(t.Int("outbox_max_frames", &g->outbox_max_frames, 1, 1 << 24));
+  PARLEY_RETURN_IF_ERROR(t.Int("outbox_max_bytes", &g->outbox_max_bytes, 1024, int64_t{1} << 32));
+  return t.Bool("permessage_deflate", &g->permessage_deflate);
+}
+
+Status ReadLimits(const Table& t, GatewayConfig* g) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"send_rate_per_conn", "send_burst_per_conn", "send_rate_per_user",
+                  "send_burst_per_user", "auth_rate_per_conn", "auth_burst_per_conn",
+                  "typing_rate_per_conn", "typing_burst_per_conn", "max_errors"}));
+  // Rates may be 0 (no limit); a burst below 1 would refuse everything.
+  constexpr double kMax = 1e9;
+  PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("send_burst_per_conn", &g->send_burst_per_conn, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_user", &g->send_rate_per_user, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("send_burst_per_user", &g->send_burst_per_user, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("auth_rate_per_conn", &g->auth_rate_per_conn, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("auth_burst_per_conn", &g->auth_burst_per_conn, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("typing_rate_per_conn", &g->typing_rate_per_conn, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("typing_burst_per_conn", &g->typing_burst_per_conn, 1, kMax));
+  return t.Int("max_errors", &g->max_errors, 1, 1'000'000);
+}
+
+Status ReadMessages(const Table& t, ServiceConfig* s) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"max_message_bytes", "read_fanout_threshold", "max_group_members",
+                  "recall_window_s", "dedup_ttl_s", "sync_max_limit", "history_max_limit"}));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_message_bytes", &s->max_message_bytes, 1, 16 << 20));
+  PARLEY_RETURN_IF_ERROR(t.Int("read_fanout_threshold", &s->read_fanout_threshold, 2, 1'000'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_group_members", &s->max_group_members, 2, 1'000'000));
+  int64_t recall_s = s->recall_window_ms / 1000, dedup_s = s->dedup_ttl_ms / 1000;
+  PARLEY_RETURN_IF_ERROR(t.Int("recall_window_s", &recall_s, 0, 365LL * 86400));
+  PARLEY_RETURN_IF_ERROR(t.Int("dedup_ttl_s", &dedup_s, 60, 365LL * 86400));
+  s->recall_window_ms = recall_s * 1000;
+  s->dedup_ttl_ms = dedup_s * 1000;
+  PARLEY_RETURN_IF_ERROR(t.Int("sync_max_limit", &s->sync_max_limit, 1, 10'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("history_max_limit", &s->history_max_limit, 1, 1000));
+  // The default page sizes are not configurable; keep them within a lowered maximum so
+  // a request without `limit` never gets more than any request could ask for.
+  s->sync_default_limit = std::min(s->sync_default_limit, s->sync_max_limit);
+  s->history_default_limit = std::min(s->history_default_limit, s->history_max_limit);
+  return Status::Ok();
+}
+
+Status ReadStorage(const Table& t, ServerConfig* c) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"durability", "block_cache_mb", "write_buffer_mb"}));
+  PARLEY_RETURN_IF_ERROR(t.Choice<Durability>(
+      "durability", {{"sync", Durability::kSync}, {"buffered", Durability::kBuffered}},
+      &c->service.durability));
+  size_t cache_mb = c->store.block_cache_bytes >> 20, wb_mb = c->store.write_buffer_bytes >> 20;
+  PARLEY_RETURN_IF_ERROR(t.Int("block_cache_mb", &cache_mb, 8, 1 << 20));
+  PARLEY_RETURN_IF_ERROR(t.Int("write_buffer_mb", &wb_mb, 16, 1 << 16));
+  c->store.block_cache_bytes = cache_mb << 20;
+  c->store.write_buffer_bytes = wb_mb << 20;
+  return Status::Ok();
+}
+
+Status ReadAccounts(const Table& t, ServiceConfig* s) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"password_hash"}));
+  return t.Choice<PasswordCost>(
+      "password_hash",
+      {{"interactive", PasswordCost::kInteractive}, {"min", PasswordCost::kMinimum}},
+      &s->password_cost);
+}
+
+Status ReadRoot(const toml::table& root, ServerConfig* c) {
+  const Table top(root, "");
+  PARLEY_RETURN_IF_ERROR(
+      top.OnlyKeys({"data_dir", "server", "session", "limits", "messages", "storage", "accounts"}));
+  if (const toml::node* n = top.Get("data_dir")) {
+    std::optional<std::string> v = n->value_exact<std::string>();
+    if (!v || v->empty())
+      return InvalidArgument("config key 'data_dir' must be a non-empty string");
+    c->data_dir = *v;
+  }
+  const toml::table* t = nullptr;
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "server", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadServer(Table(*t, "server."), &c->gateway));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "session", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadSession(Table(*t, "session."), &c->gateway));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "limits", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadLimits(Table(*t, "limits."), &c->gateway));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "messages", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadMessages(Table(*t, "messages."), &c->service));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "storage", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadStorage(Table(*t, "storage."), c));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "accounts", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadAccounts(Table(*t, "accounts."), &c->service));
+  // Checked after both keys are read (either may be absent and keep its default).
+  if (c->gateway.max_frame_hard_bytes < c->gateway.max_frame_bytes) {
+    return InvalidArgument("config key 'session.max_frame_hard_bytes' (" +
+                           std::to_string(c->gateway.max_frame_hard_bytes) +
+                           ") must be >= session.max_frame_bytes (" +
+                           std::to_string(c->gateway.max_frame_bytes) + ")");
   }
   return Status::Ok();
 }
 
 }  // namespace
 
-Status LoadConfigFile(const std::string& path, ServerConfig* c) {
+Status LoadConfigFile(const std::string& path, ServerConfig* config) {
   toml::table root;
   try {
     root = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    return InvalidArgument("config " + path + ": " + std::string(e.description()));
+    const auto& at = e.source().begin;
+    return InvalidArgument("config " + path + ":" + std::to_string(at.line) + ":" +
+                           std::to_string(at.column) + ": " + std::string(e.description()));
   }
-  PARLEY_RETURN_IF_ERROR(CheckKnownKeys(
-      root, "", {"data_dir", "messages", "storage", "accounts", "server", "session", "limits"}));
-  GatewayConfig& g = c->gateway;
-  if (const toml::table* t = root["server"].as_table()) {
-    PARLEY_RETURN_IF_ERROR(CheckKnownKeys(
-        *t, "server.", {"listen", "io_threads", "worker_threads", "max_connections"}));
-    if (const toml::node* n = t->get("listen")) {
-      auto v = n->value<std::string>();
-      if (!v) return InvalidArgument("config key 'server.listen' must be \"HOST:PORT\"");
-      PARLEY_RETURN_IF_ERROR(ParseListen(*v, &g.listen_host, &g.listen_port));
-    }
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "io_threads", &g.io_threads, 0, 256));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "worker_threads", &g.worker_threads, 0, 256));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "max_connections", &g.max_connections, 1, 10000000));
-  }
-  if (const toml::table* t = root["session"].as_table()) {
-    PARLEY_RETURN_IF_ERROR(CheckKnownKeys(
-        *t, "session.",
-        {"auth_timeout_ms", "idle_timeout_ms", "max_frame_bytes", "max_frame_hard_bytes",
-         "outbox_max_frames", "outbox_max_bytes", "permessage_deflate"}));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "auth_timeout_ms", &g.auth_timeout_ms, 100, 3600000));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "idle_timeout_ms", &g.idle_timeout_ms, 1000, 86400000));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "max_frame_bytes", &g.max_frame_bytes, 1024, 64 << 20));
-    PARLEY_RETURN_IF_ERROR(
-        ReadInt(*t, "max_frame_hard_bytes", &g.max_frame_hard_bytes, 1024, 256 << 20));
-    if (g.max_frame_hard_bytes < g.max_frame_bytes) {
-      return InvalidArgument(
-          "config key 'session.max_frame_hard_bytes' must be >= max_frame_bytes");
-    }
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "outbox_max_frames", &g.outbox_max_frames, 1, 1 << 24));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "outbox_max_bytes", &g.outbox_max_bytes, 1024, 1LL << 32));
-    PARLEY_RETURN_IF_ERROR(ReadBool(*t, "permessage_deflate", &g.permessage_deflate));
-  }
-  if (const toml::table* t = root["limits"].as_table()) {
-    PARLEY_RETURN_IF_ERROR(
-        CheckKnownKeys(*t, "limits.",
-                       {"send_rate_per_conn", "send_burst_per_conn", "send_rate_per_user",
-                        "send_burst_per_user", "auth_rate_per_conn", "auth_burst_per_conn",
-                        "typing_rate_per_conn", "typing_burst_per_conn", "max_errors"}));
-    constexpr double kMaxRate = 1e9;
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "send_rate_per_conn", &g.send_rate_per_conn, 0, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "send_burst_per_conn", &g.send_burst_per_conn, 1, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "send_rate_per_user", &g.send_rate_per_user, 0, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "send_burst_per_user", &g.send_burst_per_user, 1, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "auth_rate_per_conn", &g.auth_rate_per_conn, 0, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "auth_burst_per_conn", &g.auth_burst_per_conn, 1, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "typing_rate_per_conn", &g.typing_rate_per_conn, 0, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(
-        ReadDouble(*t, "typing_burst_per_conn", &g.typing_burst_per_conn, 1, kMaxRate));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*t, "max_errors", &g.max_errors, 1, 1000000));
-  }
-  if (const toml::table* a = root["accounts"].as_table()) {
-    PARLEY_RETURN_IF_ERROR(CheckKnownKeys(*a, "accounts.", {"password_hash"}));
-    if (const toml::node* n = a->get("password_hash")) {
-      auto v = n->value<std::string>();
-      if (v && *v == "interactive") {
-        c->service.password_cost = PasswordCost::kInteractive;
-      } else if (v && *v == "min") {
-        c->service.password_cost = PasswordCost::kMinimum;
-      } else {
-        return InvalidArgument(
-            "config key 'accounts.password_hash' must be \"interactive\" or \"min\"");
-      }
-    }
-  }
-  if (auto v = root["data_dir"].value<std::string>()) c->data_dir = *v;
-
-  if (const toml::table* m = root["messages"].as_table()) {
-    PARLEY_RETURN_IF_ERROR(
-        CheckKnownKeys(*m, "messages.",
-                       {"max_message_bytes", "read_fanout_threshold", "max_group_members",
-                        "recall_window_s", "dedup_ttl_s", "sync_max_limit", "history_max_limit"}));
-    ServiceConfig& s = c->service;
-    PARLEY_RETURN_IF_ERROR(ReadInt(*m, "max_message_bytes", &s.max_message_bytes, 1, 16 << 20));
-    PARLEY_RETURN_IF_ERROR(
-        ReadInt(*m, "read_fanout_threshold", &s.read_fanout_threshold, 2, 1000000));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*m, "max_group_members", &s.max_group_members, 2, 1000000));
-    int64_t recall_s = s.recall_window_ms / 1000, dedup_s = s.dedup_ttl_ms / 1000;
-    PARLEY_RETURN_IF_ERROR(ReadInt(*m, "recall_window_s", &recall_s, 0, 365LL * 86400));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*m, "dedup_ttl_s", &dedup_s, 60, 365LL * 86400));
-    s.recall_window_ms = recall_s * 1000;
-    s.dedup_ttl_ms = dedup_s * 1000;
-    PARLEY_RETURN_IF_ERROR(ReadInt(*m, "sync_max_limit", &s.sync_max_limit, 1, 10000));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*m, "history_max_limit", &s.history_max_limit, 1, 1000));
-  }
-  if (const toml::table* st = root["storage"].as_table()) {
-    PARLEY_RETURN_IF_ERROR(
-        CheckKnownKeys(*st, "storage.", {"durability", "block_cache_mb", "write_buffer_mb"}));
-    if (const toml::node* d = st->get("durability")) {
-      auto v = d->value<std::string>();
-      if (v && *v == "sync") {
-        c->service.durability = Durability::kSync;
-      } else if (v && *v == "buffered") {
-        c->service.durability = Durability::kBuffered;
-      } else {
-        return InvalidArgument("config key 'storage.durability' must be \"sync\" or \"buffered\"");
-      }
-    }
-    size_t cache_mb = c->store.block_cache_bytes >> 20, wb_mb = c->store.write_buffer_bytes >> 20;
-    PARLEY_RETURN_IF_ERROR(ReadInt(*st, "block_cache_mb", &cache_mb, 8, 1 << 20));
-    PARLEY_RETURN_IF_ERROR(ReadInt(*st, "write_buffer_mb", &wb_mb, 16, 1 << 16));
-    c->store.block_cache_bytes = cache_mb << 20;
-    c->store.write_buffer_bytes = wb_mb << 20;
-  }
-  return Status::Ok();
-}
-
-Status ParseListen(const std::string& host_port, std::string* host, uint16_t* port) {
-  auto colon = host_port.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return InvalidArgument("listen address '" + host_port + "' must be HOST:PORT");
-  }
-  const std::string port_text = host_port.substr(colon + 1);
-  char* end = nullptr;
-  unsigned long p = std::strtoul(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || p > 65535) {
-    return InvalidArgument("listen port in '" + host_port + "' must be 0-65535");
-  }
-  *host = host_port.substr(0, colon);
-  *port = static_cast<uint16_t>(p);
+  // Fill a copy: a file with an error changes nothing.
+  ServerConfig c = *config;
+  PARLEY_RETURN_IF_ERROR(ReadRoot(root, &c));
+  *config = std::move(c);
   return Status::Ok();
 }
 

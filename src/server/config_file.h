@@ -2,6 +2,7 @@
 // command-line flags overriding it. docs/operations.md lists every key and its default.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/status.h"
@@ -19,11 +20,16 @@ struct ServerConfig {
   RocksStoreOptions store;
 };
 
-// Reads `path` into `config`, keeping defaults for absent keys. kInvalidArgument names the
-// key on a type or range error, or unknown keys (to catch typos).
+// Reads `path` into `config`, keeping the values already there for absent keys. Fails
+// with kInvalidArgument, naming the key ("session.max_frame_bytes"), on an unknown key (to
+// catch typos), a value of the wrong type or out of range, or a TOML syntax error (with
+// line and column). On failure `config` is unchanged.
 Status LoadConfigFile(const std::string& path, ServerConfig* config);
 
-// Parses "HOST:PORT" (the --listen flag and `server.listen`).
+// Parses "HOST:PORT" for the --listen flag and `server.listen`. HOST is an IPv4 address, a
+// host name, or an IPv6 address in brackets (stored without them); PORT is 0-65535, where
+// 0 asks the OS for a free port (tests, with --port-file). The config file rejects port 0.
+// On failure host and port are unchanged.
 Status ParseListen(const std::string& host_port, std::string* host, uint16_t* port);
 
 }  // namespace parley

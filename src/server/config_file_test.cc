@@ -1,0 +1,395 @@
+// Tests for the TOML config loader and ParseListen: a complete file lands in every field,
+// and each kind of mistake is refused with a message naming the key.
+#include "server/config_file.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace parley {
+namespace {
+
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void TearDown() override { ::unlink(path_.c_str()); }
+
+  Status Load(const std::string& toml) {
+    std::ofstream(path_) << toml;
+    return LoadConfigFile(path_, &config_);
+  }
+  // Loads `toml`, expects failure, and returns the message.
+  std::string Error(const std::string& toml) {
+    Status st = Load(toml);
+    EXPECT_FALSE(st.ok()) << toml;
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << toml;
+    return st.message();
+  }
+
+  std::string path_ =
+      ::testing::TempDir() + "/parley_config_test_" + std::to_string(::getpid()) + ".toml";
+  ServerConfig config_;
+};
+
+// Every key, each set to something other than its default.
+constexpr const char* kFullFile = R"(
+data_dir = "/var/lib/parley"
+
+[server]
+listen = "0.0.0.0:7900"
+io_threads = 4
+worker_threads = 8
+max_connections = 5000
+
+[session]
+auth_timeout_ms = 5000
+idle_timeout_ms = 30000
+max_frame_bytes = 32768
+max_frame_hard_bytes = 65536
+outbox_max_frames = 256
+outbox_max_bytes = 1048576
+permessage_deflate = false
+
+[limits]
+send_rate_per_conn = 50.5
+send_burst_per_conn = 100
+send_rate_per_user = 200
+send_burst_per_user = 400
+auth_rate_per_conn = 0.5
+auth_burst_per_conn = 3
+typing_rate_per_conn = 0
+typing_burst_per_conn = 4
+max_errors = 20
+
+[messages]
+max_message_bytes = 8192
+read_fanout_threshold = 500
+max_group_members = 2000
+recall_window_s = 300
+dedup_ttl_s = 86400
+sync_max_limit = 500
+history_max_limit = 100
+
+[storage]
+durability = "buffered"
+block_cache_mb = 64
+write_buffer_mb = 32
+
+[accounts]
+password_hash = "min"
+)";
+
+TEST_F(ConfigFileTest, FullFileFillsEveryField) {
+  ASSERT_TRUE(Load(kFullFile).ok());
+  const GatewayConfig& g = config_.gateway;
+  const ServiceConfig& s = config_.service;
+  EXPECT_EQ(config_.data_dir, "/var/lib/parley");
+  EXPECT_EQ(g.listen_host, "0.0.0.0");
+  EXPECT_EQ(g.listen_port, 7900);
+  EXPECT_EQ(g.io_threads, 4u);
+  EXPECT_EQ(g.worker_threads, 8u);
+  EXPECT_EQ(g.max_connections, 5000u);
+  EXPECT_EQ(g.auth_timeout_ms, 5000);
+  EXPECT_EQ(g.idle_timeout_ms, 30000);
+  EXPECT_EQ(g.max_frame_bytes, 32768u);
+  EXPECT_EQ(g.max_frame_hard_bytes, 65536u);
+  EXPECT_EQ(g.outbox_max_frames, 256u);
+  EXPECT_EQ(g.outbox_max_bytes, 1048576u);
+  EXPECT_FALSE(g.permessage_deflate);
+  EXPECT_EQ(g.send_rate_per_conn, 50.5);
+  EXPECT_EQ(g.send_burst_per_conn, 100);  // integers are accepted for float keys
+  EXPECT_EQ(g.send_rate_per_user, 200);
+  EXPECT_EQ(g.send_burst_per_user, 400);
+  EXPECT_EQ(g.auth_rate_per_conn, 0.5);
+  EXPECT_EQ(g.auth_burst_per_conn, 3);
+  EXPECT_EQ(g.typing_rate_per_conn, 0);
+  EXPECT_EQ(g.typing_burst_per_conn, 4);
+  EXPECT_EQ(g.max_errors, 20u);
+  EXPECT_EQ(s.max_message_bytes, 8192u);
+  EXPECT_EQ(s.read_fanout_threshold, 500u);
+  EXPECT_EQ(s.max_group_members, 2000u);
+  EXPECT_EQ(s.recall_window_ms, 300'000);
+  EXPECT_EQ(s.dedup_ttl_ms, 86'400'000);
+  EXPECT_EQ(s.sync_max_limit, 500u);
+  EXPECT_EQ(s.history_max_limit, 100u);
+  EXPECT_EQ(s.durability, Durability::kBuffered);
+  EXPECT_EQ(config_.store.block_cache_bytes, size_t{64} << 20);
+  EXPECT_EQ(config_.store.write_buffer_bytes, size_t{32} << 20);
+  EXPECT_EQ(s.password_cost, PasswordCost::kMinimum);
+}
+
+TEST_F(ConfigFileTest, EmptyFileKeepsTheDefaults) {
+  ASSERT_TRUE(Load("# nothing\n[server]\n").ok());
+  const ServerConfig defaults;
+  EXPECT_EQ(config_.data_dir, defaults.data_dir);
+  EXPECT_EQ(config_.gateway.listen_host, "127.0.0.1");
+  EXPECT_EQ(config_.gateway.listen_port, 7800);
+  EXPECT_EQ(config_.gateway.max_connections, defaults.gateway.max_connections);
+  EXPECT_EQ(config_.gateway.send_rate_per_conn, defaults.gateway.send_rate_per_conn);
+  EXPECT_EQ(config_.service.durability, Durability::kSync);
+  EXPECT_EQ(config_.service.password_cost, PasswordCost::kInteractive);
+}
+
+TEST_F(ConfigFileTest, ChoicesTakeEachSpelling) {
+  ASSERT_TRUE(Load("[accounts]\npassword_hash = \"interactive\"\n"
+                   "[storage]\ndurability = \"sync\"\n")
+                  .ok());
+  EXPECT_EQ(config_.service.password_cost, PasswordCost::kInteractive);
+  EXPECT_EQ(config_.service.durability, Durability::kSync);
+  EXPECT_NE(Error("[accounts]\npassword_hash = \"fast\"\n").find("'accounts.password_hash'"),
+            std::string::npos);
+  EXPECT_NE(Error("[storage]\ndurability = 1\n").find("'storage.durability'"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, UnknownKeysAreNamed) {
+  EXPECT_NE(Error("datadir = \"x\"\n").find("'datadir'"), std::string::npos);
+  EXPECT_NE(Error("[sever]\n").find("'sever'"), std::string::npos);
+  EXPECT_NE(Error("[server]\nlisten_port = 1\n").find("'server.listen_port'"), std::string::npos);
+  EXPECT_NE(Error("[session]\nmax_frame = 1\n").find("'session.max_frame'"), std::string::npos);
+  EXPECT_NE(Error("[limits]\nsend_rate = 1\n").find("'limits.send_rate'"), std::string::npos);
+  EXPECT_NE(Error("[messages]\nmax_bytes = 1\n").find("'messages.max_bytes'"), std::string::npos);
+  EXPECT_NE(Error("[storage]\ncache_mb = 1\n").find("'storage.cache_mb'"), std::string::npos);
+  EXPECT_NE(Error("[accounts]\nhash = 1\n").find("'accounts.hash'"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, WrongTypesAreNamed) {
+  struct Case {
+    const char* toml;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"data_dir = 5\n", "'data_dir'"},
+      {"data_dir = \"\"\n", "'data_dir'"},
+      {"server = 5\n", "'server'"},
+      {"limits = \"none\"\n", "'limits'"},
+      {"[server]\nio_threads = \"4\"\n", "'server.io_threads'"},
+      {"[server]\nmax_connections = true\n", "'server.max_connections'"},  // not 1
+      {"[server]\nlisten = 7800\n", "'server.listen'"},
+      {"[session]\nmax_frame_bytes = 65536.0\n", "'session.max_frame_bytes'"},  // not 65536
+      {"[session]\npermessage_deflate = 1\n", "'session.permessage_deflate'"},
+      {"[session]\npermessage_deflate = \"yes\"\n", "'session.permessage_deflate'"},
+      {"[limits]\nsend_rate_per_conn = \"fast\"\n", "'limits.send_rate_per_conn'"},
+      {"[limits]\nsend_rate_per_conn = true\n", "'limits.send_rate_per_conn'"},
+      {"[limits]\nmax_errors = 2.5\n", "'limits.max_errors'"},
+      {"[messages]\nrecall_window_s = [1]\n", "'messages.recall_window_s'"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_NE(Error(c.toml).find(c.key), std::string::npos) << c.toml;
+  }
+}
+
+TEST_F(ConfigFileTest, OutOfRangeValuesAreNamed) {
+  struct Case {
+    const char* toml;
+    const char* key;
+  };
+  const Case cases[] = {
+      {"[server]\nio_threads = 1000\n", "'server.io_threads'"},
+      {"[server]\nmax_connections = 0\n", "'server.max_connections'"},
+      {"[session]\nauth_timeout_ms = 5\n", "'session.auth_timeout_ms'"},
+      {"[session]\nidle_timeout_ms = -1\n", "'session.idle_timeout_ms'"},
+      {"[session]\noutbox_max_frames = 0\n", "'session.outbox_max_frames'"},
+      {"[limits]\nsend_rate_per_conn = -1\n", "'limits.send_rate_per_conn'"},
+      {"[limits]\nsend_burst_per_conn = 0.5\n", "'limits.send_burst_per_conn'"},
+      {"[limits]\nsend_rate_per_user = nan\n", "'limits.send_rate_per_user'"},
+      {"[limits]\nauth_rate_per_conn = inf\n", "'limits.auth_rate_per_conn'"},
+      {"[limits]\nmax_errors = 0\n", "'limits.max_errors'"},
+      {"[messages]\ndedup_ttl_s = 1\n", "'messages.dedup_ttl_s'"},
+      {"[storage]\nblock_cache_mb = 1\n", "'storage.block_cache_mb'"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_NE(Error(c.toml).find(c.key), std::string::npos) << c.toml;
+  }
+  // The message gives the allowed range.
+  EXPECT_NE(Error("[limits]\nsend_burst_per_conn = 0\n").find("[1, 1000000000]"),
+            std::string::npos);
+}
+
+TEST_F(ConfigFileTest, BadListenIsNamed) {
+  for (const char* v : {"7800", "localhost", ":7800", "host:", "host:65536", "host:0", "host:+80",
+                        "host:8o", "1.2.3:80", "256.1.1.1:80", "bad host:80", "-lead.example:80",
+                        "a..b:80", "::1:80", "[::1:80", "[zz]:80"}) {
+    std::string msg = Error(std::string("[server]\nlisten = \"") + v + "\"\n");
+    EXPECT_NE(msg.find("'server.listen'"), std::string::npos) << v << ": " << msg;
+  }
+}
+
+TEST_F(ConfigFileTest, HardFrameLimitBelowSoftIsRefused) {
+  std::string msg = Error("[session]\nmax_frame_bytes = 65536\nmax_frame_hard_bytes = 4096\n");
+  EXPECT_NE(msg.find("'session.max_frame_hard_bytes'"), std::string::npos) << msg;
+  // Also when only the soft limit is raised past the default hard limit (1 MiB).
+  msg = Error("[session]\nmax_frame_bytes = 2097152\n");
+  EXPECT_NE(msg.find("'session.max_frame_hard_bytes'"), std::string::npos) << msg;
+  EXPECT_TRUE(Load("[session]\nmax_frame_bytes = 4096\nmax_frame_hard_bytes = 4096\n").ok());
+}
+
+TEST_F(ConfigFileTest, FailureLeavesTheConfigUnchanged) {
+  EXPECT_FALSE(Load("data_dir = \"/elsewhere\"\n[server]\nio_threads = 999\n").ok());
+  EXPECT_EQ(config_.data_dir, "./data");
+  EXPECT_EQ(config_.gateway.io_threads, 0u);
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorsGiveTheLine) {
+  std::string msg = Error("[server]\nio_threads = = 3\n");
+  EXPECT_NE(msg.find(path_ + ":2:"), std::string::npos) << msg;
+  Status st = LoadConfigFile(path_ + ".missing", &config_);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+}
+
+TEST_F(ConfigFileTest, LoweredPageMaximumsLowerTheDefaults) {
+  ASSERT_TRUE(Load("[messages]\nsync_max_limit = 10\nhistory_max_limit = 5\n").ok());
+  EXPECT_EQ(config_.service.sync_default_limit, 10u);
+  EXPECT_EQ(config_.service.history_default_limit, 5u);
+}
+
+// docs/operations.md's "Complete example" lists every key at its default. Loading it must
+// work and change nothing, so the documented defaults cannot drift from the structs.
+TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
+  std::ifstream docs(PARLEY_OPERATIONS_MD);
+  ASSERT_TRUE(docs) << PARLEY_OPERATIONS_MD;
+  std::stringstream text;
+  text << docs.rdbuf();
+  const std::string md = text.str();
+  size_t at = md.find("### Complete example");
+  ASSERT_NE(at, std::string::npos);
+  at = md.find("```toml\n", at);
+  ASSERT_NE(at, std::string::npos);
+  at += 8;
+  // With a leading newline so that every key, the first too, follows one.
+  const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
+  // Every key the loader knows appears in the example.
+  for (const char* key : {"data_dir",
+                          "listen",
+                          "io_threads",
+                          "worker_threads",
+                          "max_connections",
+                          "auth_timeout_ms",
+                          "idle_timeout_ms",
+                          "max_frame_bytes",
+                          "max_frame_hard_bytes",
+                          "outbox_max_frames",
+                          "outbox_max_bytes",
+                          "permessage_deflate",
+                          "send_rate_per_conn",
+                          "send_burst_per_conn",
+                          "send_rate_per_user",
+                          "send_burst_per_user",
+                          "auth_rate_per_conn",
+                          "auth_burst_per_conn",
+                          "typing_rate_per_conn",
+                          "typing_burst_per_conn",
+                          "max_errors",
+                          "max_message_bytes",
+                          "read_fanout_threshold",
+                          "max_group_members",
+                          "recall_window_s",
+                          "dedup_ttl_s",
+                          "sync_max_limit",
+                          "history_max_limit",
+                          "durability",
+                          "block_cache_mb",
+                          "write_buffer_mb",
+                          "password_hash"}) {
+    EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
+  }
+  // Start from values unlike every default, so that each key must set its field.
+  ServerConfig odd;
+  GatewayConfig& g = odd.gateway;
+  ServiceConfig& s = odd.service;
+  odd.data_dir = "x";
+  g.listen_host = "x";
+  g.listen_port = 1;
+  g.io_threads = g.worker_threads = g.max_connections = 3;
+  g.auth_timeout_ms = g.idle_timeout_ms = 3;
+  g.max_frame_bytes = g.max_frame_hard_bytes = g.outbox_max_frames = g.outbox_max_bytes = 3;
+  g.permessage_deflate = !g.permessage_deflate;
+  g.send_rate_per_conn = g.send_burst_per_conn = g.send_rate_per_user = g.send_burst_per_user = 3;
+  g.auth_rate_per_conn = g.auth_burst_per_conn = g.typing_rate_per_conn = 3;
+  g.typing_burst_per_conn = 3;
+  g.max_errors = 3;
+  s.max_message_bytes = s.read_fanout_threshold = s.max_group_members = 3;
+  s.recall_window_ms = s.dedup_ttl_ms = 3000;
+  s.sync_max_limit = s.history_max_limit = 300;  // above the default page sizes
+  s.durability = Durability::kBuffered;
+  s.password_cost = PasswordCost::kMinimum;
+  odd.store.block_cache_bytes = odd.store.write_buffer_bytes = size_t{3} << 20;
+  config_ = odd;
+  ASSERT_TRUE(Load(example).ok()) << example;
+
+  const ServerConfig d;
+  const GatewayConfig& dg = d.gateway;
+  const ServiceConfig& ds = d.service;
+  EXPECT_EQ(config_.data_dir, d.data_dir);
+  EXPECT_EQ(config_.gateway.listen_host, dg.listen_host);
+  EXPECT_EQ(config_.gateway.listen_port, dg.listen_port);
+  EXPECT_EQ(config_.gateway.io_threads, dg.io_threads);
+  EXPECT_EQ(config_.gateway.worker_threads, dg.worker_threads);
+  EXPECT_EQ(config_.gateway.max_connections, dg.max_connections);
+  EXPECT_EQ(config_.gateway.auth_timeout_ms, dg.auth_timeout_ms);
+  EXPECT_EQ(config_.gateway.idle_timeout_ms, dg.idle_timeout_ms);
+  EXPECT_EQ(config_.gateway.max_frame_bytes, dg.max_frame_bytes);
+  EXPECT_EQ(config_.gateway.max_frame_hard_bytes, dg.max_frame_hard_bytes);
+  EXPECT_EQ(config_.gateway.outbox_max_frames, dg.outbox_max_frames);
+  EXPECT_EQ(config_.gateway.outbox_max_bytes, dg.outbox_max_bytes);
+  EXPECT_EQ(config_.gateway.permessage_deflate, dg.permessage_deflate);
+  EXPECT_EQ(config_.gateway.send_rate_per_conn, dg.send_rate_per_conn);
+  EXPECT_EQ(config_.gateway.send_burst_per_conn, dg.send_burst_per_conn);
+  EXPECT_EQ(config_.gateway.send_rate_per_user, dg.send_rate_per_user);
+  EXPECT_EQ(config_.gateway.send_burst_per_user, dg.send_burst_per_user);
+  EXPECT_EQ(config_.gateway.auth_rate_per_conn, dg.auth_rate_per_conn);
+  EXPECT_EQ(config_.gateway.auth_burst_per_conn, dg.auth_burst_per_conn);
+  EXPECT_EQ(config_.gateway.typing_rate_per_conn, dg.typing_rate_per_conn);
+  EXPECT_EQ(config_.gateway.typing_burst_per_conn, dg.typing_burst_per_conn);
+  EXPECT_EQ(config_.gateway.max_errors, dg.max_errors);
+  EXPECT_EQ(config_.service.max_message_bytes, ds.max_message_bytes);
+  EXPECT_EQ(config_.service.read_fanout_threshold, ds.read_fanout_threshold);
+  EXPECT_EQ(config_.service.max_group_members, ds.max_group_members);
+  EXPECT_EQ(config_.service.recall_window_ms, ds.recall_window_ms);
+  EXPECT_EQ(config_.service.dedup_ttl_ms, ds.dedup_ttl_ms);
+  EXPECT_EQ(config_.service.sync_max_limit, ds.sync_max_limit);
+  EXPECT_EQ(config_.service.history_max_limit, ds.history_max_limit);
+  EXPECT_EQ(config_.service.durability, ds.durability);
+  EXPECT_EQ(config_.service.password_cost, ds.password_cost);
+  EXPECT_EQ(config_.store.block_cache_bytes, d.store.block_cache_bytes);
+  EXPECT_EQ(config_.store.write_buffer_bytes, d.store.write_buffer_bytes);
+}
+
+TEST(ParseListen, AcceptsHostsAndPorts) {
+  struct Case {
+    const char* in;
+    const char* host;
+    uint16_t port;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:7800", "127.0.0.1", 7800},
+      {"0.0.0.0:1", "0.0.0.0", 1},
+      {"localhost:65535", "localhost", 65535},
+      {"chat-1.example.com:443", "chat-1.example.com", 443},
+      {"[::1]:7800", "::1", 7800},
+      {"[::]:80", "::", 80},
+      {"127.0.0.1:0", "127.0.0.1", 0},  // any free port: what tests pass with --port-file
+  };
+  for (const Case& c : cases) {
+    std::string host = "unchanged";
+    uint16_t port = 1;
+    ASSERT_TRUE(ParseListen(c.in, &host, &port).ok()) << c.in;
+    EXPECT_EQ(host, c.host);
+    EXPECT_EQ(port, c.port);
+  }
+}
+
+TEST(ParseListen, RefusesAndLeavesOutputsAlone) {
+  for (const char* in : {"", "7800", ":7800", "h:", "h:65536", "h:-1", "h: 80", "h:123456",
+                         "1.2.3.4.5:80", "under_score:80", "end-.example:80", "::1:80"}) {
+    std::string host = "unchanged";
+    uint16_t port = 1;
+    Status st = ParseListen(in, &host, &port);
+    EXPECT_EQ(st.code(), Code::kInvalidArgument) << in;
+    EXPECT_EQ(host, "unchanged");
+    EXPECT_EQ(port, 1);
+  }
+}
+
+}  // namespace
+}  // namespace parley
