@@ -17,7 +17,7 @@ struct GatewayConfig {
   size_t io_threads = 0;
   // Threads for blocking work (password hashing, conversation changes); 0 = one per core.
   size_t worker_threads = 0;
-  // Connections beyond this are refused (HTTP 503 / close 1013). The process's open-file
+  // Connections beyond this are refused (HTTP 503 with Retry-After). The process's open-file
   // limit caps it too. Default: 100,000.
   size_t max_connections = 100000;
 
