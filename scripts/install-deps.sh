@@ -10,7 +10,7 @@ PACKAGES=(
   libsimdjson-dev nlohmann-json3-dev
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libxapian-dev libicu-dev
+  libxapian-dev libicu-dev libsqlite3-dev
   procps
 )
 

@@ -12,7 +12,7 @@
 
 #include "client/blocking_client.h"
 #include "client/reliable_client.h"
-#include "tests/support/server_process.h"
+#include "tests/support/gateway_fixture.h"
 
 namespace parley {
 namespace {
@@ -21,57 +21,7 @@ using client::BlockingClient;
 using client::ConnectOptions;
 using namespace std::chrono_literals;
 
-constexpr char kFastHashes[] = "[accounts]\npassword_hash = \"min\"\n";
-
-class GatewayTest : public ::testing::Test {
- protected:
-  void StartServer(const std::string& extra_config = "") {
-    testing::ServerOptions opts;
-    opts.config_toml = std::string(kFastHashes) + extra_config;
-    auto s = testing::ServerProcess::Start(opts);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-  }
-  void SetUp() override { StartServer(); }
-
-  ConnectOptions Options() const {
-    ConnectOptions o;
-    o.url = server_->url();
-    return o;
-  }
-  std::unique_ptr<BlockingClient> Connect() {
-    auto c = std::make_unique<BlockingClient>(Options(), 30s);
-    Status st = c->Connect();
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    return c;
-  }
-  // A connected device of `name` (registered on first use).
-  std::unique_ptr<BlockingClient> Device(const std::string& name, const std::string& device,
-                                         LoginReply* login = nullptr) {
-    auto c = Connect();
-    auto reg = c->Register(name, name + "-password");
-    EXPECT_TRUE(reg.ok() || reg.status().code() == Code::kAlreadyExists) << reg.status().ToString();
-    auto l = c->Login(name, name + "-password", device);
-    EXPECT_TRUE(l.ok()) << l.status().ToString();
-    if (login && l.ok()) *login = *l;
-    return c;
-  }
-  // Pushed message events until `count` arrived or the deadline passed.
-  static std::vector<SyncItem> MessagePushes(BlockingClient& c, size_t count,
-                                             std::chrono::milliseconds deadline = 20s) {
-    std::vector<SyncItem> out;
-    auto end = std::chrono::steady_clock::now() + deadline;
-    while (out.size() < count && std::chrono::steady_clock::now() < end) {
-      auto p = c.NextPush(100ms);
-      if (p && p->kind == Push::Kind::kEvent && p->item.event.type == EventType::kMessage) {
-        out.push_back(p->item);
-      }
-    }
-    return out;
-  }
-
-  std::unique_ptr<testing::ServerProcess> server_;
-};
+using GatewayTest = testing::GatewayFixture;
 
 TEST_F(GatewayTest, HealthReadinessAndMetrics) {
   int code = 0;
@@ -195,6 +145,50 @@ TEST_F(GatewayTest, GroupOfFiftyGetsEveryMessage) {
   }
 }
 
+TEST_F(GatewayTest, EditReachesEveryDeviceAndOnlyTheSenderMayEdit) {
+  auto a1 = Device("alice", "a-laptop");
+  auto a2 = Device("alice", "a-phone");
+  auto b1 = Device("bob", "b-laptop");
+  auto ack = a1->SendTo("bob", "helo bob");
+  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
+  for (BlockingClient* c : {a2.get(), b1.get()}) ASSERT_EQ(MessagePushes(*c, 1).size(), 1u);
+
+  auto edit = a1->Edit(ack->conv_id, ack->seq, "hello bob");
+  ASSERT_TRUE(edit.ok()) << edit.status().ToString();
+  EXPECT_EQ(edit->conv_id, ack->conv_id);
+  EXPECT_EQ(edit->seq, ack->seq);
+  EXPECT_GE(edit->edited_ms, ack->server_ms);
+  // The sender's other device and the peer get an `edit` push carrying the new body.
+  for (BlockingClient* c : {a2.get(), b1.get()}) {
+    std::optional<SyncItem> got;
+    auto end = std::chrono::steady_clock::now() + 20s;
+    while (!got && std::chrono::steady_clock::now() < end) {
+      auto p = c->NextPush(100ms);
+      if (p && p->kind == Push::Kind::kEvent && p->item.event.type == EventType::kEdit) {
+        got = p->item;
+      }
+    }
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->event.conv_seq, ack->seq);
+    ASSERT_TRUE(got->message.has_value());
+    EXPECT_EQ(got->message->body, "hello bob");
+    EXPECT_EQ(got->message->edited_ms, edit->edited_ms);
+  }
+
+  // The peer may not edit alice's message, and nothing changes.
+  auto hijack = b1->Edit(ack->conv_id, ack->seq, "hijacked");
+  EXPECT_EQ(hijack.status().code(), Code::kPermissionDenied);
+  auto page = b1->History(ack->conv_id);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->messages.size(), 1u);
+  EXPECT_EQ(page->messages[0].body, "hello bob");
+  EXPECT_EQ(page->messages[0].edited_ms, edit->edited_ms);
+  auto sync = a2->Sync(0);
+  ASSERT_TRUE(sync.ok());
+  ASSERT_FALSE(sync->items.empty());
+  EXPECT_EQ(sync->items.back().event.type, EventType::kEdit);  // no event for the refusal
+}
+
 // Sends a raw frame and expects an error reply with `code`; the connection stays usable.
 void ExpectError(BlockingClient& c, std::string frame, const char* code, bool binary = false) {
   if (binary) {
@@ -243,6 +237,11 @@ TEST_F(GatewayTest, BadInputGetsStableErrorsAndChangesNothing) {
   ExpectError(*carol, R"({"id":"x","op":"send","conv":999999,"client_msg_id":"q","body":"x"})",
               "not_member");
   ExpectError(*a, R"({"id":"x","op":"recall","conv":1,"seq":999})", "not_found");
+  const std::string edit = R"({"id":"x","op":"edit","conv":)" + std::to_string(conv->id);
+  ExpectError(*a, edit + R"(,"seq":999,"body":"x"})", "not_found");
+  ExpectError(*a, edit + R"(,"seq":1,"body":""})", "invalid_argument");
+  ExpectError(*a, edit + R"(,"seq":1})", "bad_request");
+  ExpectError(*carol, edit + R"(,"seq":1,"body":"x"})", "not_member");
 
   auto anon = Connect();
   ExpectError(*anon, R"({"id":"x","op":"sync","since":0})", "unauthenticated");

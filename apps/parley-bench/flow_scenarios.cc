@@ -183,15 +183,19 @@ std::string RunPrefix() { return fmt::format("b{}x", NowNanos() % 1000000007); }
 int RunPairsScenario(const NetOptions& opt) {
   auto target = OpenTarget(opt);
   if (!target.ok()) return fmt::print(stderr, "{}\n", target.status().ToString()), 1;
+  return RunPairsOn(target->url, opt);
+}
+
+int RunPairsOn(const std::string& url, const NetOptions& opt) {
   fmt::print(
       "pairs: {} pairs, {} s, rate {}\n", opt.pairs, opt.seconds,
       opt.rate > 0 ? fmt::format("{}/s", opt.rate) : fmt::format("max (window {})", opt.window));
-  auto accounts = Provision(target->url, RunPrefix() + "p", opt.pairs * 2);
+  auto accounts = Provision(url, RunPrefix() + "p", opt.pairs * 2);
   if (!accounts.ok()) return fmt::print(stderr, "{}\n", accounts.status().ToString()), 1;
   Flow flow;
   flow.accounts = *accounts;
   client::ConnectOptions o;
-  o.url = target->url;
+  o.url = url;
   client::BlockingClient setup(o);
   if (!setup.Connect().ok() || !setup.Auth(flow.accounts[0].token).ok()) return 1;
   for (int p = 0; p < opt.pairs; ++p) {
@@ -206,7 +210,7 @@ int RunPairsScenario(const NetOptions& opt) {
       flow.streams.emplace_back(2 * p + (1 - side), sender_index);
     }
   }
-  Outcome out = RunFlow(target->url, flow, opt);
+  Outcome out = RunFlow(url, flow, opt);
   Report("pairs", "delivered_per_s", out, fmt::format(",\"pairs\":{}", opt.pairs));
   return out.lost + out.duplicated + out.reordered == 0 ? 0 : 1;
 }

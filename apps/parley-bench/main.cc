@@ -1,6 +1,6 @@
 // parley-bench: Parley's load generator. `parley-bench store` drives the message core
-// through its service API; `pairs`, `group` and
-// `idle` drive a real parleyd over WebSockets.
+// through its service API; `pairs`, `group` and `idle` drive a real parleyd over
+// WebSockets; `search` measures the search index, then its lag inside parleyd.
 #include <CLI/CLI.hpp>
 
 #include "scenarios.h"
@@ -50,10 +50,25 @@ int main(int argc, char** argv) {
   idle->add_option("--processes", net.processes, "client processes (default: one per 9,000)");
   idle->add_option("--pid", net.server_pid, "pid of the --server process (to read its RSS)");
 
+  parley::bench::SearchScenarioOptions search;
+  CLI::App* srch = app.add_subcommand(
+      "search", "search index rate and query latency, then index lag inside parleyd");
+  srch->add_option("--docs", search.docs, "messages indexed")->check(CLI::Range(1000, 100000000));
+  srch->add_option("--queries", search.queries, "newest-first queries")
+      ->check(CLI::Range(10, 10000000));
+  srch->add_option("--conversations", search.conversations, "conversations the messages use")
+      ->check(CLI::Range(1, 10000000));
+  srch->add_option("--scope", search.user_conversations, "the asking user's conversations")
+      ->check(CLI::Range(1, 100000));
+  srch->add_option("--lag-rate", search.lag_rate, "messages/s through parleyd in the lag phase");
+  srch->add_option("--lag-seconds", search.lag_seconds, "length of the lag phase (0: skip)")
+      ->check(CLI::Range(0.0, 3600.0));
+
   CLI11_PARSE(app, argc, argv);
   if (s->parsed()) return parley::bench::RunStoreScenario(store);
   if (pairs->parsed()) return parley::bench::RunPairsScenario(net);
   if (group->parsed()) return parley::bench::RunGroupScenario(net);
   if (idle->parsed()) return parley::bench::RunIdleScenario(net);
+  if (srch->parsed()) return parley::bench::RunSearchScenario(search);
   return 2;
 }

@@ -37,7 +37,22 @@ struct NetOptions {
 };
 
 int RunPairsScenario(const NetOptions& options);
+// The pairs scenario against the server at `url` (already running).
+int RunPairsOn(const std::string& url, const NetOptions& options);
 int RunGroupScenario(const NetOptions& options);
 int RunIdleScenario(const NetOptions& options);
+
+// `search`: the search engine alone (index rate, query latency on a large index), then
+// index lag inside a private parleyd under message load.
+struct SearchScenarioOptions {
+  size_t docs = 1000000;         // messages indexed
+  size_t queries = 1000;         // newest-first queries (and a fifth as many by relevance)
+  int conversations = 2000;      // the messages are spread over these
+  int user_conversations = 200;  // the asking user's scope
+  double lag_rate = 5000;        // messages/s through the gateway in the lag phase
+  double lag_seconds = 10;       // 0: skip the lag phase
+  int lag_pairs = 100;
+};
+int RunSearchScenario(const SearchScenarioOptions& options);
 
 }  // namespace parley::bench

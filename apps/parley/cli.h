@@ -82,8 +82,9 @@ Result<std::string> ReadPassword(const std::string& flag_value, bool from_stdin)
 
 // Registration of each command group.
 void AddAccountCommands(CLI::App& app, Cli& cli);  // register login logout whoami users
-void AddMessageCommands(CLI::App& app, Cli& cli);  // send history read recall
+void AddMessageCommands(CLI::App& app, Cli& cli);  // send history read recall edit
 void AddConvCommands(CLI::App& app, Cli& cli);     // convs group …
 void AddSyncCommands(CLI::App& app, Cli& cli);     // sync tail
+void AddSearchCommands(CLI::App& app, Cli& cli);   // search
 
 }  // namespace parley::cli

@@ -1,4 +1,4 @@
-// Message commands: send, history, read, recall.
+// Message commands: send, history, read, recall, edit.
 //
 // `send` makes up one client_msg_id and keeps it across its retries (a lost connection,
 // rate limiting), so a retry can never store the message twice.
@@ -20,6 +20,19 @@ Directory::Provider ProviderOf(Session& s) {
   return [&s] { return s.client.get(); };
 }
 
+// The message text of TEXT arguments: several words are joined with spaces; a lone "-"
+// reads stdin (without its final newline).
+std::string TextOf(const std::vector<std::string>& words) {
+  std::string body;
+  if (words.size() == 1 && words[0] == "-") {
+    body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (!body.empty() && body.back() == '\n') body.pop_back();
+    return body;
+  }
+  for (const auto& word : words) body += (body.empty() ? "" : " ") + word;
+  return body;
+}
+
 struct SendArgs {
   std::string to;
   ConvId conv = 0;
@@ -29,13 +42,7 @@ struct SendArgs {
 
 int Send(Cli& cli, const SendArgs& a) {
   if (a.to.empty() == (a.conv == 0)) return cli.Usage("send: give either --to USER or --conv ID");
-  std::string body;
-  if (a.text.size() == 1 && a.text[0] == "-") {
-    body.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    if (!body.empty() && body.back() == '\n') body.pop_back();
-  } else {
-    for (const auto& word : a.text) body += (body.empty() ? "" : " ") + word;
-  }
+  std::string body = TextOf(a.text);
   if (body.empty()) return cli.Usage("send: no text (give TEXT, or - to read stdin)");
 
   auto session = cli.OpenSession();
@@ -153,6 +160,25 @@ int Recall(Cli& cli, ConvId conv, Seq seq) {
   return kExitOk;
 }
 
+struct EditArgs {
+  ConvId conv = 0;
+  Seq seq = 0;
+  std::vector<std::string> text;
+};
+
+int Edit(Cli& cli, const EditArgs& a) {
+  std::string body = TextOf(a.text);
+  if (body.empty()) return cli.Usage("edit: no text (give TEXT, or - to read stdin)");
+  auto session = cli.OpenSession();
+  if (!session.ok()) return cli.Fail(session.status());
+  auto edit = session->client->Edit(a.conv, a.seq, body);
+  if (!edit.ok()) return cli.Fail(edit.status());
+  cli.Out(cli.opts.json ? fmt::format(R"({{"conv":{},"seq":{},"edited_ms":{}}})", edit->conv_id,
+                                      edit->seq, edit->edited_ms)
+                        : fmt::format("edited #{} in conversation {}", edit->seq, edit->conv_id));
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddMessageCommands(CLI::App& app, Cli& cli) {
@@ -192,6 +218,15 @@ void AddMessageCommands(CLI::App& app, Cli& cli) {
     sub->add_option("CONV", *conv, "conversation id")->required();
     sub->add_option("SEQ", *seq, "the message's seq")->required();
     cli.Command(sub, [&cli, conv, seq] { return Recall(cli, *conv, *seq); });
+  }
+  {
+    auto* sub = app.add_subcommand("edit", "replace the text of a message you sent");
+    auto a = std::make_shared<EditArgs>();
+    sub->add_option("CONV", a->conv, "conversation id")->required();
+    sub->add_option("SEQ", a->seq, "the message's seq")->required();
+    sub->add_option("TEXT", a->text, "the new text (several words are joined; - reads stdin)")
+        ->required();
+    cli.Command(sub, [&cli, a] { return Edit(cli, *a); });
   }
 }
 

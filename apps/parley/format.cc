@@ -52,8 +52,11 @@ std::string SafeText(std::string_view text) {
 
 std::string FormatMessageBody(const MessageRecord& m, const std::string& sender) {
   if (m.recalled) return SafeText(sender) + ": (recalled)";
-  if (m.kind == MessageKind::kCustom) return SafeText(sender) + ": [custom] " + SafeText(m.body);
-  return SafeText(sender) + ": " + SafeText(m.body);
+  const char* edited = m.edited_ms != 0 ? " (edited)" : "";
+  if (m.kind == MessageKind::kCustom) {
+    return SafeText(sender) + ": [custom] " + SafeText(m.body) + edited;
+  }
+  return SafeText(sender) + ": " + SafeText(m.body) + edited;
 }
 
 std::string FormatHistoryLine(const MessageRecord& m, const std::string& sender, int64_t now_ms) {
@@ -73,6 +76,12 @@ std::string FormatEventLine(const SyncItem& item, const EventNames& n, int64_t n
       break;
     case EventType::kRecall:
       what = fmt::format("{} recalled message #{}", actor, e.conv_seq);
+      break;
+    case EventType::kEdit:
+      // The message as it is now, with its seq: it replaces one shown earlier.
+      what = item.message
+                 ? fmt::format("#{} {}", e.conv_seq, FormatMessageBody(*item.message, n.sender))
+                 : fmt::format("{} edited message #{}", actor, e.conv_seq);
       break;
     case EventType::kRead:
       what = fmt::format("you read up to #{} (on another device)", e.conv_seq);

@@ -21,7 +21,7 @@ int64_t NowMs();
 // rewrite the screen) become visible escapes; newlines continue indented.
 std::string SafeText(std::string_view text);
 
-// "alice: hello", "alice: (recalled)", "alice: [custom] {…}".
+// "alice: hello", "alice: hello (edited)", "alice: (recalled)", "alice: [custom] {…}".
 std::string FormatMessageBody(const MessageRecord& m, const std::string& sender);
 // A history line: "#41  14:03:07  alice: hello".
 std::string FormatHistoryLine(const MessageRecord& m, const std::string& sender, int64_t now_ms);

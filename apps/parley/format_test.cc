@@ -57,6 +57,11 @@ TEST(FormatTest, MessagesAndHistoryLines) {
   MessageRecord custom = Message(R"({"k":1})");
   custom.kind = MessageKind::kCustom;
   EXPECT_EQ(FormatMessageBody(custom, "alice"), R"(alice: [custom] {"k":1})");
+  MessageRecord edited = Message("hi bob!");
+  edited.edited_ms = edited.server_ms + 5000;
+  EXPECT_EQ(FormatHistoryLine(edited, "alice", now), "#41    14:03:07  alice: hi bob! (edited)");
+  edited.recalled = true;  // recalled after the edit: nothing of it is left to show
+  EXPECT_EQ(FormatMessageBody(edited, "alice"), "alice: (recalled)");
 }
 
 TEST(FormatTest, EventLinesUseNames) {
@@ -92,6 +97,12 @@ TEST(FormatTest, EventLinesUseNames) {
   item.event.conv_seq = 5;
   n.actor_is_me = true;
   EXPECT_EQ(FormatEventLine(item, n, now), "14:03:07 [team #7] you recalled message #5");
+  item.event.type = EventType::kEdit;
+  EXPECT_EQ(FormatEventLine(item, n, now), "14:03:07 [team #7] you edited message #5");
+  item.message = Message("fixed");
+  item.message->edited_ms = item.message->server_ms + 1;
+  n.sender = "alice";
+  EXPECT_EQ(FormatEventLine(item, n, now), "14:03:07 [team #7] #5 alice: fixed (edited)");
 }
 
 TEST(FormatTest, JsonLinesAreProtocolObjects) {

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   AddMessageCommands(app, cli);
   AddConvCommands(app, cli);
   AddSyncCommands(app, cli);
+  AddSearchCommands(app, cli);
 
   try {
     app.parse(argc, argv);

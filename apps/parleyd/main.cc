@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "gateway/server.h"
 #include "hub/hub.h"
 #include "metrics/metrics.h"
+#include "search/search_service.h"
 #include "server/config_file.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
@@ -20,17 +22,24 @@
 namespace {
 
 // Composes the hub with the commit metrics: both hear every durable commit.
+// After each durable commit: push to online devices, and wake the search indexer.
 class CommitFanout : public parley::CommitListener {
  public:
   CommitFanout(parley::Hub& hub, parley::metrics::Histogram& batch) : hub_(hub), batch_(batch) {}
   void OnCommit(const parley::CommitNotice& notice) override {
     batch_.Observe(static_cast<double>(notice.tasks));
     hub_.OnCommit(notice);
+    if (auto* search = search_.load(std::memory_order_acquire)) {
+      search->Notify(notice.committed_gseq);
+    }
   }
+  // The search service starts after the core (it reads the store), so it joins later.
+  void SetSearch(parley::search::SearchService* search) { search_.store(search); }
 
  private:
   parley::Hub& hub_;
   parley::metrics::Histogram& batch_;
+  std::atomic<parley::search::SearchService*> search_{nullptr};
 };
 
 }  // namespace
@@ -106,6 +115,42 @@ int main(int argc, char** argv) {
   }
   if (status_only) return 0;
 
+  std::unique_ptr<parley::search::SearchService> search;
+  if (config.search.enabled) {
+    auto& indexed = registry.counter("parley_search_documents_indexed_total",
+                                     "Messages added, replaced or removed in the search index.");
+    parley::search::IndexerOptions options;
+    options.on_batch = [&indexed](size_t docs, double) { indexed.Inc(docs); };
+    const std::string index_path =
+        (std::filesystem::path(config.data_dir) / "search" / "index.db").string();
+    auto opened =
+        parley::search::SearchService::Open((*core)->store(), index_path, config.search, options);
+    if (!opened.ok()) {
+      spdlog::critical("search index: {}", opened.status().ToString());
+      (*core)->Shutdown();
+      return 1;
+    }
+    search = std::move(*opened);
+    if (search->rebuilt()) {
+      spdlog::info(
+          "search index at {} is new or of another format: rebuilding it from the "
+          "change feed in the background",
+          index_path);
+    }
+    registry.gauge_fn(
+        "parley_search_lag_changes", "Committed changes not yet indexed.",
+        [s = search.get()] { return static_cast<double>(s->indexer().lag_changes()); });
+    registry.gauge_fn("parley_search_lag_seconds", "Age of the oldest change not yet indexed.",
+                      [s = search.get()] { return s->indexer().lag_seconds(); });
+    registry.gauge_fn("parley_search_documents", "Messages in the search index.",
+                      [s = search.get()] {
+                        auto docs = s->index().docs();
+                        return docs.ok() ? static_cast<double>(*docs) : -1.0;
+                      });
+    listener.SetSearch(search.get());
+    search->Start();
+  }
+
   registry.gauge_fn("parley_process_resident_bytes", "Resident memory of parleyd.",
                     [] { return static_cast<double>(parley::metrics::ProcessRssBytes()); });
   registry.gauge_fn("parley_process_open_fds", "Open file descriptors of parleyd.",
@@ -116,9 +161,10 @@ int main(int argc, char** argv) {
     return static_cast<double>(c->sequencer().committed_gseq());
   });
 
-  auto server = parley::Server::Start(config.gateway, **core, hub, registry);
+  auto server = parley::Server::Start(config.gateway, **core, hub, registry, search.get());
   if (!server.ok()) {
     spdlog::critical("{}", server.status().ToString());
+    if (search) search->Stop();
     (*core)->Shutdown();
     return 1;
   }
@@ -138,6 +184,10 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: draining requests and closing connections", sig);
   (*server)->Shutdown(std::chrono::seconds(5));
+  if (search) {
+    listener.SetSearch(nullptr);
+    search->Stop();  // its checkpoint is in the index: it resumes there next time
+  }
   spdlog::info("committing queued writes and closing the store");
   (*core)->Shutdown();
   server->reset();

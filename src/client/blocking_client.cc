@@ -343,6 +343,33 @@ Status BlockingClient::Recall(ConvId conv, Seq seq) {
       .status();
 }
 
+Result<EditReply> BlockingClient::Edit(ConvId conv, Seq seq, const std::string& body) {
+  return Decoded<EditReply>(CallRaw("edit",
+                                    [&](JsonWriter& w) {
+                                      w.Key("conv").Uint(conv).Key("seq").Uint(seq);
+                                      w.Key("body").String(body);
+                                    }),
+                            DecodeEdit);
+}
+
+Result<SearchResult> BlockingClient::Search(const SearchArgs& a) {
+  return Decoded<SearchResult>(CallRaw("search",
+                                       [&](JsonWriter& w) {
+                                         w.Key("q").String(a.q);
+                                         if (a.conv) w.Key("conv").Uint(*a.conv);
+                                         if (a.from) {
+                                           w.Key("from");
+                                           WriteUser(w, *a.from);
+                                         }
+                                         if (a.since_ms) w.Key("since").Int(*a.since_ms);
+                                         if (a.until_ms) w.Key("until").Int(*a.until_ms);
+                                         if (a.by_relevance) w.Key("order").String("relevance");
+                                         if (a.limit) w.Key("limit").Uint(a.limit);
+                                         if (!a.cursor.empty()) w.Key("cursor").String(a.cursor);
+                                       }),
+                               DecodeSearch);
+}
+
 Status BlockingClient::Typing(ConvId conv) {
   return CallRaw("typing", [&](JsonWriter& w) { w.Key("conv").Uint(conv); }).status();
 }

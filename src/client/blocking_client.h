@@ -37,6 +37,17 @@ struct UserArg {
   std::string name;  // wins over id when set
 };
 
+// A `search` request; unset fields are left out.
+struct SearchArgs {
+  std::string q;
+  std::optional<ConvId> conv;
+  std::optional<UserArg> from;
+  std::optional<int64_t> since_ms, until_ms;
+  bool by_relevance = false;
+  size_t limit = 0;  // 0: the server's default (20)
+  std::string cursor;
+};
+
 struct HistoryQuery {
   std::optional<Seq> before, after;  // at most one anchor
   std::optional<int64_t> around_ts;
@@ -111,6 +122,8 @@ class BlockingClient {
   Status SetRole(ConvId conv, const UserArg& user, const std::string& role);
   Result<ReadReply> Read(ConvId conv, Seq seq);
   Status Recall(ConvId conv, Seq seq);
+  Result<EditReply> Edit(ConvId conv, Seq seq, const std::string& body);
+  Result<SearchResult> Search(const SearchArgs& args);
   Status Typing(ConvId conv);
   Status Ping();
 

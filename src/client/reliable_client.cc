@@ -237,7 +237,7 @@ Status ReliableClient::HandlePush(BlockingClient& c, const Push& push) {
   const InboxEvent& e = push.item.event;
   const Seq cursor = cursor_.load();
   if (e.user_seq <= cursor) return Status::Ok();  // already delivered (a pull overtook it)
-  const bool needs_message = e.type == EventType::kMessage || e.type == EventType::kRecall;
+  const bool needs_message = EventCarriesMessage(e.type);
   if (e.user_seq == cursor + 1 && (push.item.message || !needs_message)) {
     return Deliver(push.item);
   }

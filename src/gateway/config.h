@@ -52,6 +52,9 @@ struct GatewayConfig {
   // typing notices per connection: 5/s, burst 10.
   double typing_rate_per_conn = 5;
   double typing_burst_per_conn = 10;
+  // Searches cost milliseconds of a worker thread each.
+  double search_rate_per_conn = 10;
+  double search_burst_per_conn = 20;
   // Failed requests within 10 s after which a connection is closed with 1008. Default: 100.
   size_t max_errors = 100;
 };

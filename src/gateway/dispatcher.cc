@@ -35,8 +35,9 @@ bool AllowedBeforeAuth(Op op) {
 }  // namespace
 
 Dispatcher::Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
-                       WorkerPool& workers)
+                       WorkerPool& workers, search::SearchService* search)
     : core_(core),
+      search_(search),
       hub_(hub),
       config_(config),
       metrics_(metrics),
@@ -46,7 +47,8 @@ Dispatcher::Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, Gatewa
 SessionState Dispatcher::NewSessionState() const {
   return SessionState(config_.send_rate_per_conn, config_.send_burst_per_conn,
                       config_.auth_rate_per_conn, config_.auth_burst_per_conn,
-                      config_.typing_rate_per_conn, config_.typing_burst_per_conn);
+                      config_.typing_rate_per_conn, config_.typing_burst_per_conn,
+                      config_.search_rate_per_conn, config_.search_burst_per_conn);
 }
 
 void Dispatcher::Fail(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms) {
@@ -127,8 +129,12 @@ Status Dispatcher::Route(const Link& s, const ParsedRequest& r) {
       return Read(s, r);
     case Op::kRecall:
       return Recall(s, r);
+    case Op::kEdit:
+      return Edit(s, r);
     case Op::kTyping:
       return Typing(s, r);
+    case Op::kSearch:
+      return Search(s, r);
     case Op::kConvs:
       return Convs(s, r);
     case Op::kConvOpen:

@@ -2,7 +2,7 @@
 //
 // Threading: OnText/OnBinary/OnClosed run on the session's network thread. Cheap reads
 // (sync, history, lists, token auth) are answered inline — they are sub-millisecond store
-// reads. Sends, recalls and read cursors go to the sequencer asynchronously; their
+// reads. Sends, recalls, edits and read cursors go to the sequencer asynchronously; their
 // completions run on the committer thread and only queue the reply. Blocking work
 // (password hashing, conversation changes that wait for their commit) runs on the worker
 // pool. Every request produces exactly one reply.
@@ -23,13 +23,17 @@
 #include "service/core.h"
 
 namespace parley {
+namespace search {
+class SearchService;
+}  // namespace search
 
 class Dispatcher {
  public:
   using Link = std::shared_ptr<SessionLink>;
 
+  // `search` may be null (search disabled): the op then answers `unavailable`.
   Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
-             WorkerPool& workers);
+             WorkerPool& workers, search::SearchService* search = nullptr);
 
   void OnText(const Link& s, std::string_view frame);
   void OnBinary(const Link& s);
@@ -70,7 +74,9 @@ class Dispatcher {
   Status History(const Link& s, const ParsedRequest& r);
   Status Read(const Link& s, const ParsedRequest& r);
   Status Recall(const Link& s, const ParsedRequest& r);
+  Status Edit(const Link& s, const ParsedRequest& r);
   Status Typing(const Link& s, const ParsedRequest& r);
+  Status Search(const Link& s, const ParsedRequest& r);
   Status Convs(const Link& s, const ParsedRequest& r);
   Status ConvOpen(const Link& s, const ParsedRequest& r);
   Status ConvCreate(const Link& s, const ParsedRequest& r);
@@ -84,6 +90,7 @@ class Dispatcher {
   void OnWorker(const Link& s, const RequestId& id, std::function<Status()> job);
 
   Core& core_;
+  search::SearchService* search_;
   Hub& hub_;
   GatewayConfig config_;
   GatewayMetrics& metrics_;

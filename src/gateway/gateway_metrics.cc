@@ -28,7 +28,10 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
       send_latency(r.histogram("parley_send_latency_seconds",
                                "Time from a send request to its durable ack.", kLatencyBounds)),
       sync_latency(r.histogram("parley_sync_latency_seconds", "Time to answer a sync request.",
-                               kLatencyBounds)) {
+                               kLatencyBounds)),
+      search_latency(r.histogram("parley_search_query_seconds",
+                                 "Time to answer a search request (on a worker thread).",
+                                 kLatencyBounds)) {
   for (size_t i = 1; i < kCodeCount; ++i) {
     std::string code(CodeName(static_cast<Code>(i)));
     errors[i] = &r.counter("parley_errors_total", "Error replies by code.", {{"code", code}});

@@ -28,6 +28,7 @@ struct GatewayMetrics {
   metrics::Counter& abuse_closes;
   metrics::Histogram& send_latency;
   metrics::Histogram& sync_latency;
+  metrics::Histogram& search_latency;
   std::array<metrics::Counter*, kCodeCount> errors{};
 };
 

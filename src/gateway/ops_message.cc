@@ -1,4 +1,4 @@
-// Message ops: send, sync, history, read, recall, typing.
+// Message ops: send, sync, history, read, recall, edit, typing.
 #include "common/clock.h"
 #include "gateway/dispatcher.h"
 #include "protocol/encode.h"
@@ -158,6 +158,25 @@ Status Dispatcher::Recall(const Link& s, const ParsedRequest& r) {
     if (!done.ok()) return Fail(s, id, done.status());
     s->Reply(EmptyReply(id));
   });
+  return Status::Ok();
+}
+
+Status Dispatcher::Edit(const Link& s, const ParsedRequest& r) {
+  PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
+  PARLEY_ASSIGN_OR_RETURN(uint64_t seq, r.fields.Uint("seq"));
+  PARLEY_ASSIGN_OR_RETURN(std::string_view body, r.fields.String("body"));
+  // An edit is a write that reaches every member, like a send: it spends send tokens.
+  if (Limited(s, r.id, s->state().send_bucket, &user_send_buckets_, "editing")) {
+    return Status::Ok();
+  }
+  core_.messages().Edit(*s->state().identity, conv, seq, std::string(body),
+                        [this, s, id = r.id](Result<EditReply> done) {
+                          if (!done.ok()) return Fail(s, id, done.status());
+                          JsonWriter w = BeginReply(id);
+                          w.Key("conv").Uint(done->conv_id).Key("seq").Uint(done->seq);
+                          w.Key("edited_ms").Int(done->edited_ms).EndObject();
+                          s->Reply(w.Take());
+                        });
   return Status::Ok();
 }
 

@@ -141,14 +141,15 @@ void RaiseFdLimit() {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const GatewayConfig& c, Core& core, Hub& hub, metrics::Registry& reg)
+  Impl(const GatewayConfig& c, Core& core, Hub& hub, metrics::Registry& reg,
+       search::SearchService* search)
       : config(c),
         registry(reg),
         metrics(reg),
         workers(std::make_unique<WorkerPool>(
             c.worker_threads ? c.worker_threads
                              : std::max(2u, std::thread::hardware_concurrency()))),
-        dispatcher(core, hub, c, metrics, *workers) {
+        dispatcher(core, hub, c, metrics, *workers, search) {
     ctx.config = c;
     ctx.dispatcher = &dispatcher;
     ctx.metrics = &metrics;
@@ -277,9 +278,10 @@ struct Server::Impl {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, Core& core, Hub& hub,
-                                              metrics::Registry& registry) {
+                                              metrics::Registry& registry,
+                                              search::SearchService* search) {
   RaiseFdLimit();
-  auto impl = std::make_unique<Impl>(config, core, hub, registry);
+  auto impl = std::make_unique<Impl>(config, core, hub, registry, search);
   PARLEY_RETURN_IF_ERROR(impl->Listen());
   Impl* raw = impl.get();
   registry.gauge_fn("parley_sessions_authenticated", "Authenticated WebSocket sessions.",

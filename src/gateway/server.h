@@ -19,12 +19,17 @@
 #include "service/core.h"
 
 namespace parley {
+namespace search {
+class SearchService;
+}  // namespace search
 
 class Server {
  public:
-  // Binds and starts serving. `core`, `hub` and `registry` must outlive the server.
+  // Binds and starts serving. `core`, `hub`, `registry` and `search` (null: search is
+  // disabled) must outlive the server.
   static Result<std::unique_ptr<Server>> Start(const GatewayConfig& config, Core& core, Hub& hub,
-                                               metrics::Registry& registry);
+                                               metrics::Registry& registry,
+                                               search::SearchService* search = nullptr);
   ~Server();
 
   // The bound port (useful with port 0).

@@ -17,10 +17,11 @@ namespace parley {
 // Per-connection protocol state. Touched only on the session's own thread.
 struct SessionState {
   SessionState(double send_rate, double send_burst, double auth_rate, double auth_burst,
-               double typing_rate, double typing_burst)
+               double typing_rate, double typing_burst, double search_rate, double search_burst)
       : send_bucket(send_rate, send_burst),
         auth_bucket(auth_rate, auth_burst),
-        typing_bucket(typing_rate, typing_burst) {}
+        typing_bucket(typing_rate, typing_burst),
+        search_bucket(search_rate, search_burst) {}
 
   std::optional<Identity> identity;  // set once authenticated
   std::string user_name;
@@ -28,6 +29,7 @@ struct SessionState {
   TokenBucket send_bucket;
   TokenBucket auth_bucket;
   TokenBucket typing_bucket;
+  TokenBucket search_bucket;
   // Failed requests in the current 10 s window, for the abuse limit.
   int64_t error_window_start_us = 0;
   size_t errors_in_window = 0;

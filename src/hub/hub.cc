@@ -64,7 +64,7 @@ void Hub::OnCommit(const CommitNotice& notice) {
   std::unordered_map<MessageKey, std::string, MessageKeyHash> encoded;
   for (const auto& m : notice.messages) messages[{m.conv_id, m.seq}] = &m;
   auto message_json = [&](const InboxEvent& e) -> std::string_view {
-    if (e.type != EventType::kMessage && e.type != EventType::kRecall) return {};
+    if (!EventCarriesMessage(e.type)) return {};
     MessageKey key{e.conv_id, e.conv_seq};
     auto done = encoded.find(key);
     if (done != encoded.end()) return done->second;

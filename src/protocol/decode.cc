@@ -134,8 +134,8 @@ Role RoleFrom(const std::string& s) {
 }
 
 std::optional<EventType> EventTypeFrom(std::string_view name) {
-  for (int t = static_cast<int>(EventType::kMessage);
-       t <= static_cast<int>(EventType::kConvUpdated); ++t) {
+  for (int t = static_cast<int>(EventType::kMessage); t <= static_cast<int>(EventType::kEdit);
+       ++t) {
     if (EventTypeName(static_cast<EventType>(t)) == name) return static_cast<EventType>(t);
   }
   return std::nullopt;
@@ -156,6 +156,7 @@ MessageRecord MessageFrom(object o, Fields& outer) {
   m.recalled = f.Bool("recalled");
   m.recalled_by = f.U64("recalled_by");
   m.recalled_ms = f.I64("recalled_ts");
+  m.edited_ms = f.I64("edited_ms");
   outer.Absorb(f);
   return m;
 }
@@ -409,6 +410,54 @@ Result<std::vector<MemberRecord>> DecodeMembers(std::string_view frame) {
     });
   }
   return Checked(std::move(out), f, "members reply");
+}
+
+Result<SearchResult> DecodeSearch(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
+  Fields f(o);
+  SearchResult out;
+  simdjson::dom::element next;  // a string, or null at the end
+  if (o.at_key("next").get(next) == simdjson::SUCCESS && !next.is_null()) out.next = f.Str("next");
+  array arr;
+  if (f.Arr("hits", &arr, kRequired)) {
+    EachObject(arr, f, "hits", &out.hits, [&f](object ho, std::vector<SearchHitInfo>* v) {
+      Fields h(ho);
+      SearchHitInfo hit;
+      hit.conv = h.U64("conv", kRequired);
+      hit.seq = h.U64("seq", kRequired);
+      hit.msg_id = h.U64("msg_id", kRequired);
+      hit.sender = h.U64("sender", kRequired);
+      hit.ts = h.I64("ts", kRequired);
+      hit.snippet = h.Str("snippet", kRequired);
+      array spans;
+      if (h.Arr("highlights", &spans)) {
+        for (simdjson::dom::element span : spans) {
+          uint64_t start = 0, length = 0;
+          simdjson::dom::array pair;
+          if (span.get_array().get(pair) != simdjson::SUCCESS || pair.size() != 2 ||
+              pair.at(0).get_uint64().get(start) != simdjson::SUCCESS ||
+              pair.at(1).get_uint64().get(length) != simdjson::SUCCESS) {
+            h.Bad("highlights");
+            break;
+          }
+          hit.highlights.emplace_back(static_cast<uint32_t>(start), static_cast<uint32_t>(length));
+        }
+      }
+      f.Absorb(h);
+      v->push_back(std::move(hit));
+    });
+  }
+  return Checked(std::move(out), f, "search reply");
+}
+
+Result<EditReply> DecodeEdit(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(object o, ReplyObject(frame));
+  Fields f(o);
+  EditReply r;
+  r.conv_id = f.U64("conv", kRequired);
+  r.seq = f.U64("seq", kRequired);
+  r.edited_ms = f.I64("edited_ms", kRequired);
+  return Checked(r, f, "edit reply");
 }
 
 Result<ReadReply> DecodeRead(std::string_view frame) {

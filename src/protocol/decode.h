@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/encode.h"
 #include "service/types.h"
 
 namespace parley {
@@ -70,6 +71,12 @@ struct Push {
 };
 
 // What kind of frame this is, without decoding the rest (one parse, for routing).
+// A page of `search` hits (SearchHitInfo: protocol/encode.h).
+struct SearchResult {
+  std::vector<SearchHitInfo> hits;
+  std::string next;  // empty: no more pages
+};
+
 struct FrameHeader {
   bool is_push = false;
   bool has_id = false;  // an integer id (the client library only sends integer ids)
@@ -97,6 +104,8 @@ Result<ConversationRecord> DecodeConversationReply(std::string_view frame);
 Result<ConversationInfo> DecodeConvGet(std::string_view frame);
 Result<std::vector<MemberRecord>> DecodeMembers(std::string_view frame);
 Result<ReadReply> DecodeRead(std::string_view frame);
+Result<EditReply> DecodeEdit(std::string_view frame);
+Result<SearchResult> DecodeSearch(std::string_view frame);
 // ping: the server's clock (ms).
 Result<int64_t> DecodePing(std::string_view frame);
 Result<Push> DecodePush(std::string_view frame);

@@ -142,6 +142,21 @@ MessageRecord SampleMessage(bool recalled) {
   return m;
 }
 
+// A text message its sender edited.
+MessageRecord EditedMessage() {
+  MessageRecord m = SampleMessage(false);
+  m.kind = MessageKind::kText;
+  m.body = "fixed the typo";
+  m.edited_ms = 1763900000555;
+  return m;
+}
+
+// The message a sync item or push of `type` carries in these tests.
+MessageRecord MessageFor(EventType type) {
+  if (type == EventType::kEdit) return EditedMessage();
+  return SampleMessage(type == EventType::kRecall);
+}
+
 void ExpectSameMessage(const MessageRecord& a, const MessageRecord& b) {
   EXPECT_EQ(a.conv_id, b.conv_id);
   EXPECT_EQ(a.seq, b.seq);
@@ -155,6 +170,7 @@ void ExpectSameMessage(const MessageRecord& a, const MessageRecord& b) {
   EXPECT_EQ(a.recalled, b.recalled);
   EXPECT_EQ(a.recalled_by, b.recalled_by);
   EXPECT_EQ(a.recalled_ms, b.recalled_ms);
+  EXPECT_EQ(a.edited_ms, b.edited_ms);
 }
 
 ConversationRecord SampleConversation() {
@@ -187,8 +203,9 @@ std::string MessageJson(const MessageRecord& m) {
 
 TEST(DecodeTest, HistoryRoundTripsEveryMessageField) {
   HistoryPage page;
-  page.messages = {SampleMessage(false), SampleMessage(true)};
+  page.messages = {SampleMessage(false), SampleMessage(true), EditedMessage()};
   page.messages[1].seq = 42;
+  page.messages[2].seq = 43;
   JsonWriter w = BeginReply(RequestId{uint64_t{6}});
   w.Key("messages").BeginArray();
   for (const auto& m : page.messages) WriteMessage(w, m);
@@ -196,9 +213,8 @@ TEST(DecodeTest, HistoryRoundTripsEveryMessageField) {
   w.Key("head_seq").Uint(42).EndObject();
   auto got = DecodeHistory(w.Take());
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_EQ(got->messages.size(), 2u);
-  ExpectSameMessage(got->messages[0], page.messages[0]);
-  ExpectSameMessage(got->messages[1], page.messages[1]);
+  ASSERT_EQ(got->messages.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) ExpectSameMessage(got->messages[i], page.messages[i]);
   EXPECT_TRUE(got->has_more_before);
   EXPECT_FALSE(got->has_more_after);
   EXPECT_EQ(got->head_seq, 42u);
@@ -206,7 +222,7 @@ TEST(DecodeTest, HistoryRoundTripsEveryMessageField) {
 
 TEST(DecodeTest, SyncRoundTripsEventsAndHeads) {
   std::vector<InboxEvent> events;
-  for (int t = 1; t <= 7; ++t) {
+  for (int t = 1; t <= static_cast<int>(EventType::kEdit); ++t) {
     InboxEvent e;
     e.user_seq = 100 + t;
     e.type = static_cast<EventType>(t);
@@ -220,10 +236,9 @@ TEST(DecodeTest, SyncRoundTripsEventsAndHeads) {
   JsonWriter w = BeginReply(RequestId{uint64_t{3}});
   w.Key("events").BeginArray();
   for (const auto& e : events) {
-    bool with_message = e.type == EventType::kMessage || e.type == EventType::kRecall;
-    WriteEvent(w, e, with_message ? MessageJson(SampleMessage(e.type == EventType::kRecall)) : "");
+    WriteEvent(w, e, EventCarriesMessage(e.type) ? MessageJson(MessageFor(e.type)) : "");
   }
-  w.EndArray().Key("next").Uint(107).Key("has_more").Bool(true).Key("reset").Bool(true);
+  w.EndArray().Key("next").Uint(108).Key("has_more").Bool(true).Key("reset").Bool(true);
   w.Key("heads").BeginArray();
   w.BeginObject().Key("conv").Uint(99).Key("seq").Uint(5000).Key("ts").Int(17).EndObject();
   w.EndArray().Key("heads_next").Uint(31337).EndObject();
@@ -240,13 +255,11 @@ TEST(DecodeTest, SyncRoundTripsEventsAndHeads) {
     EXPECT_EQ(e.actor, events[i].actor);
     EXPECT_EQ(e.subject, events[i].subject);
     EXPECT_EQ(e.ms, events[i].ms);
-    bool with_message = e.type == EventType::kMessage || e.type == EventType::kRecall;
+    bool with_message = EventCarriesMessage(e.type);
     ASSERT_EQ(got->items[i].message.has_value(), with_message);
-    if (with_message) {
-      ExpectSameMessage(*got->items[i].message, SampleMessage(e.type == EventType::kRecall));
-    }
+    if (with_message) ExpectSameMessage(*got->items[i].message, MessageFor(e.type));
   }
-  EXPECT_EQ(got->next, 107u);
+  EXPECT_EQ(got->next, 108u);
   EXPECT_TRUE(got->has_more);
   EXPECT_TRUE(got->reset);
   ASSERT_EQ(got->heads.size(), 1u);
@@ -354,6 +367,17 @@ TEST(DecodeTest, SmallReplies) {
   auto read = DecodeRead(R"({"id":1,"ok":true,"read_seq":12})");
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(read->read_seq, 12u);
+  auto edit = DecodeEdit(R"({"id":1,"ok":true,"conv":3,"seq":41,"edited_ms":1763900000555})");
+  ASSERT_TRUE(edit.ok()) << edit.status().ToString();
+  EXPECT_EQ(edit->conv_id, 3u);
+  EXPECT_EQ(edit->seq, 41u);
+  EXPECT_EQ(edit->edited_ms, 1763900000555);
+  EXPECT_EQ(DecodeEdit(R"({"id":1,"ok":true,"conv":3,"seq":41})").status().code(),
+            Code::kCorruption);
+  EXPECT_EQ(DecodeEdit(R"({"id":1,"ok":false,"error":"permission_denied","message":"m"})")
+                .status()
+                .code(),
+            Code::kPermissionDenied);
   auto ping = DecodePing(R"({"id":1,"ok":true,"ts":1763900000123})");
   ASSERT_TRUE(ping.ok());
   EXPECT_EQ(*ping, 1763900000123);
@@ -386,6 +410,12 @@ TEST(DecodeTest, EveryPushKind) {
   EXPECT_EQ(event->kind, Push::Kind::kEvent);
   ASSERT_TRUE(event->item.message.has_value());
   EXPECT_TRUE(event->item.message->recalled);
+  e.type = EventType::kEdit;
+  auto edit = DecodePush(EventPush(e, MessageJson(EditedMessage())));
+  ASSERT_TRUE(edit.ok()) << edit.status().ToString();
+  EXPECT_EQ(edit->item.event.type, EventType::kEdit);
+  ASSERT_TRUE(edit->item.message.has_value());
+  ExpectSameMessage(*edit->item.message, EditedMessage());
   auto future = DecodePush(R"({"push":"teleport","where":"mars"})");
   ASSERT_TRUE(future.ok());
   EXPECT_EQ(future->kind, Push::Kind::kUnknown);

@@ -18,6 +18,8 @@ std::string_view EventTypeName(EventType type) {
       return "member_left";
     case EventType::kConvUpdated:
       return "conv_updated";
+    case EventType::kEdit:
+      return "edit";
   }
   return "unknown";
 }
@@ -68,6 +70,7 @@ void WriteMessage(JsonWriter& w, const MessageRecord& m) {
     w.Key("recalled").Bool(true).Key("recalled_by").Uint(m.recalled_by);
     w.Key("recalled_ts").Int(m.recalled_ms);
   }
+  if (m.edited_ms != 0) w.Key("edited_ms").Int(m.edited_ms);
   w.EndObject();
 }
 
@@ -232,6 +235,15 @@ std::string ResyncPush(std::string_view reason) {
   JsonWriter w;
   w.BeginObject().Key("push").String("resync").Key("reason").String(reason).EndObject();
   return w.Take();
+}
+
+void WriteSearchHit(JsonWriter& w, const SearchHitInfo& h) {
+  w.BeginObject().Key("conv").Uint(h.conv).Key("seq").Uint(h.seq).Key("msg_id").Uint(h.msg_id);
+  w.Key("sender").Uint(h.sender).Key("ts").Int(h.ts).Key("snippet").String(h.snippet);
+  w.Key("highlights").BeginArray();
+  for (const auto& [start, length] : h.highlights)
+    w.BeginArray().Uint(start).Uint(length).EndArray();
+  w.EndArray().EndObject();
 }
 
 }  // namespace parley

@@ -13,7 +13,7 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "ping",      "register",     "login",    "auth",        "logout",     "users",
     "send",      "sync",         "history",  "convs",       "conv.open",  "conv.create",
     "conv.get",  "conv.members", "conv.add", "conv.remove", "conv.leave", "conv.rename",
-    "conv.role", "read",         "recall",   "typing",
+    "conv.role", "read",         "recall",   "edit",        "typing",     "search",
 };
 
 constexpr size_t kMaxIdChars = 64;

@@ -41,9 +41,11 @@ enum class Op {
   kConvRole,
   kRead,
   kRecall,
+  kEdit,
   kTyping,
+  kSearch,
 };
-inline constexpr size_t kOpCount = static_cast<size_t>(Op::kTyping) + 1;
+inline constexpr size_t kOpCount = static_cast<size_t>(Op::kSearch) + 1;
 
 std::optional<Op> ParseOp(std::string_view name);
 std::string_view OpName(Op op);

@@ -29,6 +29,23 @@ TEST(RequestParser, AcceptsIntegerAndStringIds) {
   EXPECT_EQ(r.fields.Uint("since").value(), 5u);
 }
 
+TEST(RequestParser, EditCarriesConvSeqAndBody) {
+  ParsedRequest r;
+  ASSERT_TRUE(ParseFrame(R"({"id":8,"op":"edit","conv":3,"seq":41,"body":"fixed"})", &r).ok());
+  EXPECT_EQ(r.op, Op::kEdit);
+  EXPECT_EQ(r.fields.Uint("conv").value(), 3u);
+  EXPECT_EQ(r.fields.Uint("seq").value(), 41u);
+  EXPECT_EQ(r.fields.String("body").value(), "fixed");
+  EXPECT_EQ(OpName(Op::kEdit), "edit");
+}
+
+TEST(RequestParser, EveryOpNameRoundTrips) {
+  for (size_t i = 0; i < kOpCount; ++i) {
+    const Op op = static_cast<Op>(i);
+    EXPECT_EQ(ParseOp(OpName(op)), op) << OpName(op);
+  }
+}
+
 TEST(RequestParser, MalformedFramesGetStableCodes) {
   EXPECT_EQ(CodeOf("not json"), Code::kBadJson);
   EXPECT_EQ(CodeOf(R"({"id":1,"op":"ping")"), Code::kBadJson);
@@ -117,6 +134,26 @@ TEST(Encode, EventPushCarriesTheMessage) {
             R"({"push":"event","event":{"user_seq":5,"type":"message","conv":3,"seq":9,"actor":1,)"
             R"("subject":0,"ts":1000,"message":{"conv":3,"seq":9,"msg_id":77,"sender":1,)"
             R"("device":"d","client_msg_id":"c","kind":"text","body":"hi","ts":1000}}})");
+}
+
+TEST(Encode, EditedMessagesSayWhen) {
+  MessageRecord m;
+  m.conv_id = 3;
+  m.seq = 9;
+  m.body = "fixed";
+  m.server_ms = 1000;
+  JsonWriter plain;
+  WriteMessage(plain, m);
+  EXPECT_EQ(plain.str().find("edited_ms"), std::string::npos);  // only once edited
+  m.edited_ms = 2000;
+  JsonWriter edited;
+  WriteMessage(edited, m);
+  EXPECT_EQ(edited.str(),
+            R"({"conv":3,"seq":9,"msg_id":0,"sender":0,"device":"","client_msg_id":"",)"
+            R"("kind":"text","body":"fixed","ts":1000,"edited_ms":2000})");
+  InboxEvent e;
+  e.type = EventType::kEdit;
+  EXPECT_NE(EventPush(e, edited.str()).find(R"("type":"edit")"), std::string::npos);
 }
 
 }  // namespace

@@ -147,10 +147,10 @@ Status ReadSession(const Table& t, GatewayConfig* g) {
 }
 
 Status ReadLimits(const Table& t, GatewayConfig* g) {
-  PARLEY_RETURN_IF_ERROR(
-      t.OnlyKeys({"send_rate_per_conn", "send_burst_per_conn", "send_rate_per_user",
-                  "send_burst_per_user", "auth_rate_per_conn", "auth_burst_per_conn",
-                  "typing_rate_per_conn", "typing_burst_per_conn", "max_errors"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
+      {"send_rate_per_conn", "send_burst_per_conn", "send_rate_per_user", "send_burst_per_user",
+       "auth_rate_per_conn", "auth_burst_per_conn", "typing_rate_per_conn", "typing_burst_per_conn",
+       "search_rate_per_conn", "search_burst_per_conn", "max_errors"}));
   // Rates may be 0 (no limit); a burst below 1 would refuse everything.
   constexpr double kMax = 1e9;
   PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
@@ -161,20 +161,25 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.Double("auth_burst_per_conn", &g->auth_burst_per_conn, 1, kMax));
   PARLEY_RETURN_IF_ERROR(t.Double("typing_rate_per_conn", &g->typing_rate_per_conn, 0, kMax));
   PARLEY_RETURN_IF_ERROR(t.Double("typing_burst_per_conn", &g->typing_burst_per_conn, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("search_rate_per_conn", &g->search_rate_per_conn, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("search_burst_per_conn", &g->search_burst_per_conn, 1, kMax));
   return t.Int("max_errors", &g->max_errors, 1, 1'000'000);
 }
 
 Status ReadMessages(const Table& t, ServiceConfig* s) {
-  PARLEY_RETURN_IF_ERROR(
-      t.OnlyKeys({"max_message_bytes", "read_fanout_threshold", "max_group_members",
-                  "recall_window_s", "dedup_ttl_s", "sync_max_limit", "history_max_limit"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"max_message_bytes", "read_fanout_threshold",
+                                     "max_group_members", "recall_window_s", "edit_window_s",
+                                     "dedup_ttl_s", "sync_max_limit", "history_max_limit"}));
   PARLEY_RETURN_IF_ERROR(t.Int("max_message_bytes", &s->max_message_bytes, 1, 16 << 20));
   PARLEY_RETURN_IF_ERROR(t.Int("read_fanout_threshold", &s->read_fanout_threshold, 2, 1'000'000));
   PARLEY_RETURN_IF_ERROR(t.Int("max_group_members", &s->max_group_members, 2, 1'000'000));
   int64_t recall_s = s->recall_window_ms / 1000, dedup_s = s->dedup_ttl_ms / 1000;
+  int64_t edit_s = s->edit_window_ms / 1000;
   PARLEY_RETURN_IF_ERROR(t.Int("recall_window_s", &recall_s, 0, 365LL * 86400));
+  PARLEY_RETURN_IF_ERROR(t.Int("edit_window_s", &edit_s, 0, 365LL * 86400));
   PARLEY_RETURN_IF_ERROR(t.Int("dedup_ttl_s", &dedup_s, 60, 365LL * 86400));
   s->recall_window_ms = recall_s * 1000;
+  s->edit_window_ms = edit_s * 1000;
   s->dedup_ttl_ms = dedup_s * 1000;
   PARLEY_RETURN_IF_ERROR(t.Int("sync_max_limit", &s->sync_max_limit, 1, 10'000));
   PARLEY_RETURN_IF_ERROR(t.Int("history_max_limit", &s->history_max_limit, 1, 1000));
@@ -206,10 +211,24 @@ Status ReadAccounts(const Table& t, ServiceConfig* s) {
       &s->password_cost);
 }
 
+Status ReadSearch(const Table& t, search::SearchConfig* s) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"enabled", "batch_changes", "idle_poll_ms", "default_limit", "max_limit"}));
+  PARLEY_RETURN_IF_ERROR(t.Bool("enabled", &s->enabled));
+  PARLEY_RETURN_IF_ERROR(t.Int("batch_changes", &s->batch_changes, 1, 1'000'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("idle_poll_ms", &s->idle_poll_ms, 10, 60'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_limit", &s->max_limit, 1, 1000));
+  PARLEY_RETURN_IF_ERROR(t.Int("default_limit", &s->default_limit, 1, 1000));
+  if (s->default_limit > s->max_limit) {
+    return InvalidArgument("config key 'search.default_limit' must be <= search.max_limit");
+  }
+  return Status::Ok();
+}
+
 Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
-  PARLEY_RETURN_IF_ERROR(
-      top.OnlyKeys({"data_dir", "server", "session", "limits", "messages", "storage", "accounts"}));
+  PARLEY_RETURN_IF_ERROR(top.OnlyKeys(
+      {"data_dir", "server", "session", "limits", "messages", "storage", "accounts", "search"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -229,6 +248,8 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadStorage(Table(*t, "storage."), c));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "accounts", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadAccounts(Table(*t, "accounts."), &c->service));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "search", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadSearch(Table(*t, "search."), &c->search));
   // Checked after both keys are read (either may be absent and keep its default).
   if (c->gateway.max_frame_hard_bytes < c->gateway.max_frame_bytes) {
     return InvalidArgument("config key 'session.max_frame_hard_bytes' (" +

@@ -7,6 +7,7 @@
 
 #include "common/status.h"
 #include "gateway/config.h"
+#include "search/search_service.h"
 #include "service/config.h"
 #include "store/rocks_store.h"
 
@@ -18,6 +19,7 @@ struct ServerConfig {
   ServiceConfig service;
   GatewayConfig gateway;
   RocksStoreOptions store;
+  search::SearchConfig search;
 };
 
 // Reads `path` into `config`, keeping the values already there for absent keys. Fails

@@ -67,6 +67,7 @@ max_message_bytes = 8192
 read_fanout_threshold = 500
 max_group_members = 2000
 recall_window_s = 300
+edit_window_s = 600
 dedup_ttl_s = 86400
 sync_max_limit = 500
 history_max_limit = 100
@@ -110,6 +111,7 @@ TEST_F(ConfigFileTest, FullFileFillsEveryField) {
   EXPECT_EQ(s.read_fanout_threshold, 500u);
   EXPECT_EQ(s.max_group_members, 2000u);
   EXPECT_EQ(s.recall_window_ms, 300'000);
+  EXPECT_EQ(s.edit_window_ms, 600'000);
   EXPECT_EQ(s.dedup_ttl_ms, 86'400'000);
   EXPECT_EQ(s.sync_max_limit, 500u);
   EXPECT_EQ(s.history_max_limit, 100u);
@@ -173,6 +175,7 @@ TEST_F(ConfigFileTest, WrongTypesAreNamed) {
       {"[limits]\nsend_rate_per_conn = true\n", "'limits.send_rate_per_conn'"},
       {"[limits]\nmax_errors = 2.5\n", "'limits.max_errors'"},
       {"[messages]\nrecall_window_s = [1]\n", "'messages.recall_window_s'"},
+      {"[messages]\nedit_window_s = \"1d\"\n", "'messages.edit_window_s'"},
   };
   for (const Case& c : cases) {
     EXPECT_NE(Error(c.toml).find(c.key), std::string::npos) << c.toml;
@@ -196,6 +199,7 @@ TEST_F(ConfigFileTest, OutOfRangeValuesAreNamed) {
       {"[limits]\nauth_rate_per_conn = inf\n", "'limits.auth_rate_per_conn'"},
       {"[limits]\nmax_errors = 0\n", "'limits.max_errors'"},
       {"[messages]\ndedup_ttl_s = 1\n", "'messages.dedup_ttl_s'"},
+      {"[messages]\nedit_window_s = -1\n", "'messages.edit_window_s'"},
       {"[storage]\nblock_cache_mb = 1\n", "'storage.block_cache_mb'"},
   };
   for (const Case& c : cases) {
@@ -279,18 +283,26 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "auth_burst_per_conn",
                           "typing_rate_per_conn",
                           "typing_burst_per_conn",
+                          "search_rate_per_conn",
+                          "search_burst_per_conn",
                           "max_errors",
                           "max_message_bytes",
                           "read_fanout_threshold",
                           "max_group_members",
                           "recall_window_s",
+                          "edit_window_s",
                           "dedup_ttl_s",
                           "sync_max_limit",
                           "history_max_limit",
                           "durability",
                           "block_cache_mb",
                           "write_buffer_mb",
-                          "password_hash"}) {
+                          "password_hash",
+                          "enabled",
+                          "batch_changes",
+                          "idle_poll_ms",
+                          "default_limit",
+                          "max_limit"}) {
     EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
   }
   // Start from values unlike every default, so that each key must set its field.
@@ -306,14 +318,17 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   g.permessage_deflate = !g.permessage_deflate;
   g.send_rate_per_conn = g.send_burst_per_conn = g.send_rate_per_user = g.send_burst_per_user = 3;
   g.auth_rate_per_conn = g.auth_burst_per_conn = g.typing_rate_per_conn = 3;
-  g.typing_burst_per_conn = 3;
+  g.typing_burst_per_conn = g.search_rate_per_conn = g.search_burst_per_conn = 3;
   g.max_errors = 3;
   s.max_message_bytes = s.read_fanout_threshold = s.max_group_members = 3;
-  s.recall_window_ms = s.dedup_ttl_ms = 3000;
+  s.recall_window_ms = s.edit_window_ms = s.dedup_ttl_ms = 3000;
   s.sync_max_limit = s.history_max_limit = 300;  // above the default page sizes
   s.durability = Durability::kBuffered;
   s.password_cost = PasswordCost::kMinimum;
   odd.store.block_cache_bytes = odd.store.write_buffer_bytes = size_t{3} << 20;
+  odd.search.enabled = !odd.search.enabled;
+  odd.search.batch_changes = odd.search.default_limit = odd.search.max_limit = 3;
+  odd.search.idle_poll_ms = 33;
   config_ = odd;
   ASSERT_TRUE(Load(example).ok()) << example;
 
@@ -321,6 +336,11 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   const GatewayConfig& dg = d.gateway;
   const ServiceConfig& ds = d.service;
   EXPECT_EQ(config_.data_dir, d.data_dir);
+  EXPECT_EQ(config_.search.enabled, d.search.enabled);
+  EXPECT_EQ(config_.search.batch_changes, d.search.batch_changes);
+  EXPECT_EQ(config_.search.idle_poll_ms, d.search.idle_poll_ms);
+  EXPECT_EQ(config_.search.default_limit, d.search.default_limit);
+  EXPECT_EQ(config_.search.max_limit, d.search.max_limit);
   EXPECT_EQ(config_.gateway.listen_host, dg.listen_host);
   EXPECT_EQ(config_.gateway.listen_port, dg.listen_port);
   EXPECT_EQ(config_.gateway.io_threads, dg.io_threads);
@@ -341,11 +361,14 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.gateway.auth_burst_per_conn, dg.auth_burst_per_conn);
   EXPECT_EQ(config_.gateway.typing_rate_per_conn, dg.typing_rate_per_conn);
   EXPECT_EQ(config_.gateway.typing_burst_per_conn, dg.typing_burst_per_conn);
+  EXPECT_EQ(config_.gateway.search_rate_per_conn, dg.search_rate_per_conn);
+  EXPECT_EQ(config_.gateway.search_burst_per_conn, dg.search_burst_per_conn);
   EXPECT_EQ(config_.gateway.max_errors, dg.max_errors);
   EXPECT_EQ(config_.service.max_message_bytes, ds.max_message_bytes);
   EXPECT_EQ(config_.service.read_fanout_threshold, ds.read_fanout_threshold);
   EXPECT_EQ(config_.service.max_group_members, ds.max_group_members);
   EXPECT_EQ(config_.service.recall_window_ms, ds.recall_window_ms);
+  EXPECT_EQ(config_.service.edit_window_ms, ds.edit_window_ms);
   EXPECT_EQ(config_.service.dedup_ttl_ms, ds.dedup_ttl_ms);
   EXPECT_EQ(config_.service.sync_max_limit, ds.sync_max_limit);
   EXPECT_EQ(config_.service.history_max_limit, ds.history_max_limit);

@@ -23,7 +23,7 @@ struct ConvMoved {
 struct CommitNotice {
   std::vector<InboxEvent> events;  // in commit order; per user, ascending user_seq
   std::vector<ConvMoved> conv_moves;
-  // Messages created or recalled in this commit (write-fan-out conversations), so pushes
+  // Messages created, recalled or edited in this commit, so pushes
   // can carry them without a read.
   std::vector<MessageRecord> messages;
   uint64_t committed_gseq = 0;

@@ -23,6 +23,8 @@ struct ServiceConfig {
   size_t max_group_members = 10000;
   // How long a sender may recall their own message. Default: 2 minutes.
   int64_t recall_window_ms = 2 * 60 * 1000;
+  // How long a sender may edit their own text message; 0 turns editing off. Default: 1 day.
+  int64_t edit_window_ms = 24LL * 3600 * 1000;
   // How long a client_msg_id is remembered for idempotent retries. Default: 7 days.
   int64_t dedup_ttl_ms = 7LL * 24 * 3600 * 1000;
   // kSync: fsync before acknowledging (survives power loss). kBuffered: survives only a

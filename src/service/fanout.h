@@ -7,6 +7,19 @@
 namespace parley {
 
 // Emits a copy of `proto` into the inbox of every current member of `conv`.
+// The inbox event about message (conv, seq): new, recalled or edited by `actor`.
+inline InboxEvent MessageEvent(EventType type, ConvId conv, Seq seq, UserId actor, int64_t ms,
+                               uint64_t gseq) {
+  InboxEvent e{};
+  e.type = type;
+  e.conv_id = conv;
+  e.conv_seq = seq;
+  e.actor = actor;
+  e.ms = ms;
+  e.gseq = gseq;
+  return e;
+}
+
 inline Status EmitToMembers(CommitBatch& batch, const ConvState& conv, InboxEvent proto) {
   for (const auto& [user, member] : conv.members) {
     proto.user_id = user;

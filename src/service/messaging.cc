@@ -21,6 +21,17 @@ Result<ConvState*> MemberConv(CommitBatch& b, ConvId id, UserId user) {
   return conv;
 }
 
+// Message (conv, seq) as this batch sees it: an edit staged but not yet durable is newer
+// than the store.
+Result<MessageRecord> CurrentMessage(CommitBatch& b, ConvId conv, Seq seq) {
+  if (const MessageRecord* staged = b.FindPendingEdit(conv, seq)) return *staged;
+  return b.store().GetMessage(conv, seq);
+}
+
+Status NoMessage(ConvId conv, Seq seq) {
+  return NotFound("no message " + std::to_string(seq) + " in conversation " + std::to_string(conv));
+}
+
 }  // namespace
 
 Status MessageService::Validate(const SendRequest& r) const {
@@ -29,19 +40,23 @@ Status MessageService::Validate(const SendRequest& r) const {
                            std::to_string(config_.max_client_id_chars) +
                            " printable ASCII characters without spaces");
   }
-  if (r.body.size() > config_.max_message_bytes) {
-    return Status(Code::kTooLarge, "message body is " + std::to_string(r.body.size()) +
+  return ValidateBody(r.kind, r.body);
+}
+
+Status MessageService::ValidateBody(MessageKind kind, std::string_view body) const {
+  if (body.size() > config_.max_message_bytes) {
+    return Status(Code::kTooLarge, "message body is " + std::to_string(body.size()) +
                                        " bytes; the limit is " +
                                        std::to_string(config_.max_message_bytes));
   }
-  if (!IsValidUtf8(r.body)) return Status(Code::kInvalidUtf8, "message body is not valid UTF-8");
-  switch (r.kind) {
+  if (!IsValidUtf8(body)) return Status(Code::kInvalidUtf8, "message body is not valid UTF-8");
+  switch (kind) {
     case MessageKind::kText:
-      if (r.body.empty()) return InvalidArgument("text message is empty");
+      if (body.empty()) return InvalidArgument("text message is empty");
       break;
     case MessageKind::kCustom: {
       simdjson::dom::parser parser;
-      auto doc = parser.parse(r.body);
+      auto doc = parser.parse(body.data(), body.size());
       if (doc.error() || !doc.value().is_object()) {
         return InvalidArgument("custom payload must be a JSON object");
       }
@@ -112,14 +127,9 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         }
         b.NoteMessage(m);
         b.writes().Add(op::PutMessage{std::move(m)});
-        InboxEvent e{};
-        e.type = EventType::kMessage;
-        e.conv_id = ack.conv_id;
-        e.conv_seq = ack.seq;
-        e.actor = who.user_id;
-        e.ms = ack.server_ms;
-        e.gseq = ack.msg_id;
-        return EmitToMembers(b, *conv, e);
+        return EmitToMembers(b, *conv,
+                             MessageEvent(EventType::kMessage, ack.conv_id, ack.seq, who.user_id,
+                                          ack.server_ms, ack.msg_id));
       },
       std::move(done));
 }
@@ -134,16 +144,13 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
       [who, conv_id, seq, window](CommitBatch& b, bool& changed) -> Status {
         PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, conv_id, who.user_id));
         auto me = conv->members.find(who.user_id);
-        if (seq == 0 || seq > conv->head.last_seq) {
-          return NotFound("no message " + std::to_string(seq) + " in conversation " +
-                          std::to_string(conv_id));
-        }
+        if (seq == 0 || seq > conv->head.last_seq) return NoMessage(conv_id, seq);
         // Recalled by an earlier request whose tombstone may not be in the store yet.
         if (conv->recalled.count(seq)) {
           changed = false;
           return Status::Ok();
         }
-        PARLEY_ASSIGN_OR_RETURN(MessageRecord m, b.store().GetMessage(conv_id, seq));
+        PARLEY_ASSIGN_OR_RETURN(MessageRecord m, CurrentMessage(b, conv_id, seq));
         if (m.recalled) {
           changed = false;
           return Status::Ok();
@@ -173,14 +180,9 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
         conv->recalled.insert(seq);
         changed = true;
         // Recalls are rare: every member is told, whatever the fan-out mode.
-        InboxEvent e{};
-        e.type = EventType::kRecall;
-        e.conv_id = conv_id;
-        e.conv_seq = seq;
-        e.actor = who.user_id;
-        e.ms = b.now_ms();
-        e.gseq = gseq;
-        return EmitToMembers(b, *conv, e);
+        return EmitToMembers(
+            b, *conv,
+            MessageEvent(EventType::kRecall, conv_id, seq, who.user_id, b.now_ms(), gseq));
       },
       std::move(done));
 }
@@ -188,6 +190,61 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
 Status MessageService::RecallSync(const Identity& who, ConvId conv, Seq seq) {
   auto r = Await<bool>([&](Callback<bool> cb) { Recall(who, conv, seq, cb); });
   return r.ok() ? Status::Ok() : r.status();
+}
+
+void MessageService::Edit(const Identity& who, ConvId conv_id, Seq seq, std::string body,
+                          Callback<EditReply> done) {
+  // Only text can be edited, so the body must be valid text.
+  if (Status st = ValidateBody(MessageKind::kText, body); !st.ok()) {
+    done(st);
+    return;
+  }
+  int64_t window = config_.edit_window_ms;
+  sequencer_->SubmitFor<EditReply>(
+      [who, conv_id, seq, body = std::move(body), window](CommitBatch& b,
+                                                          EditReply& out) -> Status {
+        PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, conv_id, who.user_id));
+        if (seq == 0 || seq > conv->head.last_seq) return NoMessage(conv_id, seq);
+        PARLEY_ASSIGN_OR_RETURN(MessageRecord m, CurrentMessage(b, conv_id, seq));
+        if (m.sender != who.user_id) return PermissionDenied("only the sender may edit a message");
+        // conv->recalled: a recall staged earlier, not in the store yet.
+        if (m.recalled || conv->recalled.count(seq)) {
+          return InvalidArgument("message " + std::to_string(seq) + " was recalled");
+        }
+        if (m.kind != MessageKind::kText) {
+          return InvalidArgument("only text messages can be edited");
+        }
+        out = EditReply{conv_id, seq, m.edited_ms};
+        // Before the window check, so that a retry of an edit that went through succeeds.
+        if (m.body == body) return Status::Ok();
+        if (window <= 0) return Status(Code::kFailedPrecondition, "editing is turned off");
+        if (b.now_ms() - m.server_ms > window) {
+          return Status(Code::kFailedPrecondition,
+                        "the edit window of " + std::to_string(window / 1000) + " s has passed");
+        }
+        m.body = body;
+        m.edited_ms = b.now_ms();
+        out.edited_ms = m.edited_ms;
+        uint64_t gseq = b.NextGseq();
+        conv->head.last_gseq = gseq;
+        b.MarkHeadDirty(conv);
+        // The change feed tells the search indexer to index the new body.
+        b.writes().Add(
+            op::PutChange{ChangeRecord{gseq, ChangeKind::kEdit, conv_id, seq, b.now_ms()}});
+        b.SetPendingEdit(m);
+        b.NoteMessage(m);
+        b.writes().Add(op::PutMessage{m});
+        // Like recalls, edits are rare: every member is told, whatever the fan-out mode.
+        return EmitToMembers(
+            b, *conv, MessageEvent(EventType::kEdit, conv_id, seq, who.user_id, b.now_ms(), gseq));
+      },
+      std::move(done));
+}
+
+Result<EditReply> MessageService::EditSync(const Identity& who, ConvId conv, Seq seq,
+                                           std::string body) {
+  return Await<EditReply>(
+      [&](Callback<EditReply> cb) { Edit(who, conv, seq, std::move(body), cb); });
 }
 
 void MessageService::MarkRead(const Identity& who, ConvId conv_id, Seq seq,

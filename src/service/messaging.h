@@ -1,4 +1,4 @@
-// MessageService: send, recall, and read cursors — the mutating half of the timeline.
+// MessageService: send, recall, edit, and read cursors — the mutating half of the timeline.
 //
 // Send validates on the caller's thread (size, UTF-8, custom JSON, client_msg_id), then
 // the sequencer checks dedup and membership, assigns conv_seq, and stages the message,
@@ -8,6 +8,9 @@
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
+
+#include <string>
+#include <string_view>
 
 #include "service/await.h"
 #include "service/config.h"
@@ -30,12 +33,21 @@ class MessageService {
   void Recall(const Identity& who, ConvId conv, Seq seq, Callback<bool> done);
   Status RecallSync(const Identity& who, ConvId conv, Seq seq);
 
+  // Replaces the body of text message (conv, seq): allowed to its sender only, within the
+  // edit window, unless it was recalled. The body obeys the rules of Send. Every member
+  // gets a kEdit event and the change feed a kEdit entry. The identical body is a no-op.
+  void Edit(const Identity& who, ConvId conv, Seq seq, std::string body, Callback<EditReply> done);
+  Result<EditReply> EditSync(const Identity& who, ConvId conv, Seq seq, std::string body);
+
   // Moves the user's read cursor forward to `seq` (clamped to the head); never back.
   void MarkRead(const Identity& who, ConvId conv, Seq seq, Callback<ReadReply> done);
   Result<ReadReply> MarkReadSync(const Identity& who, ConvId conv, Seq seq);
 
  private:
   Status Validate(const SendRequest& request) const;
+  // The rules of a body of `kind`, shared by Send and Edit: size, UTF-8, and non-empty text
+  // or a JSON object.
+  Status ValidateBody(MessageKind kind, std::string_view body) const;
 
   Sequencer* sequencer_;
   ServiceConfig config_;

@@ -73,14 +73,18 @@ class SequencerState {
     std::unordered_set<std::string> names;
     std::unordered_map<std::string, ConvId> directs;
     std::map<std::pair<UserId, ConvId>, Seq> reads;
+    std::map<std::pair<ConvId, Seq>, MessageRecord> edits;
     void clear() {
       dedup.clear();
       names.clear();
       directs.clear();
       reads.clear();
+      edits.clear();
     }
   };
   Pending& staging() { return pending_[current_]; }
+  // The generation staged before the current one (committing, or already durable).
+  const Pending& previous() const { return pending_[current_ ^ 1]; }
   const Pending& generation(int i) const { return pending_[i]; }
   // The batch before the one just staged is durable: its generation is free again.
   void RotatePending() {
@@ -202,6 +206,21 @@ std::optional<Seq> CommitBatch::FindPendingRead(UserId user, ConvId conv) const 
 
 void CommitBatch::SetPendingRead(UserId user, ConvId conv, Seq seq) {
   state_->staging().reads[{user, conv}] = seq;
+}
+
+const MessageRecord* CommitBatch::FindPendingEdit(ConvId conv, Seq seq) const {
+  // The staging generation first: it holds the newer version if both have one.
+  const SequencerState::Pending* newest_first[] = {&state_->staging(), &state_->previous()};
+  for (const auto* generation : newest_first) {
+    if (auto it = generation->edits.find({conv, seq}); it != generation->edits.end()) {
+      return &it->second;
+    }
+  }
+  return nullptr;
+}
+
+void CommitBatch::SetPendingEdit(const MessageRecord& message) {
+  state_->staging().edits[{message.conv_id, message.seq}] = message;
 }
 
 void CommitBatch::Finalize() {

@@ -80,13 +80,13 @@ class CommitBatch {
   // Appends `event` to the inbox of event.user_id with the next user_seq.
   Status Emit(InboxEvent event);
   void NotifyConvMoved(ConvState* state);
-  // Hands a created or recalled message to the commit listener with the notice.
+  // Hands a created, recalled or edited message to the commit listener with the notice.
   void NoteMessage(const MessageRecord& message) {
     if (collect_notice_) notice_.messages.push_back(message);
   }
 
   // Requests staged but not yet durable (this batch, or the one still committing), so
-  // later tasks see them: dedup records, user names, direct pairs, read cursors.
+  // later tasks see them: dedup records, user names, direct pairs, read cursors, edits.
   const DedupRecord* FindPendingDedup(const std::string& key) const;
   void AddPendingDedup(std::string key, const DedupRecord& record);
   bool IsNamePending(const std::string& name) const;
@@ -95,6 +95,10 @@ class CommitBatch {
   void AddPendingDirect(const std::string& pair_key, ConvId conv);
   std::optional<Seq> FindPendingRead(UserId user, ConvId conv) const;
   void SetPendingRead(UserId user, ConvId conv, Seq seq);
+  // The newest edited version of message (conv, seq) not yet durable, or null. A second
+  // edit or a recall must start from it: the store still has the older body.
+  const MessageRecord* FindPendingEdit(ConvId conv, Seq seq) const;
+  void SetPendingEdit(const MessageRecord& message);
 
   // Adds the head and counter writes; called once after the last stage.
   void Finalize();

@@ -33,7 +33,7 @@ Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& 
 
   std::vector<MessageKey> keys;
   for (const auto& e : events) {
-    if (e.type == EventType::kMessage || e.type == EventType::kRecall) {
+    if (EventCarriesMessage(e.type)) {
       keys.push_back(MessageKey{e.conv_id, e.conv_seq});
     }
   }
@@ -42,7 +42,7 @@ Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& 
   size_t k = 0;
   for (auto& e : events) {
     SyncItem item{e, std::nullopt};
-    if (e.type == EventType::kMessage || e.type == EventType::kRecall) {
+    if (EventCarriesMessage(e.type)) {
       auto& m = messages[k++];
       if (m.ok()) {
         item.message = std::move(m).value();

@@ -36,6 +36,12 @@ struct SendAck {
   bool duplicate = false;  // a retry: the first acknowledgement, nothing new stored
 };
 
+struct EditReply {
+  ConvId conv_id = 0;
+  Seq seq = 0;
+  int64_t edited_ms = 0;  // the message's edit time after the call (0: never edited)
+};
+
 struct ReadReply {
   Seq read_seq = 0;  // the cursor after the call (unchanged if the request was older)
 };
@@ -48,7 +54,7 @@ struct SyncRequest {
 
 struct SyncItem {
   InboxEvent event;
-  std::optional<MessageRecord> message;  // for kMessage and kRecall events
+  std::optional<MessageRecord> message;  // for events that carry one (EventCarriesMessage)
 };
 
 struct HeadInfo {

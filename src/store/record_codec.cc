@@ -6,6 +6,11 @@ namespace parley {
 namespace {
 
 constexpr uint8_t kFormat = 1;
+// Messages are at format 2, which appends edited_ms. Format 1 (written before edits
+// existed) still decodes, as never edited; an older server refuses format 2 loudly
+// rather than misreading it.
+constexpr uint8_t kMessageFormatV1 = 1;
+constexpr uint8_t kMessageFormat = 2;
 
 Status Corrupt(const char* what) { return Status(Code::kCorruption, std::string("bad ") + what); }
 
@@ -127,7 +132,7 @@ Result<MemberRecord> DecodeMember(std::string_view in, ConvId conv, UserId user)
 
 void EncodeMessage(const MessageRecord& v, std::string* out) {
   Writer w(out);
-  w.U8(kFormat);
+  w.U8(kMessageFormat);
   w.Varint(v.msg_id);
   w.Varint(v.sender);
   w.Bytes(v.sender_device);
@@ -140,12 +145,16 @@ void EncodeMessage(const MessageRecord& v, std::string* out) {
     w.SignedVarint(v.recalled_ms);
   }
   w.Bytes(v.body);
+  w.SignedVarint(v.edited_ms);
 }
 
 Result<MessageRecord> DecodeMessage(std::string_view in, ConvId conv, Seq seq) {
   Reader r(in);
   MessageRecord v;
-  if (!Begin(r)) return Corrupt("message");
+  const uint8_t format = r.U8();
+  if (!r.ok() || (format != kMessageFormatV1 && format != kMessageFormat)) {
+    return Corrupt("message");
+  }
   v.conv_id = conv;
   v.seq = seq;
   v.msg_id = r.Varint();
@@ -160,6 +169,7 @@ Result<MessageRecord> DecodeMessage(std::string_view in, ConvId conv, Seq seq) {
     v.recalled_ms = r.SignedVarint();
   }
   v.body = r.Bytes();
+  if (format >= kMessageFormat) v.edited_ms = r.SignedVarint();
   if (!r.ok()) return Corrupt("message");
   return v;
 }

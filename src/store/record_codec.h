@@ -1,6 +1,6 @@
 // Value encodings of every record, shared by engines that store opaque bytes.
 //
-// Each value starts with a one-byte format version (currently 1) so records can evolve;
+// Each value starts with a one-byte format version (1; messages 2) so records can evolve;
 // the rest is varints and length-prefixed strings (common/codec.h). Decode* returns
 // Code::kCorruption on anything it cannot read.
 #pragma once
@@ -29,7 +29,8 @@ Result<ConvHead> DecodeConvHead(std::string_view in);
 void EncodeMember(const MemberRecord& r, std::string* out);
 Result<MemberRecord> DecodeMember(std::string_view in, ConvId conv, UserId user);
 
-// Message values omit (conv_id, seq), which live in the key.
+// Message values omit (conv_id, seq), which live in the key. Decodes format 1 (before
+// edits existed: edited_ms 0) and 2.
 void EncodeMessage(const MessageRecord& r, std::string* out);
 Result<MessageRecord> DecodeMessage(std::string_view in, ConvId conv, Seq seq);
 

@@ -6,6 +6,8 @@
 #include <limits>
 #include <tuple>
 
+#include "common/codec.h"
+
 namespace parley {
 namespace {
 
@@ -26,7 +28,7 @@ auto Tie(const MemberRecord& r) {
 }
 auto Tie(const MessageRecord& r) {
   return std::tie(r.conv_id, r.seq, r.msg_id, r.sender, r.sender_device, r.client_msg_id, r.kind,
-                  r.body, r.server_ms, r.recalled, r.recalled_by, r.recalled_ms);
+                  r.body, r.server_ms, r.recalled, r.recalled_by, r.recalled_ms, r.edited_ms);
 }
 auto Tie(const InboxEvent& r) {
   return std::tie(r.user_id, r.user_seq, r.type, r.conv_id, r.conv_seq, r.actor, r.subject, r.ms,
@@ -42,11 +44,11 @@ auto Tie(const Counters& r) { return std::tie(r.last_user_id, r.last_conv_id, r.
 // kCorruption: each strict prefix, an empty value, and unknown format versions.
 template <typename T>
 void CheckCodec(const T& rec, void (*encode)(const T&, std::string*),
-                const std::function<Result<T>(std::string_view)>& decode) {
+                const std::function<Result<T>(std::string_view)>& decode, char format = '\x01') {
   std::string bytes;
   encode(rec, &bytes);
   ASSERT_FALSE(bytes.empty());
-  EXPECT_EQ(bytes[0], '\x01') << "format version";
+  EXPECT_EQ(bytes[0], format) << "format version";
   auto back = decode(bytes);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(Tie(*back), Tie(rec));
@@ -57,7 +59,7 @@ void CheckCodec(const T& rec, void (*encode)(const T&, std::string*),
       EXPECT_EQ(r.status().code(), Code::kCorruption);
     }
   }
-  for (char version : {'\x00', '\x02', '\xff'}) {
+  for (char version : {'\x00', static_cast<char>(format + 1), '\xff'}) {
     std::string other = bytes;
     other[0] = version;
     auto r = decode(other);
@@ -123,29 +125,85 @@ TEST(RecordCodec, Message) {
   auto decode = [](std::string_view in) { return DecodeMessage(in, 5, 77); };
   MessageRecord text{
       5,     77, 1234, 9, "laptop", "cmid-1", MessageKind::kText, "héllo 消息", 1700000000000,
-      false, 0,  0};
-  CheckCodec<MessageRecord>(text, EncodeMessage, decode);
+      false, 0,  0,    0};
+  CheckCodec<MessageRecord>(text, EncodeMessage, decode, '\x02');
   MessageRecord custom = text;
   custom.kind = MessageKind::kCustom;
   custom.body = R"({"type":"image","url":"x"})";
-  CheckCodec<MessageRecord>(custom, EncodeMessage, decode);
+  CheckCodec<MessageRecord>(custom, EncodeMessage, decode, '\x02');
   MessageRecord recalled = text;
   recalled.recalled = true;
   recalled.recalled_by = 3;
   recalled.recalled_ms = 1700000000999;
   recalled.body.clear();
-  CheckCodec<MessageRecord>(recalled, EncodeMessage, decode);
+  CheckCodec<MessageRecord>(recalled, EncodeMessage, decode, '\x02');
+  MessageRecord edited = text;
+  edited.body = "héllo, edited";
+  edited.edited_ms = 1700000000555;
+  CheckCodec<MessageRecord>(edited, EncodeMessage, decode, '\x02');
+  edited.edited_ms = kMin64;
+  CheckCodec<MessageRecord>(edited, EncodeMessage, decode, '\x02');
   MessageRecord big = text;
   big.body = std::string(100000, 'x');
   big.msg_id = kMax;
-  CheckCodec<MessageRecord>(big, EncodeMessage, decode);
+  CheckCodec<MessageRecord>(big, EncodeMessage, decode, '\x02');
+}
+
+// Format 1, byte for byte as servers wrote messages before edits existed: it must still
+// decode (as never edited), so stored history survives the upgrade.
+std::string EncodeMessageV1(const MessageRecord& v) {
+  std::string out;
+  Writer w(&out);
+  w.U8(1);
+  w.Varint(v.msg_id);
+  w.Varint(v.sender);
+  w.Bytes(v.sender_device);
+  w.Bytes(v.client_msg_id);
+  w.U8(static_cast<uint8_t>(v.kind));
+  w.SignedVarint(v.server_ms);
+  w.U8(v.recalled ? 1 : 0);
+  if (v.recalled) {
+    w.Varint(v.recalled_by);
+    w.SignedVarint(v.recalled_ms);
+  }
+  w.Bytes(v.body);
+  return out;
+}
+
+TEST(RecordCodec, MessagesWrittenBeforeEditsStillDecode) {
+  MessageRecord text{
+      5,     77, 1234, 9, "laptop", "cmid-1", MessageKind::kText, "héllo 消息", 1700000000000,
+      false, 0,  0,    0};
+  MessageRecord recalled = text;
+  recalled.recalled = true;
+  recalled.recalled_by = 3;
+  recalled.recalled_ms = 1700000000999;
+  recalled.body.clear();
+  for (const MessageRecord& old : {text, recalled}) {
+    const std::string v1 = EncodeMessageV1(old);
+    auto back = DecodeMessage(v1, 5, 77);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(Tie(*back), Tie(old));
+    EXPECT_EQ(back->edited_ms, 0);
+    for (size_t cut = 0; cut < v1.size(); ++cut) {
+      EXPECT_EQ(DecodeMessage(std::string_view(v1).substr(0, cut), 5, 77).status().code(),
+                Code::kCorruption)
+          << "cut at " << cut;
+    }
+    // Written back, it is format 2 and keeps every field.
+    std::string v2;
+    EncodeMessage(*back, &v2);
+    EXPECT_EQ(v2[0], '\x02');
+    EXPECT_EQ(v2.substr(1, v1.size() - 1), v1.substr(1));
+    EXPECT_EQ(Tie(*DecodeMessage(v2, 5, 77)), Tie(old));
+  }
 }
 
 TEST(RecordCodec, InboxEvent) {
   auto decode = [](std::string_view in) { return DecodeInboxEvent(in, 8, 99); };
-  for (EventType type :
-       {EventType::kMessage, EventType::kRecall, EventType::kRead, EventType::kReceipt,
-        EventType::kMemberJoined, EventType::kMemberLeft, EventType::kConvUpdated}) {
+  for (EventType type : {EventType::kMessage, EventType::kRecall, EventType::kRead,
+                         EventType::kReceipt, EventType::kMemberJoined, EventType::kMemberLeft,
+                         EventType::kConvUpdated, EventType::kEdit}) {
     CheckCodec<InboxEvent>({8, 99, type, 5, 77, 9, 10, 1700000000000, 1234}, EncodeInboxEvent,
                            decode);
   }
@@ -161,6 +219,7 @@ TEST(RecordCodec, DedupChangeCountersAndNumbers) {
   CheckCodec<ChangeRecord>({4321, ChangeKind::kMessage, 5, 77, 1700000000000}, EncodeChange,
                            change);
   CheckCodec<ChangeRecord>({4321, ChangeKind::kRecall, kMax, kMax, -5}, EncodeChange, change);
+  CheckCodec<ChangeRecord>({4321, ChangeKind::kEdit, 5, 77, 1700000000001}, EncodeChange, change);
   CheckCodec<Counters>({10, 20, 30}, EncodeCounters, DecodeCounters);
   CheckCodec<Counters>({kMax, kMax, kMax}, EncodeCounters, DecodeCounters);
 

@@ -76,6 +76,7 @@ struct MessageRecord {
   bool recalled = false;
   UserId recalled_by = 0;
   int64_t recalled_ms = 0;
+  int64_t edited_ms = 0;  // server time of the last edit; 0: never edited
 };
 
 enum class EventType : uint8_t {
@@ -86,7 +87,14 @@ enum class EventType : uint8_t {
   kMemberJoined = 5,  // subject joined conv_id (added by actor)
   kMemberLeft = 6,    // subject left or was removed (by actor)
   kConvUpdated = 7,   // title or roles changed (by actor)
+  kEdit = 8,          // message (conv_id, conv_seq) got a new body; actor (its sender) edited it
 };
+
+// Events whose sync items and pushes carry the message itself, so a client needs no
+// second read to show them.
+inline bool EventCarriesMessage(EventType type) {
+  return type == EventType::kMessage || type == EventType::kRecall || type == EventType::kEdit;
+}
 
 // One sync-timeline entry of user `user_id`.
 struct InboxEvent {
@@ -110,7 +118,7 @@ struct DedupRecord {
   int64_t expires_ms = 0;
 };
 
-enum class ChangeKind : uint8_t { kMessage = 1, kRecall = 2 };
+enum class ChangeKind : uint8_t { kMessage = 1, kRecall = 2, kEdit = 3 };
 
 // The change feed: every message created or changed, in global commit order.
 struct ChangeRecord {

@@ -1,0 +1,127 @@
+#include "search/indexer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace parley::search {
+
+Indexer::Indexer(Store& store, SearchIndex& index, IndexerOptions options)
+    : store_(store), index_(index), options_(std::move(options)) {
+  auto counters = store_.LoadCounters();
+  if (counters.ok()) committed_ = counters->last_gseq;
+}
+
+Indexer::~Indexer() { Stop(); }
+
+void Indexer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Indexer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Indexer::Notify(uint64_t committed_gseq) {
+  uint64_t seen = committed_.load(std::memory_order_relaxed);
+  while (seen < committed_gseq && !committed_.compare_exchange_weak(seen, committed_gseq)) {
+  }
+  if (oldest_pending_ms_.load(std::memory_order_relaxed) == 0) {
+    int64_t zero = 0;
+    oldest_pending_ms_.compare_exchange_strong(zero, NowMillis());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    poked_ = true;
+  }
+  wake_.notify_one();
+}
+
+uint64_t Indexer::lag_changes() const {
+  uint64_t done = index_.checkpoint(), committed = committed_.load(std::memory_order_relaxed);
+  return committed > done ? committed - done : 0;
+}
+
+double Indexer::lag_seconds() const {
+  int64_t oldest = oldest_pending_ms_.load(std::memory_order_relaxed);
+  if (oldest == 0 || lag_changes() == 0) return 0;
+  return static_cast<double>(NowMillis() - oldest) / 1000.0;
+}
+
+Result<bool> Indexer::Step() {
+  const uint64_t after = index_.checkpoint();
+  PARLEY_ASSIGN_OR_RETURN(auto changes, store_.ScanChanges(after, options_.batch_changes));
+  if (changes.empty()) {
+    oldest_pending_ms_.store(0, std::memory_order_relaxed);
+    return false;
+  }
+  oldest_pending_ms_.store(changes.front().ms, std::memory_order_relaxed);
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<MessageKey> keys;
+  keys.reserve(changes.size());
+  for (const ChangeRecord& c : changes) keys.push_back(MessageKey{c.conv_id, c.conv_seq});
+  auto messages = store_.GetMessages(keys);
+  IndexBatch batch;
+  batch.checkpoint = changes.back().gseq;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const ChangeRecord& change = changes[i];
+    if (!messages[i].ok()) {
+      // A change always names a stored message; anything else is a store failure, and the
+      // batch is retried rather than skipped.
+      return messages[i].status();
+    }
+    const MessageRecord& m = *messages[i];
+    if (change.kind == ChangeKind::kRecall || m.recalled) {
+      if (change.kind != ChangeKind::kMessage) batch.removals.push_back(m.msg_id);
+      continue;  // a message recalled before we saw it is never added
+    }
+    if (m.kind != MessageKind::kText) continue;  // custom JSON payloads are not text
+    batch.upserts.push_back(IndexedMessage{m.msg_id, m.conv_id, m.seq, m.sender, m.server_ms,
+                                           m.body, change.kind != ChangeKind::kMessage});
+  }
+  PARLEY_RETURN_IF_ERROR(index_.Apply(batch));
+  if (options_.on_batch) {
+    options_.on_batch(
+        batch.upserts.size() + batch.removals.size(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  // What remains was committed no earlier than the last change indexed now.
+  oldest_pending_ms_.store(lag_changes() > 0 ? changes.back().ms : 0, std::memory_order_relaxed);
+  return true;
+}
+
+Status Indexer::CatchUp() {
+  for (;;) {
+    PARLEY_ASSIGN_OR_RETURN(bool worked, Step());
+    if (!worked) return Status::Ok();
+  }
+}
+
+void Indexer::Run() {
+  int failures = 0;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      poked_ = false;
+    }
+    auto worked = Step();
+    failures = worked.ok() ? 0 : failures + 1;
+    if (worked.ok() && *worked) continue;  // more may be waiting
+    std::unique_lock<std::mutex> lock(mu_);
+    // After a failure back off (up to 5 s) instead of spinning on a broken store.
+    const int wait_ms =
+        failures > 0 ? std::min(5000, 100 << std::min(failures, 6)) : options_.idle_poll_ms;
+    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                   [&] { return stop_ || (poked_ && failures == 0); });
+  }
+}
+
+}  // namespace parley::search

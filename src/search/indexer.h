@@ -1,0 +1,68 @@
+// Indexer: keeps the SearchIndex up to date by following the store's change feed.
+//
+// A background thread reads changes after the index checkpoint, fetches the messages they
+// name, and applies them with the new checkpoint in one index transaction: new text
+// messages are added, recalled ones removed, edited ones replaced. It wakes when the
+// sequencer reports a commit (Notify) and otherwise polls, so it lags under load, catches
+// up afterwards, and after a crash simply resumes from the checkpoint.
+//
+// Thread-safety: Notify() and the lag accessors from any thread; Start/Stop from one.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "search/search_index.h"
+#include "store/store.h"
+
+namespace parley::search {
+
+struct IndexerOptions {
+  size_t batch_changes = 4096;  // changes per index transaction, at most
+  int idle_poll_ms = 500;       // poll this often without a Notify
+  // Called after each applied batch with the number of documents it touched (metrics).
+  std::function<void(size_t docs, double seconds)> on_batch;
+};
+
+class Indexer {
+ public:
+  Indexer(Store& store, SearchIndex& index, IndexerOptions options = {});
+  ~Indexer();  // Stops.
+
+  void Start();
+  void Stop();
+
+  // The store committed up to `gseq`: wake up.
+  void Notify(uint64_t committed_gseq);
+
+  // Indexes everything up to the store's current change-feed end on this thread; for
+  // rebuilds and tests (not while the thread runs).
+  Status CatchUp();
+
+  // Changes committed but not yet indexed, and the age of the oldest of them.
+  uint64_t lag_changes() const;
+  double lag_seconds() const;
+  uint64_t committed_gseq() const { return committed_.load(std::memory_order_relaxed); }
+
+ private:
+  // One step: false when there was nothing to do.
+  Result<bool> Step();
+  void Run();
+
+  Store& store_;
+  SearchIndex& index_;
+  const IndexerOptions options_;
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<int64_t> oldest_pending_ms_{0};  // 0: none known
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  bool poked_ = false;
+  std::thread thread_;
+};
+
+}  // namespace parley::search
