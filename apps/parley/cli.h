@@ -86,5 +86,6 @@ void AddMessageCommands(CLI::App& app, Cli& cli);  // send history read recall e
 void AddConvCommands(CLI::App& app, Cli& cli);     // convs group …
 void AddSyncCommands(CLI::App& app, Cli& cli);     // sync tail
 void AddSearchCommands(CLI::App& app, Cli& cli);   // search
+void AddAdminCommands(CLI::App& app, Cli& cli);    // admin reindex
 
 }  // namespace parley::cli

@@ -53,8 +53,8 @@ int Search(Cli& cli, const SearchCmdArgs& a) {
     if (cli.opts.json) {
       cli.Out(SearchHitJson(h));
     } else {
-      cli.Out(fmt::format("{} #{}  {}  {}: {}", dir.ConvLabel(h.conv), h.seq, FormatTime(h.ts, now),
-                          dir.UserName(h.sender), MarkHighlights(h, tty)));
+      cli.Out(fmt::format("[{}] #{}  {}  {}: {}", dir.ConvLabel(h.conv), h.seq,
+                          FormatTime(h.ts, now), dir.UserName(h.sender), MarkHighlights(h, tty)));
     }
   }
   if (result->hits.empty()) cli.Note("no messages found");

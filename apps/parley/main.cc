@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   AddConvCommands(app, cli);
   AddSyncCommands(app, cli);
   AddSearchCommands(app, cli);
+  AddAdminCommands(app, cli);
 
   try {
     app.parse(argc, argv);
