@@ -166,6 +166,7 @@ class ForwardingStore : public Store {
   Result<Counters> LoadCounters() override { return inner_->LoadCounters(); }
   Status Apply(const WriteSet& writes, Durability d) override { return inner_->Apply(writes, d); }
   StoreStats Stats() override { return inner_->Stats(); }
+  Status Checkpoint(const std::string& dir) override { return inner_->Checkpoint(dir); }
 
  private:
   std::unique_ptr<Store> inner_;

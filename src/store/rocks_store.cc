@@ -6,6 +6,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
@@ -369,6 +370,15 @@ class RocksStore final : public Store {
     rocksdb::WriteOptions wo;
     wo.sync = durability == Durability::kSync;
     return FromRocks(db_->Write(wo, &batch));
+  }
+
+  Status Checkpoint(const std::string& dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    PARLEY_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // Flushes the memtables first (a moment's pause of writes), so the copy needs no
+    // write-ahead log replay and holds only immutable table files plus small metadata.
+    return FromRocks(checkpoint->CreateCheckpoint(dir));
   }
 
   StoreStats Stats() override {

@@ -92,6 +92,12 @@ class Store {
   virtual Status Apply(const WriteSet& writes, Durability durability) = 0;
 
   virtual StoreStats Stats() = 0;
+
+  // --- backup
+  // Writes a consistent, openable copy of the store into `dir` (which must not exist)
+  // while writes continue: hard links to immutable files where possible. kIOError if the
+  // engine cannot.
+  virtual Status Checkpoint(const std::string& dir) = 0;
 };
 
 }  // namespace parley

@@ -1,0 +1,300 @@
+#include "backup/backup.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace parley::backup {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kManifestFormat = 1;
+
+std::string ChunkName(const std::string& id) { return "chunks/" + id.substr(0, 2) + "/" + id; }
+std::string ManifestName(const std::string& id) { return "manifests/" + id; }
+
+std::string NewBackupId(int64_t now_ms) {
+  const time_t secs = static_cast<time_t>(now_ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+  char rest[24];
+  snprintf(rest, sizeof(rest), "%03dZ-%06x", static_cast<int>(now_ms % 1000),
+           randombytes_uniform(0xFFFFFF));
+  return std::string(stamp) + rest;
+}
+
+// RocksDB never rewrites a table file: same name and size means the same contents.
+bool Immutable(const std::string& path) {
+  return path.ends_with(".sst") || path.ends_with(".blob");
+}
+
+json ToJson(const Manifest& m) {
+  json files = json::array();
+  for (const auto& f : m.files) {
+    files.push_back({{"path", f.path}, {"size", f.size}, {"hash", f.hash}, {"chunks", f.chunks}});
+  }
+  return {{"format", kManifestFormat},  {"id", m.id},
+          {"created_ms", m.created_ms}, {"kind", m.kind},
+          {"parent", m.parent},         {"encrypted", m.encrypted},
+          {"messages", m.messages},     {"bytes", m.bytes},
+          {"new_bytes", m.new_bytes},   {"stored_bytes", m.stored_bytes},
+          {"seconds", m.seconds},       {"files", files}};
+}
+
+Result<Manifest> FromJson(const std::string& text) {
+  try {
+    json j = json::parse(text);
+    if (j.at("format").get<int>() != kManifestFormat) {
+      return Status(Code::kCorruption, "manifest of an unknown format");
+    }
+    Manifest m;
+    m.id = j.at("id").get<std::string>();
+    m.created_ms = j.at("created_ms").get<int64_t>();
+    m.kind = j.at("kind").get<std::string>();
+    m.parent = j.at("parent").get<std::string>();
+    m.encrypted = j.at("encrypted").get<bool>();
+    m.messages = j.at("messages").get<uint64_t>();
+    m.bytes = j.at("bytes").get<uint64_t>();
+    m.new_bytes = j.at("new_bytes").get<uint64_t>();
+    m.stored_bytes = j.at("stored_bytes").get<uint64_t>();
+    m.seconds = j.at("seconds").get<double>();
+    for (const auto& f : j.at("files")) {
+      m.files.push_back(FileEntry{f.at("path").get<std::string>(), f.at("size").get<uint64_t>(),
+                                  f.at("hash").get<std::string>(),
+                                  f.at("chunks").get<std::vector<std::string>>()});
+    }
+    return m;
+  } catch (const std::exception& e) {
+    return Status(Code::kCorruption, std::string("manifest does not parse: ") + e.what());
+  }
+}
+
+// Incremental BLAKE2b of a whole file, keyed like chunk ids.
+class FileHasher {
+ public:
+  explicit FileHasher(const std::optional<Key>& key) {
+    crypto_generichash_init(&state_, key ? key->data() : nullptr, key ? key->size() : 0, 32);
+  }
+  void Add(std::string_view data) {
+    crypto_generichash_update(&state_, reinterpret_cast<const unsigned char*>(data.data()),
+                              data.size());
+  }
+  std::string Hex() {
+    unsigned char digest[32];
+    crypto_generichash_final(&state_, digest, sizeof(digest));
+    char hex[65];
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    return hex;
+  }
+
+ private:
+  crypto_generichash_state state_;
+};
+
+// Reads and checks one chunk: it opens (authentic, intact) and its content matches its id.
+Result<std::string> ReadChunk(Target& target, const std::string& id,
+                              const std::optional<Key>& key) {
+  auto blob = target.Get(ChunkName(id));
+  if (!blob.ok()) return blob.status();
+  auto plain = Open(*blob, key);
+  if (!plain.ok()) {
+    return Status(plain.status().code(),
+                  "chunk " + id + ": " + std::string(plain.status().message()));
+  }
+  if (ContentId(*plain, key) != id) {
+    return Status(Code::kCorruption, "chunk " + id + ": content does not match its id");
+  }
+  return plain;
+}
+
+}  // namespace
+
+Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
+                        const CreateOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  PARLEY_RETURN_IF_ERROR(target.CleanUp());
+  Manifest m;
+  m.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  m.id = NewBackupId(m.created_ms);
+  m.encrypted = options.key.has_value();
+  m.messages = options.messages;
+  // The newest previous backup, if readable with this key: its table files need no reading.
+  std::map<std::string, const FileEntry*> previous;
+  Manifest parent;
+  if (!options.full) {
+    auto all = List(target, options.key);
+    if (all.ok() && !all->empty()) {
+      parent = std::move(all->back());
+      for (const auto& f : parent.files) {
+        if (Immutable(f.path)) previous[f.path] = &f;
+      }
+    }
+  }
+  m.kind = options.full || parent.id.empty() ? "full" : "incremental";
+  m.parent = m.kind == "full" ? "" : parent.id;
+
+  std::vector<fs::path> paths;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(snapshot_dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_regular_file()) paths.push_back(it->path());
+  }
+  if (ec) return Status(Code::kIOError, "list " + snapshot_dir + ": " + ec.message());
+  std::sort(paths.begin(), paths.end());
+  std::string buffer(options.chunk_bytes, '\0');
+  for (const fs::path& p : paths) {
+    FileEntry entry;
+    entry.path = fs::relative(p, snapshot_dir).string();
+    entry.size = fs::file_size(p, ec);
+    if (ec) return Status(Code::kIOError, "stat " + p.string() + ": " + ec.message());
+    m.bytes += entry.size;
+    if (auto it = previous.find(entry.path);
+        it != previous.end() && it->second->size == entry.size) {
+      entry.hash = it->second->hash;
+      entry.chunks = it->second->chunks;
+      m.files.push_back(std::move(entry));
+      continue;
+    }
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return Status(Code::kIOError, "read " + p.string());
+    FileHasher hasher(options.key);
+    for (;;) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const auto n = static_cast<size_t>(in.gcount());
+      if (n == 0) break;
+      std::string_view piece(buffer.data(), n);
+      hasher.Add(piece);
+      std::string id = ContentId(piece, options.key);
+      PARLEY_ASSIGN_OR_RETURN(bool have, target.Exists(ChunkName(id)));
+      if (!have || options.full) {
+        std::string blob = Seal(piece, options.key, options.zstd_level);
+        PARLEY_RETURN_IF_ERROR(target.Put(ChunkName(id), blob));
+        m.new_bytes += n;
+        m.stored_bytes += blob.size();
+      }
+      entry.chunks.push_back(std::move(id));
+    }
+    if (in.bad()) return Status(Code::kIOError, "read " + p.string());
+    entry.hash = hasher.Hex();
+    m.files.push_back(std::move(entry));
+  }
+  m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PARLEY_RETURN_IF_ERROR(
+      target.Put(ManifestName(m.id), Seal(ToJson(m).dump(), options.key, options.zstd_level)));
+  return m;
+}
+
+Result<Manifest> Load(Target& target, const std::string& id, const std::optional<Key>& key) {
+  if (id.empty() || id.find('/') != std::string::npos || id.find("..") != std::string::npos) {
+    return Status(Code::kInvalidArgument, "bad backup id '" + id + "'");
+  }
+  PARLEY_ASSIGN_OR_RETURN(bool exists, target.Exists(ManifestName(id)));
+  if (!exists) return Status(Code::kNotFound, "no backup " + id + " in " + target.Describe());
+  PARLEY_ASSIGN_OR_RETURN(std::string blob, target.Get(ManifestName(id)));
+  auto text = Open(blob, key);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  "manifest " + id + ": " + std::string(text.status().message()));
+  }
+  return FromJson(*text);
+}
+
+Result<std::vector<Manifest>> List(Target& target, const std::optional<Key>& key) {
+  PARLEY_ASSIGN_OR_RETURN(auto names, target.List("manifests/"));
+  std::vector<Manifest> out;
+  for (const auto& name : names) {
+    PARLEY_ASSIGN_OR_RETURN(Manifest m,
+                            Load(target, name.substr(std::string("manifests/").size()), key));
+    out.push_back(std::move(m));
+  }
+  // By creation time (ids sort the same way except within one millisecond).
+  std::stable_sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
+    return a.created_ms < b.created_ms;
+  });
+  return out;
+}
+
+Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
+                                      const std::optional<Key>& key) {
+  PARLEY_ASSIGN_OR_RETURN(Manifest m, Load(target, id, key));
+  std::vector<FileCheck> out;
+  for (const FileEntry& f : m.files) {
+    FileCheck check{f.path, Status::Ok()};
+    FileHasher hasher(key);
+    uint64_t size = 0;
+    for (const std::string& chunk : f.chunks) {
+      auto plain = ReadChunk(target, chunk, key);
+      if (!plain.ok()) {
+        check.status = plain.status();
+        break;
+      }
+      hasher.Add(*plain);
+      size += plain->size();
+    }
+    if (check.status.ok() && (size != f.size || hasher.Hex() != f.hash)) {
+      check.status = Status(Code::kCorruption, "file size or hash differs from the manifest");
+    }
+    out.push_back(std::move(check));
+  }
+  return out;
+}
+
+Status Restore(Target& target, const std::string& id, const std::string& dir,
+               const std::optional<Key>& key) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+    return Status(Code::kFailedPrecondition, "restore target " + dir + " is not empty");
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto checks, Verify(target, id, key));
+  for (const auto& c : checks) {
+    if (!c.status.ok()) {
+      return Status(c.status.code(), "backup " + id + " fails verification at " + c.path + ": " +
+                                         std::string(c.status.message()) + "; nothing restored");
+    }
+  }
+  PARLEY_ASSIGN_OR_RETURN(Manifest m, Load(target, id, key));
+  for (const FileEntry& f : m.files) {
+    const fs::path out_path = fs::path(dir) / f.path;
+    if (f.path.find("..") != std::string::npos ||
+        out_path.is_absolute() != fs::path(dir).is_absolute()) {
+      return Status(Code::kCorruption, "manifest names a path outside the target: " + f.path);
+    }
+    fs::create_directories(out_path.parent_path(), ec);
+    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    for (const std::string& chunk : f.chunks) {
+      PARLEY_ASSIGN_OR_RETURN(std::string plain, ReadChunk(target, chunk, key));
+      out.write(plain.data(), static_cast<std::streamsize>(plain.size()));
+    }
+    if (!out.flush()) return Status(Code::kIOError, "write " + out_path.string());
+  }
+  return Status::Ok();
+}
+
+Result<size_t> Prune(Target& target, size_t keep, const std::optional<Key>& key) {
+  PARLEY_ASSIGN_OR_RETURN(auto all, List(target, key));
+  if (all.size() <= keep) return size_t{0};
+  const size_t drop = all.size() - keep;
+  for (size_t i = 0; i < drop; ++i) PARLEY_RETURN_IF_ERROR(target.Remove(ManifestName(all[i].id)));
+  std::set<std::string> live;
+  for (size_t i = drop; i < all.size(); ++i) {
+    for (const auto& f : all[i].files) live.insert(f.chunks.begin(), f.chunks.end());
+  }
+  PARLEY_ASSIGN_OR_RETURN(auto chunks, target.List("chunks/"));
+  for (const auto& name : chunks) {
+    if (!live.count(name.substr(name.rfind('/') + 1))) PARLEY_RETURN_IF_ERROR(target.Remove(name));
+  }
+  return drop;
+}
+
+}  // namespace parley::backup

@@ -1,0 +1,84 @@
+// Backups of a data directory snapshot: full and incremental, content-addressed,
+// compressed, optionally encrypted, verifiable, each restorable on its own.
+//
+// Layout on the target:
+//   chunks/<id[0:2]>/<id>   a piece (up to chunk_bytes) of a store file, sealed (codec.h);
+//                           <id> is the BLAKE2b content address of the plain piece
+//   manifests/<backup id>   the backup's manifest (JSON), sealed the same way
+// A manifest lists every file of the snapshot with its size, hash and chunk ids, so a
+// backup never depends on another backup's manifest — only on chunks, which are shared.
+// An incremental backup uploads only chunks the target does not hold yet; RocksDB's
+// table files never change once written, so a table file already listed (same name and
+// size) by the previous manifest is not even read again.
+//
+// The manifest is written last: a backup killed midway leaves only unreferenced chunks
+// (and temporary files, removed by the next run), never a manifest pointing at nothing.
+//
+// Thread-safety: functions are independent; do not run two Create on one target at once.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/codec.h"
+#include "backup/target.h"
+
+namespace parley::backup {
+
+struct FileEntry {
+  std::string path;  // relative to the snapshot root
+  uint64_t size = 0;
+  std::string hash;  // BLAKE2b of the whole file (keyed like chunk ids)
+  std::vector<std::string> chunks;
+};
+
+struct Manifest {
+  std::string id;  // "20261123T101500123Z-1a2b3c": UTC time to the millisecond, then random
+  int64_t created_ms = 0;
+  std::string kind;    // "full" or "incremental"
+  std::string parent;  // the backup an incremental was based on ("" for full)
+  bool encrypted = false;
+  uint64_t messages = 0;      // as reported by the caller (store statistics)
+  uint64_t bytes = 0;         // size of the snapshot
+  uint64_t new_bytes = 0;     // plain bytes of chunks this backup uploaded
+  uint64_t stored_bytes = 0;  // their size on the target (compressed, sealed)
+  double seconds = 0;
+  std::vector<FileEntry> files;
+};
+
+struct CreateOptions {
+  std::optional<Key> key;  // encrypt with it
+  int zstd_level = 3;
+  size_t chunk_bytes = 8u << 20;
+  bool full = false;  // upload every chunk again (fresh copies), even if the target has it
+  uint64_t messages = 0;
+};
+
+Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
+                        const CreateOptions& options);
+
+// Manifests on the target, oldest first.
+Result<std::vector<Manifest>> List(Target& target, const std::optional<Key>& key);
+Result<Manifest> Load(Target& target, const std::string& id, const std::optional<Key>& key);
+
+struct FileCheck {
+  std::string path;
+  Status status;
+};
+// Reads back every chunk of backup `id` and checks it (authenticity, hash, file hash and
+// size). One entry per file; the Status is the first problem (naming the chunk), if any.
+Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
+                                      const std::optional<Key>& key);
+
+// Verifies backup `id` completely, then writes its files into `dir`, which must be empty
+// or absent. Nothing is written if verification fails.
+Status Restore(Target& target, const std::string& id, const std::string& dir,
+               const std::optional<Key>& key);
+
+// Keeps the newest `keep` manifests, removes the others and every chunk no remaining
+// manifest references. Returns the number of backups removed.
+Result<size_t> Prune(Target& target, size_t keep, const std::optional<Key>& key);
+
+}  // namespace parley::backup

@@ -1,0 +1,126 @@
+#include "backup/backup_service.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/clock.h"
+
+namespace parley::backup {
+
+namespace fs = std::filesystem;
+
+Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store, std::string data_dir,
+                                                           BackupConfig config, Audit audit) {
+  std::unique_ptr<BackupService> s(
+      new BackupService(store, std::move(data_dir), std::move(config), std::move(audit)));
+  if (s->config_.target.empty()) return Status(Code::kInvalidArgument, "no backup target");
+  PARLEY_ASSIGN_OR_RETURN(s->target_, OpenDirTarget(s->config_.target));
+  if (!s->config_.key_file.empty()) {
+    PARLEY_ASSIGN_OR_RETURN(Key key, LoadKey(s->config_.key_file));
+    s->key_ = key;
+  }
+  return s;
+}
+
+BackupService::~BackupService() { Stop(); }
+
+Result<Manifest> BackupService::Run(bool full) {
+  bool expected = false;
+  if (!running_.compare_exchange_strong(expected, true)) {
+    return Status(Code::kFailedPrecondition, "a backup is already running");
+  }
+  struct Done {
+    std::atomic<bool>& flag;
+    ~Done() { flag = false; }
+  } done{running_};
+  const auto start = std::chrono::steady_clock::now();
+  const fs::path snapshot = fs::path(data_dir_) / "backup-snapshot";
+  std::error_code ec;
+  fs::remove_all(snapshot, ec);  // left by a run that was killed
+  auto result = [&]() -> Result<Manifest> {
+    PARLEY_RETURN_IF_ERROR(store_.Checkpoint(snapshot.string()));
+    CreateOptions options;
+    options.key = key_;
+    options.zstd_level = config_.zstd_level;
+    options.full = full;
+    options.messages = store_.Stats().messages;
+    return Create(snapshot.string(), *target_, options);
+  }();
+  fs::remove_all(snapshot, ec);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!result.ok()) {
+    ++stats_.failures;
+    if (audit_)
+      audit_("backup failed after " + std::to_string(seconds) +
+             " s: " + result.status().ToString());
+    return result;
+  }
+  ++stats_.successes;
+  stats_.last_success_ms = NowMillis();
+  stats_.last_seconds = seconds;
+  stats_.last_bytes = result->bytes;
+  stats_.last_stored_bytes = result->stored_bytes;
+  if (audit_) {
+    audit_("backup " + result->id + " (" + result->kind + (result->encrypted ? ", encrypted" : "") +
+           ") of " + std::to_string(result->bytes) + " bytes, " +
+           std::to_string(result->new_bytes) + " new, " + std::to_string(result->stored_bytes) +
+           " stored, ~" + std::to_string(result->messages) + " messages, in " +
+           std::to_string(seconds) + " s to " + target_->Describe());
+  }
+  return result;
+}
+
+Result<std::vector<Manifest>> BackupService::List() { return backup::List(*target_, key_); }
+
+BackupRunStats BackupService::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void BackupService::Start() {
+  if (config_.incremental_every_s <= 0 && config_.full_every_s <= 0) return;
+  scheduler_ = std::thread([this] { Schedule(); });
+}
+
+void BackupService::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+}
+
+void BackupService::Schedule() {
+  // Due times count from start-up (and from the last backup of each kind).
+  const int64_t start = NowMillis();
+  int64_t next_full = config_.full_every_s > 0 ? start + config_.full_every_s * 1000 : INT64_MAX;
+  int64_t next_inc =
+      config_.incremental_every_s > 0 ? start + config_.incremental_every_s * 1000 : INT64_MAX;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      const int64_t wait_ms = std::max<int64_t>(0, std::min(next_full, next_inc) - NowMillis());
+      wake_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 60'000)),
+                     [this] { return stop_; });
+      if (stop_) return;
+    }
+    const int64_t now = NowMillis();
+    if (now < std::min(next_full, next_inc)) continue;
+    const bool full = now >= next_full;
+    auto result = Run(full);
+    if (full) next_full = now + config_.full_every_s * 1000;
+    if (config_.incremental_every_s > 0) next_inc = now + config_.incremental_every_s * 1000;
+    if (result.ok() && config_.keep_last > 0) {
+      auto pruned = Prune(*target_, config_.keep_last, key_);
+      if (audit_ && pruned.ok() && *pruned > 0) {
+        audit_("pruned " + std::to_string(*pruned) + " old backups (keep_last " +
+               std::to_string(config_.keep_last) + ")");
+      }
+    }
+  }
+}
+
+}  // namespace parley::backup

@@ -1,0 +1,86 @@
+// BackupService: backups of a live store, on demand (the admin endpoint) and on a schedule.
+//
+// Each run takes a RocksDB checkpoint of the store into DATA/backup-snapshot (hard links;
+// writes pause only for a memtable flush), backs that directory up (backup.h) and removes
+// it. Runs are serialized. The search index is not backed up: it is derived data and is
+// rebuilt from the restored store when parleyd starts on it.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "backup/backup.h"
+#include "store/store.h"
+
+namespace parley::backup {
+
+struct BackupConfig {
+  std::string target;    // a directory; empty: backups are off
+  std::string key_file;  // 64 hex digits; empty: backups are not encrypted
+  int zstd_level = 3;
+  int64_t incremental_every_s = 0;  // 0: no scheduled incrementals
+  int64_t full_every_s = 0;         // 0: no scheduled fulls
+  size_t keep_last = 0;             // after each scheduled run keep this many; 0: keep all
+};
+
+struct BackupRunStats {
+  int64_t last_success_ms = 0;
+  double last_seconds = 0;
+  uint64_t last_stored_bytes = 0;
+  uint64_t last_bytes = 0;
+  uint64_t successes = 0;
+  uint64_t failures = 0;
+};
+
+class BackupService {
+ public:
+  using Audit = std::function<void(const std::string& line)>;
+
+  // Fails if the target cannot be opened or the key file is unreadable.
+  static Result<std::unique_ptr<BackupService>> Open(Store& store, std::string data_dir,
+                                                     BackupConfig config, Audit audit);
+  ~BackupService();  // Stops.
+
+  // One backup now. kFailedPrecondition if another is running.
+  Result<Manifest> Run(bool full);
+  Result<std::vector<Manifest>> List();
+
+  // The scheduler thread (only if the config schedules anything).
+  void Start();
+  void Stop();
+
+  BackupRunStats stats() const;
+  bool running() const { return running_.load(); }
+  const BackupConfig& config() const { return config_; }
+
+ private:
+  BackupService(Store& store, std::string data_dir, BackupConfig config, Audit audit)
+      : store_(store),
+        data_dir_(std::move(data_dir)),
+        config_(std::move(config)),
+        audit_(std::move(audit)) {}
+  void Schedule();
+
+  Store& store_;
+  const std::string data_dir_;
+  const BackupConfig config_;
+  const Audit audit_;
+  std::optional<Key> key_;
+  std::unique_ptr<Target> target_;
+  std::atomic<bool> running_{false};
+  mutable std::mutex mu_;  // stats_, stop_
+  BackupRunStats stats_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread scheduler_;
+};
+
+}  // namespace parley::backup

@@ -1,0 +1,36 @@
+// Where backups are kept. A Target stores named blobs ("chunks/ab/ab12…", "manifests/…");
+// the local-directory target is the first, and an object store can implement the same
+// interface later (every operation is a whole-object put/get/list/delete).
+//
+// Thread-safety: implementations are safe for concurrent use.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace parley::backup {
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual std::string Describe() const = 0;
+  // Stores `data` under `name` all or nothing: durable once this returns, and a crash
+  // midway leaves no partial object under `name`.
+  virtual Status Put(const std::string& name, std::string_view data) = 0;
+  virtual Result<std::string> Get(const std::string& name) = 0;
+  virtual Result<bool> Exists(const std::string& name) = 0;
+  // Names starting with `prefix` ("manifests/"), sorted.
+  virtual Result<std::vector<std::string>> List(const std::string& prefix) = 0;
+  virtual Status Remove(const std::string& name) = 0;
+  // Removes leftovers of puts interrupted by a crash.
+  virtual Status CleanUp() = 0;
+};
+
+// A local or mounted directory (created if missing).
+Result<std::unique_ptr<Target>> OpenDirTarget(const std::string& dir);
+
+}  // namespace parley::backup
