@@ -81,11 +81,13 @@ client::UserArg UserArgOf(const std::string& s);
 Result<std::string> ReadPassword(const std::string& flag_value, bool from_stdin);
 
 // Registration of each command group.
-void AddAccountCommands(CLI::App& app, Cli& cli);  // register login logout whoami users
-void AddMessageCommands(CLI::App& app, Cli& cli);  // send history read recall edit
-void AddConvCommands(CLI::App& app, Cli& cli);     // convs group …
-void AddSyncCommands(CLI::App& app, Cli& cli);     // sync tail
-void AddSearchCommands(CLI::App& app, Cli& cli);   // search
-void AddAdminCommands(CLI::App& app, Cli& cli);    // admin reindex
+void AddAccountCommands(CLI::App& app, Cli& cli);        // register login logout whoami users
+void AddMessageCommands(CLI::App& app, Cli& cli);        // send history read recall edit
+void AddConvCommands(CLI::App& app, Cli& cli);           // convs group …
+void AddSyncCommands(CLI::App& app, Cli& cli);           // sync tail
+void AddSearchCommands(CLI::App& app, Cli& cli);         // search
+void AddAdminCommands(CLI::App& app, Cli& cli);          // admin …
+void AddAdminBackupCommands(CLI::App& admin, Cli& cli);  // admin backup …
+void AddAdminExportCommands(CLI::App& admin, Cli& cli);  // admin export, admin import
 
 }  // namespace parley::cli

@@ -1,4 +1,5 @@
-// `parley admin …`: maintenance on a server's data directory, with the server stopped.
+// `parley admin …`: server administration. This file: `reindex`; backups are in
+// cmd_backup.cc, export and import in cmd_export.cc.
 //
 // `parley admin reindex --data DIR` rebuilds the search index from the store: it deletes
 // DIR/search and indexes the whole change feed again. The store is opened directly, so
@@ -54,12 +55,13 @@ int Reindex(Cli& cli, const std::string& data_dir) {
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, Cli& cli) {
-  auto* admin = app.add_subcommand("admin", "maintenance of a server's data (server stopped)");
+  auto* admin = app.add_subcommand("admin", "server administration: backups, export, reindex");
   admin->require_subcommand(1);
   auto* sub = admin->add_subcommand("reindex", "rebuild the search index from the store");
   auto data = std::make_shared<std::string>("./data");
   sub->add_option("--data", *data, "the server's data directory (default ./data)");
   cli.Command(sub, [&cli, data] { return Reindex(cli, *data); });
+  AddAdminBackupCommands(*admin, cli);
 }
 
 }  // namespace parley::cli

@@ -15,6 +15,7 @@
 #include "hub/hub.h"
 #include "metrics/metrics.h"
 #include "search/search_service.h"
+#include "server/admin_api.h"
 #include "server/config_file.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
@@ -151,6 +152,44 @@ int main(int argc, char** argv) {
     search->Start();
   }
 
+  std::unique_ptr<parley::backup::BackupService> backups;
+  if (!config.backup.target.empty()) {
+    auto opened = parley::backup::BackupService::Open(
+        (*core)->store(), config.data_dir, config.backup,
+        [](const std::string& line) { spdlog::info("audit: {}", line); });
+    if (!opened.ok()) {
+      spdlog::critical("backups: {}", opened.status().ToString());
+      if (search) search->Stop();
+      (*core)->Shutdown();
+      return 1;
+    }
+    backups = std::move(*opened);
+    auto* b = backups.get();
+    registry.gauge_fn("parley_backup_last_success_timestamp_seconds",
+                      "When the last backup succeeded (0: never).",
+                      [b] { return static_cast<double>(b->stats().last_success_ms) / 1000.0; });
+    registry.gauge_fn("parley_backup_last_duration_seconds", "How long the last backup took.",
+                      [b] { return b->stats().last_seconds; });
+    registry.gauge_fn("parley_backup_last_stored_bytes",
+                      "Bytes the last backup wrote to the target (compressed).",
+                      [b] { return static_cast<double>(b->stats().last_stored_bytes); });
+    registry.gauge_fn("parley_backup_successes_total", "Backups completed (counter).",
+                      [b] { return static_cast<double>(b->stats().successes); });
+    registry.gauge_fn("parley_backup_failures_total", "Backups failed (counter).",
+                      [b] { return static_cast<double>(b->stats().failures); });
+    registry.gauge_fn("parley_backup_running", "1 while a backup runs.",
+                      [b] { return b->running() ? 1.0 : 0.0; });
+    backups->Start();
+  }
+  parley::AdminApi admin(config.admin_token, backups.get());
+  parley::AdminHandler admin_handler;
+  if (!config.admin_token.empty()) {
+    admin_handler = [&admin](std::string method, std::string target, std::string authorization,
+                             std::function<void(int, std::string)> respond) {
+      admin.Handle(method, target, authorization, std::move(respond));
+    };
+  }
+
   registry.gauge_fn("parley_process_resident_bytes", "Resident memory of parleyd.",
                     [] { return static_cast<double>(parley::metrics::ProcessRssBytes()); });
   registry.gauge_fn("parley_process_open_fds", "Open file descriptors of parleyd.",
@@ -161,7 +200,8 @@ int main(int argc, char** argv) {
     return static_cast<double>(c->sequencer().committed_gseq());
   });
 
-  auto server = parley::Server::Start(config.gateway, **core, hub, registry, search.get());
+  auto server = parley::Server::Start(config.gateway, **core, hub, registry, search.get(),
+                                      std::move(admin_handler));
   if (!server.ok()) {
     spdlog::critical("{}", server.status().ToString());
     if (search) search->Stop();
@@ -183,7 +223,9 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("signal {}: draining requests and closing connections", sig);
+  admin.Wait();  // a backup asked for over HTTP completes and is answered first
   (*server)->Shutdown(std::chrono::seconds(5));
+  if (backups) backups->Stop();  // a scheduled backup in progress completes first
   if (search) {
     listener.SetSearch(nullptr);
     search->Stop();  // its checkpoint is in the index: it resumes there next time

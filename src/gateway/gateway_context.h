@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -16,7 +18,14 @@ namespace parley {
 
 class WsSession;
 
+// Serves an HTTP request under /admin/: (method, target with query, Authorization header,
+// respond(status, JSON body)). `respond` may be called later, from any thread.
+using AdminHandler = std::function<void(std::string method, std::string target,
+                                        std::string authorization,
+                                        std::function<void(int status, std::string body)> respond)>;
+
 struct GatewayContext {
+  AdminHandler admin;  // empty: /admin/ answers 404
   GatewayConfig config;
   Dispatcher* dispatcher = nullptr;
   GatewayMetrics* metrics = nullptr;

@@ -71,11 +71,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       ws->Start(std::move(req));
       return;
     }
+    const std::string_view target(req.target().data(), req.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path.starts_with("/admin/")) return Admin(std::move(req));
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       return Respond(req, http::status::method_not_allowed, "GET only\n");
     }
-    const std::string_view target(req.target().data(), req.target().size());
-    const std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") return Respond(req, http::status::ok, "ok\n");
     if (path == "/readyz") {
       bool ok = ready_.load(std::memory_order_relaxed);
@@ -90,6 +91,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return Respond(req, http::status::upgrade_required, "WebSocket upgrade required\n");
     }
     Respond(req, http::status::not_found, "no such endpoint\n");
+  }
+
+  // Admin requests may take minutes (a backup): no read timeout while one runs, and the
+  // answer comes back to this connection's thread.
+  void Admin(http::request<http::string_body> req) {
+    if (!ctx_.admin) return Respond(req, http::status::not_found, "no such endpoint\n");
+    stream_.expires_never();
+    auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
+    auto self = shared_from_this();
+    ctx_.admin(std::string(shared_req->method_string()), std::string(shared_req->target()),
+               std::string((*shared_req)[http::field::authorization]),
+               [self, shared_req](int status, std::string body) {
+                 asio::post(self->stream_.get_executor(),
+                            [self, shared_req, status, body = std::move(body)]() mutable {
+                              self->Respond(*shared_req, static_cast<http::status>(status),
+                                            std::move(body), "application/json");
+                            });
+               });
   }
 
   void Respond(const http::request<http::string_body>& req, http::status status, std::string body,
@@ -279,9 +298,10 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, Core& core, Hub& hub,
                                               metrics::Registry& registry,
-                                              search::SearchService* search) {
+                                              search::SearchService* search, AdminHandler admin) {
   RaiseFdLimit();
   auto impl = std::make_unique<Impl>(config, core, hub, registry, search);
+  impl->ctx.admin = std::move(admin);
   PARLEY_RETURN_IF_ERROR(impl->Listen());
   Impl* raw = impl.get();
   registry.gauge_fn("parley_sessions_authenticated", "Authenticated WebSocket sessions.",

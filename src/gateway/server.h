@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "gateway/gateway_context.h"
 #include "common/status.h"
 #include "gateway/config.h"
 #include "hub/hub.h"
@@ -29,7 +30,8 @@ class Server {
   // disabled) must outlive the server.
   static Result<std::unique_ptr<Server>> Start(const GatewayConfig& config, Core& core, Hub& hub,
                                                metrics::Registry& registry,
-                                               search::SearchService* search = nullptr);
+                                               search::SearchService* search = nullptr,
+                                               AdminHandler admin = nullptr);
   ~Server();
 
   // The bound port (useful with port 0).

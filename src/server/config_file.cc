@@ -225,10 +225,43 @@ Status ReadSearch(const Table& t, search::SearchConfig* s) {
   return Status::Ok();
 }
 
+Status ReadString(const Table& t, const char* key, std::string* out) {
+  const toml::node* n = t.Get(key);
+  if (!n) return Status::Ok();
+  std::optional<std::string> v = n->value_exact<std::string>();
+  if (!v) return InvalidArgument("config key '" + t.Name(key) + "' must be a string");
+  *out = *v;
+  return Status::Ok();
+}
+
+Status ReadBackup(const Table& t, backup::BackupConfig* b) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
+      {"target", "key_file", "zstd_level", "incremental_every_s", "full_every_s", "keep_last"}));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "target", &b->target));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "key_file", &b->key_file));
+  PARLEY_RETURN_IF_ERROR(t.Int("zstd_level", &b->zstd_level, 1, 19));
+  PARLEY_RETURN_IF_ERROR(t.Int("incremental_every_s", &b->incremental_every_s, 0, 365LL * 86400));
+  PARLEY_RETURN_IF_ERROR(t.Int("full_every_s", &b->full_every_s, 0, 365LL * 86400));
+  PARLEY_RETURN_IF_ERROR(t.Int("keep_last", &b->keep_last, 0, 100'000));
+  if (b->target.empty() && (b->incremental_every_s > 0 || b->full_every_s > 0)) {
+    return InvalidArgument("config key 'backup.target' is needed to schedule backups");
+  }
+  return Status::Ok();
+}
+
+Status ReadAdmin(const Table& t, std::string* token) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"token"}));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "token", token));
+  if (!token->empty() && token->size() < 16) {
+    return InvalidArgument("config key 'admin.token' must be at least 16 characters");
+  }
+  return Status::Ok();
+}
+
 Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
-  PARLEY_RETURN_IF_ERROR(top.OnlyKeys(
-      {"data_dir", "server", "session", "limits", "messages", "storage", "accounts", "search"}));
+  PARLEY_RETURN_IF_ERROR(top.OnlyKeys({"data_dir", "server", "session", "limits", "messages",
+                                       "storage", "accounts", "search", "backup", "admin"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -250,6 +283,10 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadAccounts(Table(*t, "accounts."), &c->service));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "search", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadSearch(Table(*t, "search."), &c->search));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "backup", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadBackup(Table(*t, "backup."), &c->backup));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "admin", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadAdmin(Table(*t, "admin."), &c->admin_token));
   // Checked after both keys are read (either may be absent and keep its default).
   if (c->gateway.max_frame_hard_bytes < c->gateway.max_frame_bytes) {
     return InvalidArgument("config key 'session.max_frame_hard_bytes' (" +

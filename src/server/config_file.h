@@ -7,6 +7,7 @@
 
 #include "common/status.h"
 #include "gateway/config.h"
+#include "backup/backup_service.h"
 #include "search/search_service.h"
 #include "service/config.h"
 #include "store/rocks_store.h"
@@ -20,6 +21,9 @@ struct ServerConfig {
   GatewayConfig gateway;
   RocksStoreOptions store;
   search::SearchConfig search;
+  backup::BackupConfig backup;
+  // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.
+  std::string admin_token;
 };
 
 // Reads `path` into `config`, keeping the values already there for absent keys. Fails

@@ -302,7 +302,14 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "batch_changes",
                           "idle_poll_ms",
                           "default_limit",
-                          "max_limit"}) {
+                          "max_limit",
+                          "target",
+                          "key_file",
+                          "zstd_level",
+                          "incremental_every_s",
+                          "full_every_s",
+                          "keep_last",
+                          "token"}) {
     EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
   }
   // Start from values unlike every default, so that each key must set its field.
@@ -329,6 +336,11 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   odd.search.enabled = !odd.search.enabled;
   odd.search.batch_changes = odd.search.default_limit = odd.search.max_limit = 3;
   odd.search.idle_poll_ms = 33;
+  odd.backup.target = odd.backup.key_file = "x";
+  odd.admin_token = "0123456789abcdefX";
+  odd.backup.zstd_level = 9;
+  odd.backup.incremental_every_s = odd.backup.full_every_s = 3;
+  odd.backup.keep_last = 3;
   config_ = odd;
   ASSERT_TRUE(Load(example).ok()) << example;
 
@@ -337,6 +349,13 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   const ServiceConfig& ds = d.service;
   EXPECT_EQ(config_.data_dir, d.data_dir);
   EXPECT_EQ(config_.search.enabled, d.search.enabled);
+  EXPECT_EQ(config_.backup.target, d.backup.target);
+  EXPECT_EQ(config_.backup.key_file, d.backup.key_file);
+  EXPECT_EQ(config_.backup.zstd_level, d.backup.zstd_level);
+  EXPECT_EQ(config_.backup.incremental_every_s, d.backup.incremental_every_s);
+  EXPECT_EQ(config_.backup.full_every_s, d.backup.full_every_s);
+  EXPECT_EQ(config_.backup.keep_last, d.backup.keep_last);
+  EXPECT_EQ(config_.admin_token, d.admin_token);
   EXPECT_EQ(config_.search.batch_changes, d.search.batch_changes);
   EXPECT_EQ(config_.search.idle_poll_ms, d.search.idle_poll_ms);
   EXPECT_EQ(config_.search.default_limit, d.search.default_limit);

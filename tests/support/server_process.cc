@@ -1,5 +1,7 @@
 #include "tests/support/server_process.h"
 
+#include "client/http_request.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -147,31 +149,12 @@ size_t ServerProcess::RssKib() const {
 }
 
 Result<std::string> ServerProcess::HttpGet(const std::string& path, int* status_code) const {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port_);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return Status(Code::kUnavailable, "cannot connect");
-  }
-  std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string resp;
-  char buf[4096];
-  for (int i = 0; i < 100000; ++i) {  // bounded: at most ~400 MB
-    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    resp.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (resp.rfind("HTTP/1.1 ", 0) != 0) return Status(Code::kIOError, "not an HTTP response");
-  if (status_code) *status_code = std::atoi(resp.c_str() + 9);
-  auto body = resp.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : resp.substr(body + 4);
+  client::HttpRequestSpec spec;
+  spec.port = port_;
+  spec.path = path;
+  PARLEY_ASSIGN_OR_RETURN(client::HttpResponse r, client::HttpRequest(spec));
+  if (status_code) *status_code = r.status;
+  return std::move(r.body);
 }
 
 }  // namespace parley::testing

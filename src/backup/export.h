@@ -1,0 +1,111 @@
+// Logical export and import: a store's users, conversations and messages as JSON Lines,
+// for moving data between servers, versions or storage engines (backup.h copies the
+// engine's files instead).
+//
+// Format 1: UTF-8, one JSON object per line, each with a "type". Ids and sequence numbers
+// are unsigned integers, `*_ms` are milliseconds since the Unix epoch; optional fields
+// (marked ?) are written only when set. Unknown fields are ignored; blank lines too.
+//
+//   {"type":"parley_export","format":1,"exported_ms":1732000000000,"scope":"all"}
+//       the first line; scope "user" adds "user":ID, scope "conversation" adds "conv":ID
+//   {"type":"user","id":1,"name":"alice","password_hash":"$argon2id$v=19$...","created_ms":…}
+//       name normalised; password_hash "" when exported without passwords (such an
+//       account exists but cannot log in)
+//   {"type":"conversation","id":3,"kind":"direct"|"group","title"?:"…","owner"?:1,
+//    "created_ms":…,"read_fanout"?:true,"last_seq":12,"last_ms":…,"last_gseq":40}
+//       last_*: the conversation head (last_seq = its number of messages)
+//   {"type":"member","conv":3,"user":1,"role":"owner"|"admin"|"member","joined_ms":…}
+//   {"type":"read_cursor","user":1,"conv":3,"seq":10}
+//   {"type":"message","conv":3,"seq":1,"msg_id":17,"sender":1,"sender_device":"phone",
+//    "client_msg_id":"c-1","kind":"text"|"custom","body":"hi","server_ms":…,
+//    "edited_ms"?:…,"recalled"?:true,"recalled_by"?:2,"recalled_ms"?:…}
+//       body: the text, or the custom JSON document as a string; "" once recalled
+//   {"type":"end","users":N,"conversations":N,"members":N,"read_cursors":N,"messages":N}
+//       the last line: import checks the counts, so a truncated file is refused
+//
+// Order: the header, every user, then per conversation (ascending id) its line, its
+// members, its read cursors and its messages in seq order (1, 2, 3… without gaps), then
+// "end". A line may refer only to users and conversations of earlier lines.
+//
+// Scopes: everything; one user (every conversation the user is a member of); one
+// conversation. A scoped export also carries the users its conversations refer to (the
+// members, and senders who have since left) so that it imports on its own.
+//
+// Not exported: devices and their tokens (secrets: users log in again), device cursors,
+// inbox events, dedup entries, the change feed and the search index. Import rebuilds
+// what a server needs from the rest: direct-pair lookups, member counts, each member's
+// inbox (a member_joined event per membership; a message event for each message of a
+// write-fan-out conversation sent since the member joined; the member's own read cursor
+// as a read event and, in direct conversations, the peer's as a receipt — in time
+// order, user_seq from 1), one change-feed entry per message (the search index rebuilds
+// from it), dedup entries still within their TTL, and the id counters, so new sends
+// continue every sequence.
+//
+// Thread-safety: neither function takes a snapshot; run them on a store no one writes to
+// (the CLI opens the store of a stopped server).
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <ostream>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace parley::backup {
+
+constexpr int kExportFormat = 1;
+
+struct ExportScope {
+  enum class Kind { kAll, kUser, kConversation };
+  Kind kind = Kind::kAll;
+  UserId user = 0;  // kUser
+  ConvId conv = 0;  // kConversation
+  // false: every "password_hash" is "" (for handing data to someone who must not get
+  // even hashed credentials); the imported accounts cannot log in.
+  bool password_hashes = true;
+
+  static ExportScope All() { return {}; }
+  static ExportScope User(UserId id) { return {Kind::kUser, id, 0, true}; }
+  static ExportScope Conversation(ConvId id) { return {Kind::kConversation, 0, id, true}; }
+};
+
+struct ExportStats {
+  uint64_t users = 0;
+  uint64_t conversations = 0;
+  uint64_t members = 0;
+  uint64_t read_cursors = 0;
+  uint64_t messages = 0;
+};
+
+// Writes the scope's records to `out`. kNotFound if the scope's user or conversation
+// does not exist; kIOError if `out` fails; store errors as they come. `stats` may be null.
+Status Export(Store& store, const ExportScope& scope, std::ostream& out, ExportStats* stats);
+
+struct ImportOptions {
+  // Dedup entries are rebuilt for messages younger than this (ServiceConfig's default),
+  // so a client retrying a send from before the move gets its first acknowledgement.
+  int64_t dedup_ttl_ms = 7LL * 24 * 3600 * 1000;
+  size_t batch_ops = 8192;  // write operations per Store::Apply
+};
+
+struct ImportStats {
+  uint64_t users = 0;
+  uint64_t conversations = 0;
+  uint64_t members = 0;
+  uint64_t read_cursors = 0;
+  uint64_t messages = 0;
+  uint64_t inbox_events = 0;  // rebuilt
+};
+
+// Reads an export from `in` into `store`, which must be empty (kFailedPrecondition
+// otherwise). The whole input is read and checked first (kInvalidArgument naming the
+// line for a malformed line, an unknown type, another format, a dangling reference, a
+// gap in a conversation's messages, a truncated file…); only then is anything written,
+// in batches with buffered durability and a final synced batch that stores the counters.
+// A failure while writing (kIOError) leaves an incomplete store: delete it and import
+// again. `in` is read twice, so it must be seekable (a file or a string stream; the CLI
+// copies stdin to a temporary file). `stats` may be null.
+Status Import(Store& store, std::istream& in, ImportStats* stats, const ImportOptions& options = {});
+
+}  // namespace parley::backup

@@ -1,0 +1,88 @@
+#include "server/admin_api.h"
+
+#include <sodium.h>
+
+#include <nlohmann/json.hpp>
+
+namespace parley {
+namespace {
+
+std::string Error(const std::string& message) {
+  return nlohmann::json{{"error", message}}.dump() + "\n";
+}
+
+nlohmann::json Summary(const backup::Manifest& m) {
+  return {{"id", m.id},           {"created_ms", m.created_ms}, {"kind", m.kind},
+          {"parent", m.parent},   {"encrypted", m.encrypted},   {"messages", m.messages},
+          {"bytes", m.bytes},     {"new_bytes", m.new_bytes},   {"stored_bytes", m.stored_bytes},
+          {"seconds", m.seconds}, {"files", m.files.size()}};
+}
+
+int HttpStatusOf(const Status& st) {
+  switch (st.code()) {
+    case Code::kFailedPrecondition:
+      return 409;
+    case Code::kNotFound:
+      return 404;
+    default:
+      return 500;
+  }
+}
+
+}  // namespace
+
+std::string ManifestSummaryJson(const backup::Manifest& m) { return Summary(m).dump(); }
+
+void AdminApi::Wait() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (job_.joinable()) job_.join();
+}
+
+void AdminApi::Handle(const std::string& method, const std::string& target,
+                      const std::string& authorization, Respond respond) {
+  const std::string expected = "Bearer " + token_;
+  // Constant-time comparison: the token must not leak through timing.
+  if (token_.empty() || authorization.size() != expected.size() ||
+      sodium_memcmp(authorization.data(), expected.data(), expected.size()) != 0) {
+    return respond(401, Error("admin token missing or wrong"));
+  }
+  const std::string path = target.substr(0, target.find('?'));
+  const std::string query = target.size() > path.size() ? target.substr(path.size() + 1) : "";
+  if (path != "/admin/backup" && path != "/admin/backups") {
+    return respond(404, Error("no such admin endpoint"));
+  }
+  if (path == "/admin/backup" && method != "POST") return respond(405, Error("POST only"));
+  if (path == "/admin/backups" && method != "GET") return respond(405, Error("GET only"));
+  if (backup_ == nullptr) {
+    return respond(503, Error("backups are not configured ([backup] target)"));
+  }
+  bool expected_idle = false;
+  if (!busy_.compare_exchange_strong(expected_idle, true)) {
+    return respond(409, Error("another admin job is running"));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (job_.joinable()) job_.join();  // the previous job has finished (busy_ was false)
+  const bool full = query.find("full=1") != std::string::npos;
+  job_ = std::thread([this, path, full, respond = std::move(respond)] {
+    if (path == "/admin/backup") {
+      auto m = backup_->Run(full);
+      if (m.ok()) {
+        respond(200, ManifestSummaryJson(*m) + "\n");
+      } else {
+        respond(HttpStatusOf(m.status()), Error(m.status().ToString()));
+      }
+    } else {
+      auto all = backup_->List();
+      if (!all.ok()) {
+        respond(HttpStatusOf(all.status()), Error(all.status().ToString()));
+      } else {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& m : *all) list.push_back(Summary(m));
+        respond(200, list.dump() + "\n");
+      }
+    }
+    busy_ = false;
+  });
+}
+
+}  // namespace parley
