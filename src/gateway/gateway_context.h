@@ -5,9 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <string>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "gateway/config.h"
@@ -20,9 +20,9 @@ class WsSession;
 
 // Serves an HTTP request under /admin/: (method, target with query, Authorization header,
 // respond(status, JSON body)). `respond` may be called later, from any thread.
-using AdminHandler = std::function<void(std::string method, std::string target,
-                                        std::string authorization,
-                                        std::function<void(int status, std::string body)> respond)>;
+using AdminHandler =
+    std::function<void(std::string method, std::string target, std::string authorization,
+                       std::function<void(int status, std::string body)> respond)>;
 
 struct GatewayContext {
   AdminHandler admin;  // empty: /admin/ answers 404

@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "gateway/gateway_context.h"
 #include "common/status.h"
 #include "gateway/config.h"
+#include "gateway/gateway_context.h"
 #include "hub/hub.h"
 #include "metrics/metrics.h"
 #include "service/core.h"

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
+#include "backup/backup_service.h"
 #include "common/status.h"
 #include "gateway/config.h"
-#include "backup/backup_service.h"
 #include "search/search_service.h"
 #include "service/config.h"
 #include "store/rocks_store.h"
