@@ -27,6 +27,16 @@ Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& 
     return reply;
   }
   PARLEY_ASSIGN_OR_RETURN(auto events, store_->ScanInbox(who.user_id, req.since, limit + 1));
+  if (events.empty() && req.since > 0) {
+    // A cursor beyond the timeline's end was issued by a future this store never saw: the
+    // store was restored from a backup taken before it. The device must start over.
+    PARLEY_ASSIGN_OR_RETURN(Seq last, store_->LastUserSeq(who.user_id));
+    if (req.since > last) {
+      reply.reset = true;
+      reply.next = last;
+      return reply;
+    }
+  }
   reply.has_more = events.size() > limit;
   if (reply.has_more) events.resize(limit);
   reply.next = events.empty() ? req.since : events.back().user_seq;

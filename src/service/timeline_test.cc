@@ -365,6 +365,25 @@ TEST_F(TimelineTest, SyncAfterTrimmingResets) {
   EXPECT_EQ(Inbox(a_).size(), 31u);
 }
 
+TEST_F(TimelineTest, ACursorBeyondTheEndResets) {
+  // What a device holds after its server was restored from an older backup.
+  SetUpDirect();
+  SendMany(Id(a_), conv_, 9);
+  ASSERT_EQ(LastUserSeq(b_), 10u);
+  SyncRequest req;
+  req.since = 15;
+  auto r = core().timeline().Sync(Id(b_), req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->reset);
+  EXPECT_TRUE(r->items.empty());
+  EXPECT_EQ(r->next, 10u);
+  req.since = 10;  // at the end: nothing new, no reset
+  r = core().timeline().Sync(Id(b_), req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->reset);
+  EXPECT_EQ(r->next, 10u);
+}
+
 TEST_F(TimelineTest, ReadFanoutHeadsAreReportedOncePerMove) {
   config_.read_fanout_threshold = 2;
   auto users = MakeUsers(4);
