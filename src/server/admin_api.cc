@@ -36,6 +36,24 @@ std::string ManifestSummaryJson(const backup::Manifest& m) { return Summary(m).d
 void AdminApi::Wait() {
   std::lock_guard<std::mutex> lock(mu_);
   if (job_.joinable()) job_.join();
+  for (auto& t : listings_) t.join();
+  listings_.clear();
+}
+
+bool AdminApi::StartListing(std::function<void()> work) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (listings_running_.load() >= kMaxListings) return false;
+  // Reap the finished ones so the vector stays short.
+  if (listings_running_.load() == 0) {
+    for (auto& t : listings_) t.join();
+    listings_.clear();
+  }
+  ++listings_running_;
+  listings_.emplace_back([this, work = std::move(work)] {
+    work();
+    --listings_running_;
+  });
+  return true;
 }
 
 void AdminApi::Handle(const std::string& method, const std::string& target,
@@ -56,30 +74,31 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
   if (backup_ == nullptr) {
     return respond(503, Error("backups are not configured ([backup] target)"));
   }
+  if (path == "/admin/backups") {
+    auto shared = std::make_shared<Respond>(std::move(respond));
+    const bool started = StartListing([this, shared] {
+      auto all = backup_->List();
+      if (!all.ok()) return (*shared)(HttpStatusOf(all.status()), Error(all.status().ToString()));
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& m : *all) list.push_back(Summary(m));
+      (*shared)(200, list.dump() + "\n");
+    });
+    if (!started) (*shared)(429, Error("too many listings at once"));
+    return;
+  }
   bool expected_idle = false;
   if (!busy_.compare_exchange_strong(expected_idle, true)) {
-    return respond(409, Error("another admin job is running"));
+    return respond(409, Error("a backup is already running"));
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (job_.joinable()) job_.join();  // the previous job has finished (busy_ was false)
   const bool full = query.find("full=1") != std::string::npos;
-  job_ = std::thread([this, path, full, respond = std::move(respond)] {
-    if (path == "/admin/backup") {
-      auto m = backup_->Run(full);
-      if (m.ok()) {
-        respond(200, ManifestSummaryJson(*m) + "\n");
-      } else {
-        respond(HttpStatusOf(m.status()), Error(m.status().ToString()));
-      }
+  job_ = std::thread([this, full, respond = std::move(respond)] {
+    auto m = backup_->Run(full);
+    if (m.ok()) {
+      respond(200, ManifestSummaryJson(*m) + "\n");
     } else {
-      auto all = backup_->List();
-      if (!all.ok()) {
-        respond(HttpStatusOf(all.status()), Error(all.status().ToString()));
-      } else {
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& m : *all) list.push_back(Summary(m));
-        respond(200, list.dump() + "\n");
-      }
+      respond(HttpStatusOf(m.status()), Error(m.status().ToString()));
     }
     busy_ = false;
   });

@@ -4,8 +4,9 @@
 //   GET  /admin/backups           list the backups on the target → 200 [{…}, …]
 //
 // 401 without the right token, 404 for other paths, 405 for wrong methods, 409 while a
-// backup runs, 503 when backups are not configured. One admin job runs at a time, on its
-// own thread (a backup can take minutes; it must not hold a network or worker thread).
+// backup runs, 429 with too many listings at once, 503 when backups are not configured.
+// One backup runs at a time, on its own thread (it can take minutes; it must not hold a
+// network or worker thread); listings run beside it, each on a short-lived thread.
 //
 // Thread-safety: Handle() from any thread.
 #pragma once
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "backup/backup_service.h"
 
@@ -36,9 +38,15 @@ class AdminApi {
  private:
   std::string token_;
   backup::BackupService* backup_;
-  std::mutex mu_;
+  static constexpr size_t kMaxListings = 4;
+  // Starts `work` on a thread of its own; false if `kMaxListings` listings are running.
+  bool StartListing(std::function<void()> work);
+
+  std::mutex mu_;  // job_, listings_
   std::thread job_;
   std::atomic<bool> busy_{false};
+  std::vector<std::thread> listings_;
+  std::atomic<size_t> listings_running_{0};
 };
 
 // JSON of a manifest without its file list (what list and create report).
