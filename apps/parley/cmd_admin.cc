@@ -62,6 +62,7 @@ void AddAdminCommands(CLI::App& app, Cli& cli) {
   sub->add_option("--data", *data, "the server's data directory (default ./data)");
   cli.Command(sub, [&cli, data] { return Reindex(cli, *data); });
   AddAdminBackupCommands(*admin, cli);
+  AddAdminExportCommands(*admin, cli);
 }
 
 }  // namespace parley::cli

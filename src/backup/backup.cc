@@ -281,20 +281,34 @@ Status Restore(Target& target, const std::string& id, const std::string& dir,
   return Status::Ok();
 }
 
-Result<size_t> Prune(Target& target, size_t keep, const std::optional<Key>& key) {
-  PARLEY_ASSIGN_OR_RETURN(auto all, List(target, key));
-  if (all.size() <= keep) return size_t{0};
-  const size_t drop = all.size() - keep;
-  for (size_t i = 0; i < drop; ++i) PARLEY_RETURN_IF_ERROR(target.Remove(ManifestName(all[i].id)));
+Result<size_t> Prune(Target& target, const Retention& retention, const std::optional<Key>& key,
+                     int64_t now_ms) {
+  if (retention.keep_last == 0 && retention.keep_days == 0) return size_t{0};
+  PARLEY_ASSIGN_OR_RETURN(auto all, List(target, key));  // oldest first
+  const int64_t cutoff_ms = now_ms - retention.keep_days * 86'400'000;
+  std::vector<const Manifest*> kept;
+  size_t dropped = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const bool newest = i + 1 == all.size();
+    const bool in_last = retention.keep_last > 0 && all.size() - i <= retention.keep_last;
+    const bool recent = retention.keep_days > 0 && all[i].created_ms >= cutoff_ms;
+    if (newest || in_last || recent) {
+      kept.push_back(&all[i]);
+      continue;
+    }
+    PARLEY_RETURN_IF_ERROR(target.Remove(ManifestName(all[i].id)));
+    ++dropped;
+  }
+  if (dropped == 0) return size_t{0};
   std::set<std::string> live;
-  for (size_t i = drop; i < all.size(); ++i) {
-    for (const auto& f : all[i].files) live.insert(f.chunks.begin(), f.chunks.end());
+  for (const Manifest* m : kept) {
+    for (const auto& f : m->files) live.insert(f.chunks.begin(), f.chunks.end());
   }
   PARLEY_ASSIGN_OR_RETURN(auto chunks, target.List("chunks/"));
   for (const auto& name : chunks) {
     if (!live.count(name.substr(name.rfind('/') + 1))) PARLEY_RETURN_IF_ERROR(target.Remove(name));
   }
-  return drop;
+  return dropped;
 }
 
 }  // namespace parley::backup

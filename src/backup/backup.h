@@ -77,8 +77,18 @@ Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
 Status Restore(Target& target, const std::string& id, const std::string& dir,
                const std::optional<Key>& key);
 
-// Keeps the newest `keep` manifests, removes the others and every chunk no remaining
-// manifest references. Returns the number of backups removed.
-Result<size_t> Prune(Target& target, size_t keep, const std::optional<Key>& key);
+// Which backups pruning keeps: a backup stays if it is among the newest `keep_last`, or
+// younger than `keep_days`, or the newest of all. A rule that is 0 is off; both 0 keeps
+// everything.
+struct Retention {
+  size_t keep_last = 0;
+  int64_t keep_days = 0;
+};
+
+// Removes the manifests `retention` does not keep, then every chunk no remaining manifest
+// references. Returns the number of backups removed. Must not run beside Create on the
+// same target (it would delete the chunks of a backup whose manifest is not written yet).
+Result<size_t> Prune(Target& target, const Retention& retention, const std::optional<Key>& key,
+                     int64_t now_ms);
 
 }  // namespace parley::backup

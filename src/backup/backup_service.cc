@@ -9,6 +9,29 @@ namespace parley::backup {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The service's single job slot (backups and pruning exclude each other), held for a scope.
+class JobSlot {
+ public:
+  explicit JobSlot(std::atomic<bool>& running) : running_(running) {
+    bool expected = false;
+    held_ = running_.compare_exchange_strong(expected, true);
+  }
+  ~JobSlot() {
+    if (held_) running_ = false;
+  }
+  JobSlot(const JobSlot&) = delete;
+  JobSlot& operator=(const JobSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  std::atomic<bool>& running_;
+  bool held_ = false;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store, std::string data_dir,
                                                            BackupConfig config, Audit audit) {
   std::unique_ptr<BackupService> s(
@@ -25,14 +48,8 @@ Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store, std::st
 BackupService::~BackupService() { Stop(); }
 
 Result<Manifest> BackupService::Run(bool full) {
-  bool expected = false;
-  if (!running_.compare_exchange_strong(expected, true)) {
-    return Status(Code::kFailedPrecondition, "a backup is already running");
-  }
-  struct Done {
-    std::atomic<bool>& flag;
-    ~Done() { flag = false; }
-  } done{running_};
+  JobSlot slot(running_);
+  if (!slot.held()) return Status(Code::kFailedPrecondition, "a backup is already running");
   const auto start = std::chrono::steady_clock::now();
   const fs::path snapshot = fs::path(data_dir_) / "backup-snapshot";
   std::error_code ec;
@@ -70,6 +87,21 @@ Result<Manifest> BackupService::Run(bool full) {
            std::to_string(seconds) + " s to " + target_->Describe());
   }
   return result;
+}
+
+Result<size_t> BackupService::Prune() {
+  if (config_.keep_last == 0 && config_.keep_days == 0) return size_t{0};
+  JobSlot slot(running_);
+  if (!slot.held()) return Status(Code::kFailedPrecondition, "a backup is running");
+  auto pruned =
+      backup::Prune(*target_, Retention{config_.keep_last, config_.keep_days}, key_, NowMillis());
+  if (audit_ && !pruned.ok()) audit_("pruning failed: " + pruned.status().ToString());
+  if (audit_ && pruned.ok() && *pruned > 0) {
+    audit_("pruned " + std::to_string(*pruned) + " old backups (keep_last " +
+           std::to_string(config_.keep_last) + ", keep_days " + std::to_string(config_.keep_days) +
+           ")");
+  }
+  return pruned;
 }
 
 Result<std::vector<Manifest>> BackupService::List() { return backup::List(*target_, key_); }
@@ -113,13 +145,7 @@ void BackupService::Schedule() {
     auto result = Run(full);
     if (full) next_full = now + config_.full_every_s * 1000;
     if (config_.incremental_every_s > 0) next_inc = now + config_.incremental_every_s * 1000;
-    if (result.ok() && config_.keep_last > 0) {
-      auto pruned = Prune(*target_, config_.keep_last, key_);
-      if (audit_ && pruned.ok() && *pruned > 0) {
-        audit_("pruned " + std::to_string(*pruned) + " old backups (keep_last " +
-               std::to_string(config_.keep_last) + ")");
-      }
-    }
+    if (result.ok()) (void)Prune();  // failures are audited; the next run tries again
   }
 }
 

@@ -28,7 +28,10 @@ struct BackupConfig {
   int zstd_level = 3;
   int64_t incremental_every_s = 0;  // 0: no scheduled incrementals
   int64_t full_every_s = 0;         // 0: no scheduled fulls
-  size_t keep_last = 0;             // after each scheduled run keep this many; 0: keep all
+  // Retention, applied after each scheduled run (backup.h Retention): keep the newest
+  // `keep_last` and those younger than `keep_days`; both 0 keeps everything.
+  size_t keep_last = 0;
+  int64_t keep_days = 0;
 };
 
 struct BackupRunStats {
@@ -51,6 +54,9 @@ class BackupService {
 
   // One backup now. kFailedPrecondition if another is running.
   Result<Manifest> Run(bool full);
+  // Applies the configured retention now. kFailedPrecondition while a backup runs (pruning
+  // beside a backup could delete chunks its manifest is about to reference).
+  Result<size_t> Prune();
   Result<std::vector<Manifest>> List();
 
   // The scheduler thread (only if the config schedules anything).

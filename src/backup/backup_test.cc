@@ -1,4 +1,5 @@
 #include "backup/backup.h"
+#include "common/clock.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -194,7 +195,7 @@ TEST_F(BackupTest, AnInterruptedBackupLeavesEarlierOnesIntactAndIsCleanedUp) {
   Backup();  // the next run removes temporaries
   EXPECT_FALSE(fs::exists(root_ / "target" / "chunks" / "ff" / "ffff.tmp-123"));
   // Pruning keeps the newest backup and removes unreferenced chunks, the orphan included.
-  auto dropped = Prune(*target_, 1, std::nullopt);
+  auto dropped = Prune(*target_, Retention{1, 0}, std::nullopt, NowMillis());
   ASSERT_TRUE(dropped.ok());
   EXPECT_EQ(*dropped, 1u);
   EXPECT_FALSE(fs::exists(root_ / "target" / "chunks" / "ee" / std::string(64, 'e')));
@@ -202,6 +203,32 @@ TEST_F(BackupTest, AnInterruptedBackupLeavesEarlierOnesIntactAndIsCleanedUp) {
   ASSERT_TRUE(
       Restore(*target_, List(*target_, std::nullopt)->back().id, Fresh("r2").string(), std::nullopt)
           .ok());
+}
+
+TEST_F(BackupTest, RetentionKeepsTheLastNOrTheLastDaysAndEveryKeptBackupRestores) {
+  std::vector<Manifest> made;
+  for (int i = 0; i < 4; ++i) {
+    WriteAll(data_ / ("0001" + std::to_string(i) + ".sst"), Random(200'000, 10 + i));
+    made.push_back(Backup());
+  }
+  const int64_t now = NowMillis();
+  // Rules off: nothing goes. All four are younger than a day: nothing goes.
+  EXPECT_EQ(*Prune(*target_, Retention{}, std::nullopt, now), 0u);
+  EXPECT_EQ(*Prune(*target_, Retention{0, 1}, std::nullopt, now), 0u);
+  // Keep the last 3 (the day rule also keeps them all, unless it is two days later).
+  EXPECT_EQ(*Prune(*target_, Retention{3, 1}, std::nullopt, now), 0u);
+  EXPECT_EQ(*Prune(*target_, Retention{3, 1}, std::nullopt, now + 2 * 86'400'000), 1u);
+  // Two days later the day rule alone keeps only the newest.
+  EXPECT_EQ(*Prune(*target_, Retention{0, 1}, std::nullopt, now + 2 * 86'400'000), 2u);
+  auto left = List(*target_, std::nullopt);
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->back().id, made.back().id);
+  auto checks = Verify(*target_, made.back().id, std::nullopt);
+  ASSERT_TRUE(checks.ok());
+  for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.path;
+  ASSERT_TRUE(Restore(*target_, made.back().id, Fresh("r").string(), std::nullopt).ok());
+  EXPECT_EQ(Snapshot(Fresh("r")), Snapshot(data_));
 }
 
 }  // namespace

@@ -8,9 +8,11 @@
 //
 //   {"type":"parley_export","format":1,"exported_ms":1732000000000,"scope":"all"}
 //       the first line; scope "user" adds "user":ID, scope "conversation" adds "conv":ID
-//   {"type":"user","id":1,"name":"alice","password_hash":"$argon2id$v=19$...","created_ms":…}
+//   {"type":"user","id":1,"name":"alice","password_hash":"$argon2id$v=19$...","created_ms":…,
+//    "last_user_seq"?:57}
 //       name normalised; password_hash "" when exported without passwords (such an
-//       account exists but cannot log in)
+//       account exists but cannot log in); last_user_seq: the user's last sync-timeline
+//       position on the exporting server
 //   {"type":"conversation","id":3,"kind":"direct"|"group","title"?:"…","owner"?:1,
 //    "created_ms":…,"read_fanout"?:true,"last_seq":12,"last_ms":…,"last_gseq":40}
 //       last_*: the conversation head (last_seq = its number of messages)
@@ -35,11 +37,18 @@
 // inbox events, dedup entries, the change feed and the search index. Import rebuilds
 // what a server needs from the rest: direct-pair lookups, member counts, each member's
 // inbox (a member_joined event per membership; a message event for each message of a
-// write-fan-out conversation sent since the member joined; the member's own read cursor
-// as a read event and, in direct conversations, the peer's as a receipt — in time
-// order, user_seq from 1), one change-feed entry per message (the search index rebuilds
-// from it), dedup entries still within their TTL, and the id counters, so new sends
-// continue every sequence.
+// write-fan-out conversation sent since the member joined — at or after joined_ms, so a
+// message of the same millisecond counts; the member's own read cursor as a read event
+// and, in direct conversations, the peer's as a receipt — in time order), one
+// change-feed entry per message (the search index rebuilds from it), dedup entries still
+// within their TTL, and the id counters, so new sends continue every sequence.
+//
+// The rebuilt inbox events take the user_seqs after the user's last_user_seq (from 1
+// without one), and a user with no event to rebuild gets an inbox floor there: a device
+// that kept its sync cursor across the move (logging in again with the same device id)
+// gets the rebuilt events once more and then everything new, rather than missing new
+// events until the shorter rebuilt timeline outgrows its cursor. So an export of the
+// imported store differs from the original export in last_user_seq (and exported_ms).
 //
 // Thread-safety: neither function takes a snapshot; run them on a store no one writes to
 // (the CLI opens the store of a stopped server).
@@ -106,6 +115,7 @@ struct ImportStats {
 // A failure while writing (kIOError) leaves an incomplete store: delete it and import
 // again. `in` is read twice, so it must be seekable (a file or a string stream; the CLI
 // copies stdin to a temporary file). `stats` may be null.
-Status Import(Store& store, std::istream& in, ImportStats* stats, const ImportOptions& options = {});
+Status Import(Store& store, std::istream& in, ImportStats* stats,
+              const ImportOptions& options = {});
 
 }  // namespace parley::backup

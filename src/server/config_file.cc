@@ -235,14 +235,15 @@ Status ReadString(const Table& t, const char* key, std::string* out) {
 }
 
 Status ReadBackup(const Table& t, backup::BackupConfig* b) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
-      {"target", "key_file", "zstd_level", "incremental_every_s", "full_every_s", "keep_last"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"target", "key_file", "zstd_level", "incremental_every_s",
+                                     "full_every_s", "keep_last", "keep_days"}));
   PARLEY_RETURN_IF_ERROR(ReadString(t, "target", &b->target));
   PARLEY_RETURN_IF_ERROR(ReadString(t, "key_file", &b->key_file));
   PARLEY_RETURN_IF_ERROR(t.Int("zstd_level", &b->zstd_level, 1, 19));
   PARLEY_RETURN_IF_ERROR(t.Int("incremental_every_s", &b->incremental_every_s, 0, 365LL * 86400));
   PARLEY_RETURN_IF_ERROR(t.Int("full_every_s", &b->full_every_s, 0, 365LL * 86400));
   PARLEY_RETURN_IF_ERROR(t.Int("keep_last", &b->keep_last, 0, 100'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("keep_days", &b->keep_days, 0, 36'500));
   if (b->target.empty() && (b->incremental_every_s > 0 || b->full_every_s > 0)) {
     return InvalidArgument("config key 'backup.target' is needed to schedule backups");
   }

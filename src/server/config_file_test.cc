@@ -309,6 +309,7 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "incremental_every_s",
                           "full_every_s",
                           "keep_last",
+                          "keep_days",
                           "token"}) {
     EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
   }
@@ -341,6 +342,7 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   odd.backup.zstd_level = 9;
   odd.backup.incremental_every_s = odd.backup.full_every_s = 3;
   odd.backup.keep_last = 3;
+  odd.backup.keep_days = 3;
   config_ = odd;
   ASSERT_TRUE(Load(example).ok()) << example;
 
@@ -355,6 +357,7 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.backup.incremental_every_s, d.backup.incremental_every_s);
   EXPECT_EQ(config_.backup.full_every_s, d.backup.full_every_s);
   EXPECT_EQ(config_.backup.keep_last, d.backup.keep_last);
+  EXPECT_EQ(config_.backup.keep_days, d.backup.keep_days);
   EXPECT_EQ(config_.admin_token, d.admin_token);
   EXPECT_EQ(config_.search.batch_changes, d.search.batch_changes);
   EXPECT_EQ(config_.search.idle_poll_ms, d.search.idle_poll_ms);
