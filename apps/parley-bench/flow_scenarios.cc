@@ -22,14 +22,10 @@ struct Flow {
   std::vector<std::pair<int, int>> streams;
 };
 
-struct Outcome {
-  double seconds = 0;
-  uint64_t sent = 0, acked = 0, errors = 0, delivered_in_window = 0;
-  uint64_t lost = 0, duplicated = 0, reordered = 0;
-  Latencies latency;
-};
+using Outcome = FlowOutcome;
 
-Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt) {
+Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt,
+                const FlowHooks& hooks = {}) {
   client::EventLoop loop(1);
   std::mutex mu;
   DeliveryCheck check;
@@ -89,17 +85,21 @@ Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt)
     std::string body = Body(static_cast<int>(s), n);
     std::string cmid = fmt::format("b{}-{}", s, n);
     ConvId conv = flow.conv_of_sender[s];
+    const int phase = hooks.phase ? hooks.phase->load() : 0;
+    const int64_t t0 = NowNanos();
     conns[flow.senders[s]]->Call(
         "send",
         [&, body, cmid, conv](JsonWriter& w) {
           w.Key("conv").Uint(conv).Key("client_msg_id").String(cmid).Key("body").String(body);
         },
-        [&, s](Result<std::string> r, int64_t) {
+        [&, s, phase, t0](Result<std::string> r, int64_t) {
+          const int64_t took = NowNanos() - t0;
           {
             std::lock_guard<std::mutex> lock(mu);
             if (r.ok()) {
               ++acked[s];
               ++out.acked;
+              if (phase >= 0 && phase < Outcome::kPhases) out.ack_latency[phase].Add(took);
             } else {
               ++out.errors;
             }
@@ -108,19 +108,24 @@ Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt)
         });
   };
 
+  if (hooks.started) hooks.started();
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                std::chrono::duration<double>(opt.seconds));
+  auto go_on = [&] {
+    return std::chrono::steady_clock::now() < end && (!hooks.keep_sending || hooks.keep_sending());
+  };
   if (opt.rate <= 0) {
     for (size_t s = 0; s < flow.senders.size(); ++s) {
       for (int w = 0; w < opt.window; ++w) send_one(s);
     }
-    std::this_thread::sleep_until(end);
+    if (!hooks.keep_sending) std::this_thread::sleep_until(end);
+    while (go_on()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   } else {
     // Paced: every millisecond, issue what the target rate says is due, round-robin.
     uint64_t issued = 0;
     size_t rr = 0;
-    while (std::chrono::steady_clock::now() < end) {
+    while (go_on()) {
       double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       auto due = static_cast<uint64_t>(elapsed * opt.rate);
@@ -133,7 +138,7 @@ Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt)
     std::lock_guard<std::mutex> lock(mu);
     measuring = false;
   }
-  out.seconds = opt.seconds;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Drain: wait (bounded) for every acknowledged message to arrive.
   for (int i = 0; i < 1000; ++i) {
     {
@@ -186,31 +191,35 @@ int RunPairsScenario(const NetOptions& opt) {
   return RunPairsOn(target->url, opt);
 }
 
-int RunPairsOn(const std::string& url, const NetOptions& opt) {
-  fmt::print(
-      "pairs: {} pairs, {} s, rate {}\n", opt.pairs, opt.seconds,
-      opt.rate > 0 ? fmt::format("{}/s", opt.rate) : fmt::format("max (window {})", opt.window));
-  auto accounts = Provision(url, RunPrefix() + "p", opt.pairs * 2);
-  if (!accounts.ok()) return fmt::print(stderr, "{}\n", accounts.status().ToString()), 1;
+Result<FlowOutcome> RunPairsTraffic(const std::string& url, const NetOptions& opt,
+                                    const FlowHooks& hooks) {
+  PARLEY_ASSIGN_OR_RETURN(auto accounts, Provision(url, RunPrefix() + "p", opt.pairs * 2));
   Flow flow;
-  flow.accounts = *accounts;
+  flow.accounts = std::move(accounts);
   client::ConnectOptions o;
   o.url = url;
-  client::BlockingClient setup(o);
-  if (!setup.Connect().ok() || !setup.Auth(flow.accounts[0].token).ok()) return 1;
   for (int p = 0; p < opt.pairs; ++p) {
     client::BlockingClient a(o);
-    if (!a.Connect().ok() || !a.Auth(flow.accounts[2 * p].token).ok()) return 1;
-    auto conv = a.OpenDirect(flow.accounts[2 * p + 1].id);
-    if (!conv.ok()) return fmt::print(stderr, "{}\n", conv.status().ToString()), 1;
+    PARLEY_RETURN_IF_ERROR(a.Connect());
+    PARLEY_RETURN_IF_ERROR(a.Auth(flow.accounts[2 * p].token).status());
+    PARLEY_ASSIGN_OR_RETURN(auto conv, a.OpenDirect(flow.accounts[2 * p + 1].id));
     for (int side = 0; side < 2; ++side) {
       flow.senders.push_back(2 * p + side);
-      flow.conv_of_sender.push_back(conv->id);
+      flow.conv_of_sender.push_back(conv.id);
       int sender_index = static_cast<int>(flow.senders.size()) - 1;
       flow.streams.emplace_back(2 * p + (1 - side), sender_index);
     }
   }
-  Outcome out = RunFlow(url, flow, opt);
+  return RunFlow(url, flow, opt, hooks);
+}
+
+int RunPairsOn(const std::string& url, const NetOptions& opt) {
+  fmt::print(
+      "pairs: {} pairs, {} s, rate {}\n", opt.pairs, opt.seconds,
+      opt.rate > 0 ? fmt::format("{}/s", opt.rate) : fmt::format("max (window {})", opt.window));
+  auto traffic = RunPairsTraffic(url, opt);
+  if (!traffic.ok()) return fmt::print(stderr, "{}\n", traffic.status().ToString()), 1;
+  const Outcome& out = *traffic;
   Report("pairs", "delivered_per_s", out, fmt::format(",\"pairs\":{}", opt.pairs));
   return out.lost + out.duplicated + out.reordered == 0 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 // parley-bench: Parley's load generator. `parley-bench store` drives the message core
 // through its service API; `pairs`, `group` and `idle` drive a real parleyd over
-// WebSockets; `search` measures the search index, then its lag inside parleyd.
+// WebSockets; `search` measures the search index, then its lag inside parleyd; `backup`
+// measures backup and restore, then send latency while a live parleyd backs up.
 #include <CLI/CLI.hpp>
 
 #include "scenarios.h"
@@ -64,11 +65,35 @@ int main(int argc, char** argv) {
   srch->add_option("--lag-seconds", search.lag_seconds, "length of the lag phase (0: skip)")
       ->check(CLI::Range(0.0, 3600.0));
 
+  parley::bench::BackupScenarioOptions backup;
+  CLI::App* bk = app.add_subcommand(
+      "backup", "backup/copy/restore throughput, then send latency during a live backup");
+  bk->add_option("--messages", backup.messages, "messages stored before the first backup")
+      ->check(CLI::Range(1000, 1000000000));
+  bk->add_option("--conversations", backup.conversations, "conversations (1 in 6 a group)")
+      ->check(CLI::Range(12, 1000000));
+  bk->add_option("--repeat", backup.repeat, "runs of the throughput phases (medians)")
+      ->check(CLI::Range(1, 100));
+  bk->add_option("--zstd-level", backup.zstd_level, "compression level")->check(CLI::Range(1, 19));
+  bk->add_option("--seconds", backup.seconds, "idle latency phase (0: skip the live phase)")
+      ->check(CLI::Range(0.0, 3600.0));
+  bk->add_option("--rate", backup.rate, "live traffic, messages per second")
+      ->check(CLI::Range(1.0, 1000000.0));
+  bk->add_option("--pairs", backup.pairs, "live traffic pairs")->check(CLI::Range(1, 5000));
+  bk->add_option("--backup-window", backup.backup_window,
+                 "measure during backups for at least this long (repeating them)")
+      ->check(CLI::Range(0.0, 3600.0));
+  bk->add_option("--dir", backup.dir, "where to put the working directory (default: temp)");
+  bk->add_flag("--keep", backup.keep, "keep the working directory");
+  bk->add_option("--live-only", backup.live_only,
+                 "only the live phase, on a copy of this (stopped) data directory");
+
   CLI11_PARSE(app, argc, argv);
   if (s->parsed()) return parley::bench::RunStoreScenario(store);
   if (pairs->parsed()) return parley::bench::RunPairsScenario(net);
   if (group->parsed()) return parley::bench::RunGroupScenario(net);
   if (idle->parsed()) return parley::bench::RunIdleScenario(net);
   if (srch->parsed()) return parley::bench::RunSearchScenario(search);
+  if (bk->parsed()) return parley::bench::RunBackupScenario(backup);
   return 2;
 }

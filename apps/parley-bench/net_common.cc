@@ -5,9 +5,7 @@
 
 namespace parley::bench {
 
-// A private server: durable (fsync) as in production, but cheap password hashes and no
-// rate limits, so the benchmark measures messaging rather than its own set-up.
-constexpr char kBenchConfig[] =
+const char kBenchConfig[] =
     "[accounts]\npassword_hash = \"min\"\n"
     "[limits]\nsend_rate_per_conn = 0\nsend_rate_per_user = 0\nauth_rate_per_conn = 0\n";
 

@@ -5,13 +5,17 @@
 
 #include <fmt/format.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "client/blocking_client.h"
+#include "latency.h"
 #include "scenarios.h"
 #include "tests/support/server_process.h"
 
@@ -24,6 +28,9 @@ struct Target {
   int pid = 0;
 };
 Result<Target> OpenTarget(const NetOptions& options);
+// The config of a private server: durable (fsync) as in production, but cheap password
+// hashes and no rate limits, so a benchmark measures messaging rather than its own set-up.
+extern const char kBenchConfig[];
 
 struct Account {
   UserId id = 0;
@@ -84,5 +91,33 @@ class DeliveryCheck {
   std::unordered_map<uint64_t, uint64_t> expected_;
   uint64_t delivered_ = 0, duplicated_ = 0, reordered_ = 0;
 };
+
+// What a run of message traffic saw.
+struct FlowOutcome {
+  static constexpr int kPhases = 4;
+  double seconds = 0;  // of sending
+  uint64_t sent = 0, acked = 0, errors = 0, delivered_in_window = 0;
+  uint64_t lost = 0, duplicated = 0, reordered = 0;
+  Latencies latency;  // send -> the receiver's push
+  // Send -> acknowledgement, by the phase the send was issued in (FlowHooks::phase).
+  std::array<Latencies, kPhases> ack_latency;
+};
+
+// Lets a scenario drive traffic while it does something else (from another thread).
+struct FlowHooks {
+  // Called on the sending thread when the first send is about to go out.
+  std::function<void()> started;
+  // Sends go on while this returns true (checked every millisecond), but at most for
+  // NetOptions::seconds. Empty: for NetOptions::seconds.
+  std::function<bool()> keep_sending;
+  // Read as each send is issued: its send->ack latency is recorded under this phase
+  // (0 to kPhases-1; others are not recorded). Null: everything under phase 0.
+  const std::atomic<int>* phase = nullptr;
+};
+
+// `pairs` traffic (NetOptions::pairs, rate, window) against the running server at `url`:
+// provisions fresh users, opens their direct conversations and runs the flow.
+Result<FlowOutcome> RunPairsTraffic(const std::string& url, const NetOptions& options,
+                                    const FlowHooks& hooks = {});
 
 }  // namespace parley::bench

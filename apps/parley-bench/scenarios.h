@@ -55,4 +55,21 @@ struct SearchScenarioOptions {
 };
 int RunSearchScenario(const SearchScenarioOptions& options);
 
+// `backup`: backup and restore of a filled store against a plain copy of it, then send
+// latency of a live parleyd while it backs itself up (backup_scenario.cc).
+struct BackupScenarioOptions {
+  size_t messages = 1000000;  // stored before the first backup
+  int conversations = 3000;   // five in six direct, the rest groups of 8
+  int repeat = 1;             // copy/full/incremental/restore runs; medians reported
+  int zstd_level = 3;
+  double seconds = 10;       // idle latency phase; 0: skip the live parleyd phase
+  double rate = 2000;        // messages/s of the live traffic
+  int pairs = 5;             // live traffic pairs
+  double backup_window = 6;  // back up again (at most 20 times) until this long
+  std::string dir;           // where the working directory goes (default: the temp dir)
+  bool keep = false;         // keep the working directory
+  std::string live_only;     // a data directory: run only the live phase, on a copy of it
+};
+int RunBackupScenario(const BackupScenarioOptions& options);
+
 }  // namespace parley::bench

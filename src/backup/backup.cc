@@ -2,12 +2,17 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 namespace parley::backup {
 namespace {
@@ -116,6 +121,48 @@ Result<std::string> ReadChunk(Target& target, const std::string& id,
   return plain;
 }
 
+// One piece of a file, named, and stored unless the target has it (or `full`).
+struct StoredPiece {
+  Status status = Status::Ok();
+  std::string id;
+  uint64_t new_bytes = 0;
+  uint64_t stored_bytes = 0;
+};
+
+// Blobs at least this large are written one at a time (see Create).
+constexpr size_t kLargeWrite = 512u << 10;
+
+// `writing` admits one large Put at a time.
+StoredPiece StorePiece(Target& target, const std::string& piece, const CreateOptions& options,
+                       std::mutex& writing) {
+  StoredPiece out;
+  out.id = ContentId(piece, options.key);
+  auto have = target.Exists(ChunkName(out.id));
+  if (!have.ok()) {
+    out.status = have.status();
+    return out;
+  }
+  if (!*have || options.full) {
+    std::string blob = Seal(piece, options.key, options.zstd_level);
+    std::unique_lock<std::mutex> lock(writing, std::defer_lock);
+    if (blob.size() >= kLargeWrite) lock.lock();
+    out.status = target.Put(ChunkName(out.id), blob);
+    out.new_bytes = piece.size();
+    out.stored_bytes = blob.size();
+  }
+  return out;
+}
+
+// Full-sized pieces sealed and stored at once, besides the reading thread: one per core
+// for compression and encryption, plus one, as a piece spends part of its time waiting
+// for the disk (Put syncs). Memory: about three chunk sizes per piece in flight.
+size_t PiecesInFlight() {
+  return std::clamp<size_t>(std::thread::hardware_concurrency() + 1, 2, 8);
+}
+// Small pieces (most files of an incremental) cost little memory or CPU but as much waiting
+// for the disk as large ones: up to this many at once, so that their syncs overlap.
+constexpr size_t kMostPiecesInFlight = 16;
+
 }  // namespace
 
 Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
@@ -152,7 +199,37 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
   }
   if (ec) return Status(Code::kIOError, "list " + snapshot_dir + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
-  std::string buffer(options.chunk_bytes, '\0');
+  // The calling thread reads the files in order and hashes each whole; their pieces are
+  // named, sealed and stored on other threads (across file boundaries, so that small files
+  // do not wait for each other's fsyncs), and their ids collected back in order.
+  const uint64_t bytes_in_flight = PiecesInFlight() * options.chunk_bytes;
+  // Pieces are sealed in parallel, but large ones written one at a time: the device queue
+  // then holds at most about one chunk of backup writes ahead of the live store's own
+  // (whose commits wait for their fsyncs), and one writer keeps up with the sealing.
+  std::mutex writing;  // declared before `pending`, whose futures outlive nothing they use
+  struct Pending {
+    size_t file;  // index in m.files
+    uint64_t bytes;
+    std::future<StoredPiece> piece;
+  };
+  std::deque<Pending> pending;
+  uint64_t pending_bytes = 0;
+  Status failed = Status::Ok();
+  auto collect_one = [&] {
+    Pending p = std::move(pending.front());
+    pending.pop_front();
+    pending_bytes -= p.bytes;
+    const size_t file = p.file;
+    StoredPiece done = p.piece.get();
+    if (!done.status.ok()) {
+      if (failed.ok()) failed = done.status;
+      return;
+    }
+    m.new_bytes += done.new_bytes;
+    m.stored_bytes += done.stored_bytes;
+    m.files[file].chunks.push_back(std::move(done.id));
+  };
+  // On every return below, pieces still in flight are waited for by their futures.
   for (const fs::path& p : paths) {
     FileEntry entry;
     entry.path = fs::relative(p, snapshot_dir).string();
@@ -168,27 +245,35 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
     }
     std::ifstream in(p, std::ios::binary);
     if (!in) return Status(Code::kIOError, "read " + p.string());
+    const size_t file = m.files.size();
+    m.files.push_back(std::move(entry));
     FileHasher hasher(options.key);
-    for (;;) {
-      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    uint64_t left = m.files[file].size;  // as listed; a file that grew is read to its end
+    for (;;) {                           // ends at end of file: every read consumes or fails
+      std::string piece(std::clamp<uint64_t>(left, 1, options.chunk_bytes), '\0');
+      in.read(piece.data(), static_cast<std::streamsize>(piece.size()));
       const auto n = static_cast<size_t>(in.gcount());
       if (n == 0) break;
-      std::string_view piece(buffer.data(), n);
+      piece.resize(n);
+      left -= std::min<uint64_t>(left, n);
       hasher.Add(piece);
-      std::string id = ContentId(piece, options.key);
-      PARLEY_ASSIGN_OR_RETURN(bool have, target.Exists(ChunkName(id)));
-      if (!have || options.full) {
-        std::string blob = Seal(piece, options.key, options.zstd_level);
-        PARLEY_RETURN_IF_ERROR(target.Put(ChunkName(id), blob));
-        m.new_bytes += n;
-        m.stored_bytes += blob.size();
+      while (!pending.empty() &&
+             (pending_bytes + n > bytes_in_flight || pending.size() >= kMostPiecesInFlight)) {
+        collect_one();
       }
-      entry.chunks.push_back(std::move(id));
+      PARLEY_RETURN_IF_ERROR(failed);
+      pending_bytes += n;
+      pending.push_back(Pending{
+          file, n,
+          std::async(std::launch::async, [&target, &options, &writing, piece = std::move(piece)] {
+            return StorePiece(target, piece, options, writing);
+          })});
     }
     if (in.bad()) return Status(Code::kIOError, "read " + p.string());
-    entry.hash = hasher.Hex();
-    m.files.push_back(std::move(entry));
+    m.files[file].hash = hasher.Hex();
   }
+  while (!pending.empty()) collect_one();
+  PARLEY_RETURN_IF_ERROR(failed);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PARLEY_RETURN_IF_ERROR(
       target.Put(ManifestName(m.id), Seal(ToJson(m).dump(), options.key, options.zstd_level)));

@@ -1,7 +1,12 @@
 #include "backup/backup_service.h"
 
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "common/clock.h"
 
@@ -30,6 +35,22 @@ class JobSlot {
   bool held_ = false;
 };
 
+// Smaller than backup.h's default: a chunk is written and synced as one burst, and a live
+// store's commits (which wait for their own fsyncs) queue behind it.
+constexpr size_t kChunkBytes = 2u << 20;
+
+// A backup is background work: it runs on its own thread, and the threads that thread
+// starts, in the SCHED_IDLE class (inherited), so that any other runnable thread of the
+// machine — the network threads, the sequencer — preempts it at once, and the backup takes
+// only the CPU left over. (A nice value is not enough: the scheduler lets a running task
+// finish its slice first, which delays each hop of a send by up to a millisecond or two.)
+// On a machine whose CPUs are saturated, backups therefore crawl. Best effort: a refusal
+// leaves the thread as it was.
+void BecomeBackgroundThread() {
+  sched_param param{};
+  (void)::sched_setscheduler(static_cast<pid_t>(::syscall(SYS_gettid)), SCHED_IDLE, &param);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store, std::string data_dir,
@@ -55,13 +76,22 @@ Result<Manifest> BackupService::Run(bool full) {
   std::error_code ec;
   fs::remove_all(snapshot, ec);  // left by a run that was killed
   auto result = [&]() -> Result<Manifest> {
+    // At normal priority: the checkpoint briefly holds the store's locks, and a preempted
+    // SCHED_IDLE holder would stall every writer.
     PARLEY_RETURN_IF_ERROR(store_.Checkpoint(snapshot.string()));
     CreateOptions options;
     options.key = key_;
     options.zstd_level = config_.zstd_level;
     options.full = full;
+    options.chunk_bytes = kChunkBytes;
     options.messages = store_.Stats().messages;
-    return Create(snapshot.string(), *target_, options);
+    Result<Manifest> created = Status(Code::kInternal, "backup did not run");
+    std::thread worker([&] {
+      BecomeBackgroundThread();
+      created = Create(snapshot.string(), *target_, options);
+    });
+    worker.join();
+    return created;
   }();
   fs::remove_all(snapshot, ec);
   const double seconds =

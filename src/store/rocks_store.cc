@@ -376,9 +376,13 @@ class RocksStore final : public Store {
     rocksdb::Checkpoint* raw = nullptr;
     PARLEY_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)));
     std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-    // Flushes the memtables first (a moment's pause of writes), so the copy needs no
-    // write-ahead log replay and holds only immutable table files plus small metadata.
-    return FromRocks(checkpoint->CreateCheckpoint(dir));
+    // While the write-ahead logs are small, they are copied (up to their size at this
+    // moment) instead of flushing the memtables: a flush of every column family takes tens
+    // of milliseconds and leaves new table files that an incremental backup must read,
+    // while a few MiB of log are replayed in moments when the copy is opened. Beyond that
+    // size, the memtables are flushed first and the copy holds immutable tables only.
+    constexpr uint64_t kCopyLogsBelowBytes = 8u << 20;
+    return FromRocks(checkpoint->CreateCheckpoint(dir, kCopyLogsBelowBytes));
   }
 
   StoreStats Stats() override {
