@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kManifestFormat = 1;
+constexpr int kManifestFormat = 2;  // 1: whole-file hashes (still read)
 
 std::string ChunkName(const std::string& id) { return "chunks/" + id.substr(0, 2) + "/" + id; }
 std::string ManifestName(const std::string& id) { return "manifests/" + id; }
@@ -47,7 +47,7 @@ json ToJson(const Manifest& m) {
   for (const auto& f : m.files) {
     files.push_back({{"path", f.path}, {"size", f.size}, {"hash", f.hash}, {"chunks", f.chunks}});
   }
-  return {{"format", kManifestFormat},  {"id", m.id},
+  return {{"format", m.format},         {"id", m.id},
           {"created_ms", m.created_ms}, {"kind", m.kind},
           {"parent", m.parent},         {"encrypted", m.encrypted},
           {"messages", m.messages},     {"bytes", m.bytes},
@@ -58,10 +58,11 @@ json ToJson(const Manifest& m) {
 Result<Manifest> FromJson(const std::string& text) {
   try {
     json j = json::parse(text);
-    if (j.at("format").get<int>() != kManifestFormat) {
+    Manifest m;
+    m.format = j.at("format").get<int>();
+    if (m.format != 1 && m.format != kManifestFormat) {
       return Status(Code::kCorruption, "manifest of an unknown format");
     }
-    Manifest m;
     m.id = j.at("id").get<std::string>();
     m.created_ms = j.at("created_ms").get<int64_t>();
     m.kind = j.at("kind").get<std::string>();
@@ -104,6 +105,15 @@ class FileHasher {
  private:
   crypto_generichash_state state_;
 };
+
+// The format-2 file hash (backup.h FileEntry).
+std::string TreeHash(uint64_t size, const std::vector<std::string>& chunk_ids,
+                     const std::optional<Key>& key) {
+  FileHasher hasher(key);
+  hasher.Add("parley-file-tree-v2\n" + std::to_string(size) + "\n");
+  for (const auto& id : chunk_ids) hasher.Add(id + "\n");
+  return hasher.Hex();
+}
 
 // Reads and checks one chunk: it opens (authentic, intact) and its content matches its id.
 Result<std::string> ReadChunk(Target& target, const std::string& id,
@@ -181,7 +191,7 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
   Manifest parent;
   if (!options.full) {
     auto all = List(target, options.key);
-    if (all.ok() && !all->empty()) {
+    if (all.ok() && !all->empty() && all->back().format == kManifestFormat) {
       parent = std::move(all->back());
       for (const auto& f : parent.files) {
         if (Immutable(f.path)) previous[f.path] = &f;
@@ -199,7 +209,7 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
   }
   if (ec) return Status(Code::kIOError, "list " + snapshot_dir + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
-  // The calling thread reads the files in order and hashes each whole; their pieces are
+  // The calling thread reads the files in order; their pieces are
   // named, sealed and stored on other threads (across file boundaries, so that small files
   // do not wait for each other's fsyncs), and their ids collected back in order.
   const uint64_t bytes_in_flight = PiecesInFlight() * options.chunk_bytes;
@@ -247,7 +257,6 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
     if (!in) return Status(Code::kIOError, "read " + p.string());
     const size_t file = m.files.size();
     m.files.push_back(std::move(entry));
-    FileHasher hasher(options.key);
     uint64_t left = m.files[file].size;  // as listed; a file that grew is read to its end
     for (;;) {                           // ends at end of file: every read consumes or fails
       std::string piece(std::clamp<uint64_t>(left, 1, options.chunk_bytes), '\0');
@@ -256,7 +265,6 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
       if (n == 0) break;
       piece.resize(n);
       left -= std::min<uint64_t>(left, n);
-      hasher.Add(piece);
       while (!pending.empty() &&
              (pending_bytes + n > bytes_in_flight || pending.size() >= kMostPiecesInFlight)) {
         collect_one();
@@ -270,10 +278,12 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
           })});
     }
     if (in.bad()) return Status(Code::kIOError, "read " + p.string());
-    m.files[file].hash = hasher.Hex();
   }
   while (!pending.empty()) collect_one();
   PARLEY_RETURN_IF_ERROR(failed);
+  for (FileEntry& f : m.files) {
+    if (f.hash.empty()) f.hash = TreeHash(f.size, f.chunks, options.key);
+  }
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PARLEY_RETURN_IF_ERROR(
       target.Put(ManifestName(m.id), Seal(ToJson(m).dump(), options.key, options.zstd_level)));
@@ -324,10 +334,11 @@ Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
         check.status = plain.status();
         break;
       }
-      hasher.Add(*plain);
+      if (m.format == 1) hasher.Add(*plain);
       size += plain->size();
     }
-    if (check.status.ok() && (size != f.size || hasher.Hex() != f.hash)) {
+    const std::string hash = m.format == 1 ? hasher.Hex() : TreeHash(size, f.chunks, key);
+    if (check.status.ok() && (size != f.size || hash != f.hash)) {
       check.status = Status(Code::kCorruption, "file size or hash differs from the manifest");
     }
     out.push_back(std::move(check));

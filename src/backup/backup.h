@@ -30,11 +30,15 @@ namespace parley::backup {
 struct FileEntry {
   std::string path;  // relative to the snapshot root
   uint64_t size = 0;
-  std::string hash;  // BLAKE2b of the whole file (keyed like chunk ids)
+  // Format 2: a hash tree of the file, BLAKE2b (keyed like chunk ids) of its size and its
+  // chunk ids, each of which is the keyed BLAKE2b of its piece; so the file's every byte
+  // is bound to it without hashing the file a second time. Format 1: BLAKE2b of the file.
+  std::string hash;
   std::vector<std::string> chunks;
 };
 
 struct Manifest {
+  int format = 2;  // of the manifest and its file hashes (FileEntry)
   std::string id;  // "20261123T101500123Z-1a2b3c": UTC time to the millisecond, then random
   int64_t created_ms = 0;
   std::string kind;    // "full" or "incremental"
