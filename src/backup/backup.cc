@@ -352,29 +352,66 @@ Status Restore(Target& target, const std::string& id, const std::string& dir,
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
     return Status(Code::kFailedPrecondition, "restore target " + dir + " is not empty");
   }
-  PARLEY_ASSIGN_OR_RETURN(auto checks, Verify(target, id, key));
-  for (const auto& c : checks) {
-    if (!c.status.ok()) {
-      return Status(c.status.code(), "backup " + id + " fails verification at " + c.path + ": " +
-                                         std::string(c.status.message()) + "; nothing restored");
-    }
-  }
   PARLEY_ASSIGN_OR_RETURN(Manifest m, Load(target, id, key));
   for (const FileEntry& f : m.files) {
-    const fs::path out_path = fs::path(dir) / f.path;
-    if (f.path.find("..") != std::string::npos ||
-        out_path.is_absolute() != fs::path(dir).is_absolute()) {
+    const fs::path rel(f.path);
+    if (f.path.empty() || f.path.find("..") != std::string::npos || rel.is_absolute()) {
       return Status(Code::kCorruption, "manifest names a path outside the target: " + f.path);
     }
+  }
+  // One pass: every chunk is checked as it is read (ReadChunk) and each file's size and
+  // hash at its end, while the files are written into a staging directory inside `dir`.
+  // Only when all of them check out are they moved into place; on any failure the staging
+  // directory (and `dir`, if this created it) is removed, so nothing is restored.
+  const bool created = !fs::exists(dir, ec);
+  const fs::path staging = fs::path(dir) / ".restoring";
+  fs::create_directories(staging, ec);
+  if (ec) return Status(Code::kIOError, "create " + staging.string() + ": " + ec.message());
+  auto fail = [&](Status st) {
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+    if (created) fs::remove(dir, ignored);
+    return st;
+  };
+  auto refused = [&](const std::string& path, const Status& st) {
+    return fail(Status(st.code(), "backup " + id + " fails verification at " + path + ": " +
+                                      std::string(st.message()) + "; nothing restored"));
+  };
+  for (const FileEntry& f : m.files) {
+    const fs::path out_path = staging / f.path;
     fs::create_directories(out_path.parent_path(), ec);
     std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    FileHasher hasher(key);  // format 1 only
+    uint64_t size = 0;
     for (const std::string& chunk : f.chunks) {
-      PARLEY_ASSIGN_OR_RETURN(std::string plain, ReadChunk(target, chunk, key));
-      out.write(plain.data(), static_cast<std::streamsize>(plain.size()));
+      auto plain = ReadChunk(target, chunk, key);
+      if (!plain.ok()) return refused(f.path, plain.status());
+      if (m.format == 1) hasher.Add(*plain);
+      size += plain->size();
+      out.write(plain->data(), static_cast<std::streamsize>(plain->size()));
     }
-    if (!out.flush()) return Status(Code::kIOError, "write " + out_path.string());
+    const std::string hash = m.format == 1 ? hasher.Hex() : TreeHash(size, f.chunks, key);
+    if (size != f.size || hash != f.hash) {
+      return refused(f.path,
+                     Status(Code::kCorruption, "file size or hash differs from the manifest"));
+    }
+    out.close();
+    if (!out) return fail(Status(Code::kIOError, "write " + out_path.string()));
+    // Durable before it is moved into place: parleyd may start on it right away.
+    if (Status st = SyncPath(out_path, false); !st.ok()) return fail(st);
   }
-  return Status::Ok();
+  std::vector<fs::path> top;
+  for (const auto& e : fs::directory_iterator(staging, ec)) top.push_back(e.path());
+  if (ec) return fail(Status(Code::kIOError, "list " + staging.string() + ": " + ec.message()));
+  for (const fs::path& p : top) {
+    fs::rename(p, fs::path(dir) / p.filename(), ec);
+    if (ec) return fail(Status(Code::kIOError, "move " + p.string() + ": " + ec.message()));
+  }
+  fs::remove(staging, ec);
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_directory()) PARLEY_RETURN_IF_ERROR(SyncPath(e.path(), true));
+  }
+  return SyncPath(dir, true);
 }
 
 Result<size_t> Prune(Target& target, const Retention& retention, const std::optional<Key>& key,

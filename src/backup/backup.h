@@ -76,8 +76,12 @@ struct FileCheck {
 Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
                                       const std::optional<Key>& key);
 
-// Verifies backup `id` completely, then writes its files into `dir`, which must be empty
-// or absent. Nothing is written if verification fails.
+// Restores backup `id` into `dir`, which must be empty or absent, checking every chunk,
+// file size and file hash in the same single pass that writes the files (into `dir`/
+// .restoring, moved into place and fsync'd only once everything checked out). If anything
+// fails to verify, nothing is restored: the staging directory is removed, and `dir` too
+// if this call created it. A restore killed midway leaves `dir`/.restoring: delete `dir`
+// and run it again.
 Status Restore(Target& target, const std::string& id, const std::string& dir,
                const std::optional<Key>& key);
 

@@ -160,7 +160,11 @@ TEST_F(BackupTest, AFlippedByteFailsVerifyAndRestoreNamingTheFile) {
   Status st = Restore(*target_, m.id, Fresh("r").string(), std::nullopt);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("CURRENT"), std::string::npos) << st.ToString();
-  EXPECT_FALSE(fs::exists(Fresh("r")) && !fs::is_empty(Fresh("r")));  // nothing written
+  EXPECT_FALSE(fs::exists(Fresh("r")));  // created by the restore, removed with its files
+  fs::create_directories(Fresh("empty"));
+  EXPECT_FALSE(Restore(*target_, m.id, Fresh("empty").string(), std::nullopt).ok());
+  EXPECT_TRUE(fs::is_directory(Fresh("empty")));  // the operator's directory stays, empty
+  EXPECT_TRUE(fs::is_empty(Fresh("empty")));
 }
 
 TEST_F(BackupTest, TruncatedChunkWrongKeyAndNonEmptyTargetAreRefused) {

@@ -20,14 +20,6 @@ Status IoError(const std::string& what, const std::error_code& ec) {
   return Status(Code::kIOError, what + ": " + ec.message());
 }
 
-Status SyncPath(const fs::path& p, bool directory) {
-  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return Status(Code::kIOError, "open " + p.string() + " for fsync");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Status(Code::kIOError, "fsync " + p.string());
-}
-
 class DirTarget final : public Target {
  public:
   explicit DirTarget(fs::path root) : root_(std::move(root)) {}
@@ -116,6 +108,14 @@ Result<std::unique_ptr<Target>> OpenDirTarget(const std::string& dir) {
   if (ec) return IoError("create backup directory " + dir, ec);
   if (!fs::is_directory(dir)) return Status(Code::kInvalidArgument, dir + " is not a directory");
   return std::unique_ptr<Target>(new DirTarget(dir));
+}
+
+Status SyncPath(const std::filesystem::path& p, bool directory) {
+  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) return Status(Code::kIOError, "open " + p.string() + " for fsync");
+  int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Status(Code::kIOError, "fsync " + p.string());
 }
 
 }  // namespace parley::backup

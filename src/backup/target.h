@@ -5,6 +5,7 @@
 // Thread-safety: implementations are safe for concurrent use.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ class Target {
   // Removes leftovers of puts interrupted by a crash.
   virtual Status CleanUp() = 0;
 };
+
+// fsync of a local file, or of a directory after entries were created or renamed in it.
+Status SyncPath(const std::filesystem::path& path, bool directory);
 
 // A local or mounted directory (created if missing).
 Result<std::unique_ptr<Target>> OpenDirTarget(const std::string& dir);
