@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "store/record_names.h"
 
 namespace parley::backup {
 namespace {
@@ -24,24 +25,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr size_t kScanPage = 1024;
-
-const char* KindName(ConvKind kind) { return kind == ConvKind::kDirect ? "direct" : "group"; }
-
-const char* RoleName(Role role) {
-  switch (role) {
-    case Role::kOwner:
-      return "owner";
-    case Role::kAdmin:
-      return "admin";
-    case Role::kMember:
-      break;
-  }
-  return "member";
-}
-
-const char* MessageKindName(MessageKind kind) {
-  return kind == MessageKind::kCustom ? "custom" : "text";
-}
 
 // ---------------------------------------------------------------------------------------
 // Export
@@ -193,7 +176,7 @@ class Exporter {
   Status WriteConversation(const ConversationRecord& c) {
     PARLEY_ASSIGN_OR_RETURN(ConvHead head, store_.GetConvHead(c.id));
     PARLEY_ASSIGN_OR_RETURN(auto members, store_.ListMembers(c.id));
-    Json line{{"type", "conversation"}, {"id", c.id}, {"kind", KindName(c.kind)}};
+    Json line{{"type", "conversation"}, {"id", c.id}, {"kind", ConvKindName(c.kind)}};
     if (!c.title.empty()) line["title"] = c.title;
     if (c.owner != 0) line["owner"] = c.owner;
     line["created_ms"] = c.created_ms;

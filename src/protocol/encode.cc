@@ -24,26 +24,6 @@ std::string_view EventTypeName(EventType type) {
   return "unknown";
 }
 
-std::string_view RoleName(Role role) {
-  switch (role) {
-    case Role::kOwner:
-      return "owner";
-    case Role::kAdmin:
-      return "admin";
-    case Role::kMember:
-      return "member";
-  }
-  return "member";
-}
-
-std::string_view MessageKindName(MessageKind kind) {
-  return kind == MessageKind::kCustom ? "custom" : "text";
-}
-
-std::string_view ConvKindName(ConvKind kind) {
-  return kind == ConvKind::kGroup ? "group" : "direct";
-}
-
 std::string_view WireErrorCode(Code code) { return CodeName(code); }
 
 void WriteMessage(JsonWriter& w, const MessageRecord& m) {

@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "protocol/json_writer.h"
 #include "service/types.h"
+#include "store/record_names.h"
 
 namespace parley {
 
@@ -31,9 +32,6 @@ struct SearchHitInfo {
   std::vector<std::pair<uint32_t, uint32_t>> highlights;  // [start, length] in code points
 };
 std::string_view EventTypeName(EventType type);
-std::string_view RoleName(Role role);
-std::string_view MessageKindName(MessageKind kind);
-std::string_view ConvKindName(ConvKind kind);
 
 // Wire error code of a status ("not_member"); see docs/protocol.md §4.
 std::string_view WireErrorCode(Code code);
