@@ -95,12 +95,13 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
   const bool full = query.find("full=1") != std::string::npos;
   job_ = std::thread([this, full, respond = std::move(respond)] {
     auto m = backup_->Run(full);
+    // Free before answering: a client may ask for the next backup as soon as it reads this.
+    busy_ = false;
     if (m.ok()) {
       respond(200, ManifestSummaryJson(*m) + "\n");
     } else {
       respond(HttpStatusOf(m.status()), Error(m.status().ToString()));
     }
-    busy_ = false;
   });
 }
 
