@@ -23,6 +23,9 @@ struct SessionState {
         typing_bucket(typing_rate, typing_burst),
         search_bucket(search_rate, search_burst) {}
 
+  // The client's address as the socket sees it ("127.0.0.1", "::1"): the key of per-IP
+  // limits and the address in audit logs. Set once, before the first frame is read.
+  std::string peer_ip;
   std::optional<Identity> identity;  // set once authenticated
   std::string user_name;
   bool auth_pending = false;  // a login is being checked on a worker thread

@@ -23,7 +23,11 @@ WsSession::WsSession(boost::asio::ip::tcp::socket socket, GatewayContext& ctx)
     : ws_(std::move(socket)),
       ctx_(ctx),
       state_(ctx.dispatcher->NewSessionState()),
-      auth_timer_(ws_.get_executor()) {}
+      auth_timer_(ws_.get_executor()) {
+  boost::system::error_code ec;
+  auto peer = boost::beast::get_lowest_layer(ws_).remote_endpoint(ec);
+  if (!ec) state_.peer_ip = peer.address().to_string();
+}
 
 WsSession::~WsSession() {
   ctx_.in_flight.fetch_sub(in_flight_, std::memory_order_relaxed);
