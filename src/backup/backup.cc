@@ -1,9 +1,15 @@
 #include "backup/backup.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +20,8 @@
 #include <set>
 #include <thread>
 
+#include "common/files.h"
+
 namespace parley::backup {
 namespace {
 
@@ -22,8 +30,83 @@ using nlohmann::json;
 
 constexpr int kManifestFormat = 2;  // 1: whole-file hashes (still read)
 
+// A chunk id or file hash: 64 lower-case hex digits (BLAKE2b-256). Checked before an id
+// becomes part of a path: a forged "../../etc/passwd" or "/dev/zero" never reaches one.
+bool IsHexDigest(std::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+bool IsDigits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// The time a backup id names ("20261123T101500123Z-1a2b3c", NewBackupId), or nullopt if
+// `id` is not of that form.
+std::optional<int64_t> BackupIdMillis(std::string_view id) {
+  if (id.size() != 26 || id[8] != 'T' || id[18] != 'Z' || id[19] != '-' ||
+      !IsDigits(id.substr(0, 8)) || !IsDigits(id.substr(9, 9))) {
+    return std::nullopt;
+  }
+  if (!std::all_of(id.begin() + 20, id.end(),
+                   [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    return std::nullopt;
+  }
+  auto num = [&](size_t at, size_t len) { return std::stoi(std::string(id.substr(at, len))); };
+  struct tm tm {};
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(4, 2) - 1;
+  tm.tm_mday = num(6, 2);
+  tm.tm_hour = num(9, 2);
+  tm.tm_min = num(11, 2);
+  tm.tm_sec = num(13, 2);
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+      tm.tm_sec > 60) {
+    return std::nullopt;
+  }
+  return int64_t{timegm(&tm)} * 1000 + num(15, 3);
+}
+
+// A file path of a manifest: relative, without empty, "." or ".." components.
+bool IsSafeRelativePath(const std::string& path) {
+  if (path.empty() || path.front() == '/' || path.find('\0') != std::string::npos) return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string_view part(path.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 std::string ChunkName(const std::string& id) { return "chunks/" + id.substr(0, 2) + "/" + id; }
 std::string ManifestName(const std::string& id) { return "manifests/" + id; }
+
+int64_t WallMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status Invalid(const std::string& why) { return Status(Code::kCorruption, "manifest " + why); }
+
+// Parses a manifest with bounded memory: nesting deeper than a manifest's, or more JSON
+// values than its size allows for (a chunk id costs ~67 bytes), stops the parser before
+// a forged "[0,0,0,…]" turns 32 MiB of text into gigabytes of values.
+nlohmann::json ParseBounded(const std::string& text) {
+  const size_t max_values = text.size() / 8 + 256;
+  size_t values = 0;
+  return nlohmann::json::parse(text,
+                               [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+                                 if (depth > 8) throw std::runtime_error("nested too deep");
+                                 if (++values > max_values)
+                                   throw std::runtime_error("too many values for its size");
+                                 return true;
+                               });
+}
 
 std::string NewBackupId(int64_t now_ms) {
   const time_t secs = static_cast<time_t>(now_ms / 1000);
@@ -55,10 +138,13 @@ json ToJson(const Manifest& m) {
           {"seconds", m.seconds},       {"files", files}};
 }
 
-Result<Manifest> FromJson(const std::string& text) {
+// Parses and checks a manifest stored as `name` (its id): every id, hash, path, size and
+// count is checked here, once, so that no later step builds a path from a forged id or
+// sizes anything by a forged count. kCorruption naming the first problem.
+Result<Manifest> FromJson(const std::string& text, const std::string& name, int64_t now_ms) {
+  Manifest m;
   try {
-    json j = json::parse(text);
-    Manifest m;
+    json j = ParseBounded(text);
     m.format = j.at("format").get<int>();
     if (m.format != 1 && m.format != kManifestFormat) {
       return Status(Code::kCorruption, "manifest of an unknown format");
@@ -78,10 +164,45 @@ Result<Manifest> FromJson(const std::string& text) {
                                   f.at("hash").get<std::string>(),
                                   f.at("chunks").get<std::vector<std::string>>()});
     }
-    return m;
   } catch (const std::exception& e) {
     return Status(Code::kCorruption, std::string("manifest does not parse: ") + e.what());
   }
+  // Whose manifest it is: its own id, and the time in it, agree with its name; a copy of
+  // a genuine manifest under another name is refused.
+  if (m.id != name) return Invalid(name + " names itself '" + m.id.substr(0, 64) + "'");
+  const std::optional<int64_t> named_ms = BackupIdMillis(name);
+  if (!named_ms || *named_ms != m.created_ms) {
+    return Invalid(name + ": created_ms does not match the time in its id");
+  }
+  // Without a key anyone who can write to the target can forge a manifest: one dated in
+  // the future would otherwise become "latest" (and the parent of the next incremental).
+  if (m.created_ms > now_ms + kMaxClockSkewMs) {
+    return Invalid(name + " is dated in the future");
+  }
+  if (m.kind != "full" && m.kind != "incremental") return Invalid(name + ": unknown kind");
+  if (!m.parent.empty() && !BackupIdMillis(m.parent)) return Invalid(name + ": bad parent id");
+  std::set<std::string_view> paths;
+  uint64_t total = 0;
+  for (const FileEntry& f : m.files) {
+    if (!IsSafeRelativePath(f.path)) {
+      return Invalid(name + " names a path outside the store: '" + f.path.substr(0, 256) + "'");
+    }
+    if (!paths.insert(f.path).second) return Invalid(name + " lists " + f.path + " twice");
+    if (!IsHexDigest(f.hash)) return Invalid(name + ": bad file hash for " + f.path);
+    for (const std::string& id : f.chunks) {
+      if (!IsHexDigest(id)) {
+        return Invalid(name + ": bad chunk id '" + id.substr(0, 80) + "' for " + f.path);
+      }
+    }
+    // Every chunk holds 1 to kMaxChunkBytes bytes.
+    if (f.chunks.size() > f.size || f.size > f.chunks.size() * kMaxChunkBytes) {
+      return Invalid(name + ": size of " + f.path + " does not fit its chunk count");
+    }
+    if (f.size > UINT64_MAX - total) return Invalid(name + ": sizes overflow");
+    total += f.size;
+  }
+  if (total != m.bytes) return Invalid(name + ": file sizes do not add up to its size");
+  return m;
 }
 
 // Incremental BLAKE2b of a whole file, keyed like chunk ids.
@@ -118,9 +239,12 @@ std::string TreeHash(uint64_t size, const std::vector<std::string>& chunk_ids,
 // Reads and checks one chunk: it opens (authentic, intact) and its content matches its id.
 Result<std::string> ReadChunk(Target& target, const std::string& id,
                               const std::optional<Key>& key) {
-  auto blob = target.Get(ChunkName(id));
-  if (!blob.ok()) return blob.status();
-  auto plain = Open(*blob, key);
+  if (!IsHexDigest(id)) return Status(Code::kCorruption, "bad chunk id");  // FromJson checked
+  auto blob = target.Get(ChunkName(id), MaxBlobBytes(kMaxChunkBytes));
+  if (!blob.ok()) {
+    return Status(blob.status().code(), "chunk " + id + ": " + blob.status().message());
+  }
+  auto plain = Open(*blob, key, kMaxChunkBytes);
   if (!plain.ok()) {
     return Status(plain.status().code(),
                   "chunk " + id + ": " + std::string(plain.status().message()));
@@ -178,6 +302,10 @@ constexpr size_t kMostPiecesInFlight = 16;
 Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
                         const CreateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  if (options.chunk_bytes == 0 || options.chunk_bytes > kMaxChunkBytes) {
+    return Status(Code::kInvalidArgument,
+                  "chunk size must be 1 to " + std::to_string(kMaxChunkBytes) + " bytes");
+  }
   PARLEY_RETURN_IF_ERROR(target.CleanUp());
   Manifest m;
   m.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -285,38 +413,76 @@ Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
     if (f.hash.empty()) f.hash = TreeHash(f.size, f.chunks, options.key);
   }
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string text = ToJson(m).dump();
+  if (text.size() > kMaxManifestBytes) {
+    return Status(Code::kResourceExhausted, "the manifest would exceed " +
+                                                std::to_string(kMaxManifestBytes) +
+                                                " bytes: use larger chunks");
+  }
   PARLEY_RETURN_IF_ERROR(
-      target.Put(ManifestName(m.id), Seal(ToJson(m).dump(), options.key, options.zstd_level)));
+      target.Put(ManifestName(m.id), Seal(text, options.key, options.zstd_level)));
   return m;
 }
 
-Result<Manifest> Load(Target& target, const std::string& id, const std::optional<Key>& key) {
-  if (id.empty() || id.find('/') != std::string::npos || id.find("..") != std::string::npos) {
-    return Status(Code::kInvalidArgument, "bad backup id '" + id + "'");
+namespace {
+
+Result<Manifest> LoadAt(Target& target, const std::string& id, const std::optional<Key>& key,
+                        int64_t now_ms) {
+  if (!BackupIdMillis(id)) {
+    return Status(Code::kInvalidArgument, "bad backup id '" + id.substr(0, 80) + "'");
   }
   PARLEY_ASSIGN_OR_RETURN(bool exists, target.Exists(ManifestName(id)));
   if (!exists) return Status(Code::kNotFound, "no backup " + id + " in " + target.Describe());
-  PARLEY_ASSIGN_OR_RETURN(std::string blob, target.Get(ManifestName(id)));
-  auto text = Open(blob, key);
+  auto blob = target.Get(ManifestName(id), MaxBlobBytes(kMaxManifestBytes));
+  if (!blob.ok()) {
+    return Status(blob.status().code(), "manifest " + id + ": " + blob.status().message());
+  }
+  auto text = Open(*blob, key, kMaxManifestBytes);
   if (!text.ok()) {
     return Status(text.status().code(),
                   "manifest " + id + ": " + std::string(text.status().message()));
   }
-  return FromJson(*text);
+  return FromJson(*text, id, now_ms);
+}
+
+}  // namespace
+
+Result<Manifest> Load(Target& target, const std::string& id, const std::optional<Key>& key) {
+  return LoadAt(target, id, key, WallMillis());
+}
+
+Result<std::vector<ListedBackup>> ListAll(Target& target, const std::optional<Key>& key,
+                                          int64_t now_ms) {
+  PARLEY_ASSIGN_OR_RETURN(auto names, target.List("manifests/"));
+  std::vector<ListedBackup> out;
+  for (const auto& name : names) {
+    ListedBackup entry;
+    entry.id = name.substr(std::string("manifests/").size());
+    // One bad object must not hide the others, nor stop the listing: it is listed as
+    // invalid, with the reason.
+    auto m = LoadAt(target, entry.id, key, now_ms);
+    if (m.ok()) {
+      entry.manifest = std::move(*m);
+    } else {
+      entry.status = m.status();
+    }
+    out.push_back(std::move(entry));
+  }
+  // Invalid ones first (by name), then the valid ones by creation time (ids sort the same
+  // way except within one millisecond): the last entry is the newest valid backup.
+  std::stable_sort(out.begin(), out.end(), [](const ListedBackup& a, const ListedBackup& b) {
+    if (a.status.ok() != b.status.ok()) return !a.status.ok();
+    return a.status.ok() && a.manifest.created_ms < b.manifest.created_ms;
+  });
+  return out;
 }
 
 Result<std::vector<Manifest>> List(Target& target, const std::optional<Key>& key) {
-  PARLEY_ASSIGN_OR_RETURN(auto names, target.List("manifests/"));
+  PARLEY_ASSIGN_OR_RETURN(auto all, ListAll(target, key, WallMillis()));
   std::vector<Manifest> out;
-  for (const auto& name : names) {
-    PARLEY_ASSIGN_OR_RETURN(Manifest m,
-                            Load(target, name.substr(std::string("manifests/").size()), key));
-    out.push_back(std::move(m));
+  for (auto& entry : all) {
+    if (entry.status.ok()) out.push_back(std::move(entry.manifest));
   }
-  // By creation time (ids sort the same way except within one millisecond).
-  std::stable_sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
-    return a.created_ms < b.created_ms;
-  });
   return out;
 }
 
@@ -346,41 +512,126 @@ Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
   return out;
 }
 
+namespace {
+
+// A directory descriptor, closed on scope exit.
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd, o.fd);
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+Status ErrnoStatus(const std::string& what) {
+  return Status(Code::kIOError, what + ": " + std::strerror(errno));
+}
+
+// Opens (creating with 0700 if missing) directory `name` under `parent`, never following a
+// symlink.
+Result<Fd> OpenSubdir(int parent, const std::string& name, bool create) {
+  if (create && ::mkdirat(parent, name.c_str(), kPrivateDirMode) != 0 && errno != EEXIST) {
+    return ErrnoStatus("create " + name);
+  }
+  Fd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.fd < 0) return ErrnoStatus("open directory " + name);
+  return fd;
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoStatus("write " + path);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// Moves `name` from one directory to another, refusing to replace anything there.
+Status MoveNoReplace(int from, int to, const std::string& name) {
+  if (::renameat2(from, name.c_str(), to, name.c_str(), RENAME_NOREPLACE) == 0) {
+    return Status::Ok();
+  }
+  if (errno != EINVAL && errno != ENOSYS) return ErrnoStatus("move " + name + " into place");
+  // A file system without RENAME_NOREPLACE: check, then rename (a planted symlink at the
+  // destination would be replaced, never written through).
+  struct stat st {};
+  if (::fstatat(to, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    return Status(Code::kFailedPrecondition, name + " appeared in the restore target");
+  }
+  if (::renameat(from, name.c_str(), to, name.c_str()) != 0) {
+    return ErrnoStatus("move " + name + " into place");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status Restore(Target& target, const std::string& id, const std::string& dir,
                const std::optional<Key>& key) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
     return Status(Code::kFailedPrecondition, "restore target " + dir + " is not empty");
   }
+  // Load checked every path (relative, no ".." or empty parts) and chunk id.
   PARLEY_ASSIGN_OR_RETURN(Manifest m, Load(target, id, key));
-  for (const FileEntry& f : m.files) {
-    const fs::path rel(f.path);
-    if (f.path.empty() || f.path.find("..") != std::string::npos || rel.is_absolute()) {
-      return Status(Code::kCorruption, "manifest names a path outside the target: " + f.path);
-    }
-  }
   // One pass: every chunk is checked as it is read (ReadChunk) and each file's size and
   // hash at its end, while the files are written into a staging directory inside `dir`.
   // Only when all of them check out are they moved into place; on any failure the staging
   // directory (and `dir`, if this created it) is removed, so nothing is restored.
   const bool created = !fs::exists(dir, ec);
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(dir));
   const fs::path staging = fs::path(dir) / ".restoring";
-  fs::create_directories(staging, ec);
-  if (ec) return Status(Code::kIOError, "create " + staging.string() + ": " + ec.message());
+  // Everything below goes through descriptors: `dir` as the operator named it, and under
+  // it nothing is followed.
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  bool made_staging = false;
   auto fail = [&](Status st) {
     std::error_code ignored;
-    fs::remove_all(staging, ignored);
+    if (made_staging) fs::remove_all(staging, ignored);  // removes a symlink, not its target
     if (created) fs::remove(dir, ignored);
     return st;
   };
+  if (dir_fd.fd < 0) return fail(ErrnoStatus("open " + dir));
+  if (::fchmod(dir_fd.fd, kPrivateDirMode) != 0) return fail(ErrnoStatus("chmod " + dir));
+  if (::mkdirat(dir_fd.fd, ".restoring", kPrivateDirMode) != 0) {
+    return fail(ErrnoStatus("create " + staging.string()));  // EEXIST: planted meanwhile
+  }
+  made_staging = true;
+  auto staging_fd = OpenSubdir(dir_fd.fd, ".restoring", false);
+  if (!staging_fd.ok()) return fail(staging_fd.status());
   auto refused = [&](const std::string& path, const Status& st) {
     return fail(Status(st.code(), "backup " + id + " fails verification at " + path + ": " +
                                       std::string(st.message()) + "; nothing restored"));
   };
+  std::set<std::string> top;      // first path components, moved into place at the end
+  std::set<std::string> subdirs;  // directories below `dir`, fsync'd at the end
   for (const FileEntry& f : m.files) {
-    const fs::path out_path = staging / f.path;
-    fs::create_directories(out_path.parent_path(), ec);
-    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+    // Walk (and create) the file's directories under the staging directory.
+    std::vector<std::string> parts;
+    for (const auto& part : fs::path(f.path)) parts.push_back(part.string());
+    top.insert(parts.front());
+    Fd parent;
+    int at = staging_fd->fd;
+    std::string rel;
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      auto sub = OpenSubdir(at, parts[i], true);
+      if (!sub.ok()) return fail(sub.status());
+      parent = std::move(*sub);
+      at = parent.fd;
+      rel += (rel.empty() ? "" : "/") + parts[i];
+      subdirs.insert(rel);
+    }
+    Fd out(::openat(at, parts.back().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                    kPrivateFileMode));
+    if (out.fd < 0) return fail(ErrnoStatus("create " + (staging / f.path).string()));
     FileHasher hasher(key);  // format 1 only
     uint64_t size = 0;
     for (const std::string& chunk : f.chunks) {
@@ -388,36 +639,44 @@ Status Restore(Target& target, const std::string& id, const std::string& dir,
       if (!plain.ok()) return refused(f.path, plain.status());
       if (m.format == 1) hasher.Add(*plain);
       size += plain->size();
-      out.write(plain->data(), static_cast<std::streamsize>(plain->size()));
+      if (size > f.size) break;  // checked below
+      if (Status st = WriteAll(out.fd, *plain, f.path); !st.ok()) return fail(st);
     }
     const std::string hash = m.format == 1 ? hasher.Hex() : TreeHash(size, f.chunks, key);
     if (size != f.size || hash != f.hash) {
       return refused(f.path,
                      Status(Code::kCorruption, "file size or hash differs from the manifest"));
     }
-    out.close();
-    if (!out) return fail(Status(Code::kIOError, "write " + out_path.string()));
     // Durable before it is moved into place: parleyd may start on it right away.
-    if (Status st = SyncPath(out_path, false); !st.ok()) return fail(st);
+    if (::fsync(out.fd) != 0) return fail(ErrnoStatus("fsync " + f.path));
   }
-  std::vector<fs::path> top;
-  for (const auto& e : fs::directory_iterator(staging, ec)) top.push_back(e.path());
-  if (ec) return fail(Status(Code::kIOError, "list " + staging.string() + ": " + ec.message()));
-  for (const fs::path& p : top) {
-    fs::rename(p, fs::path(dir) / p.filename(), ec);
-    if (ec) return fail(Status(Code::kIOError, "move " + p.string() + ": " + ec.message()));
+  for (const std::string& name : top) {
+    if (Status st = MoveNoReplace(staging_fd->fd, dir_fd.fd, name); !st.ok()) return fail(st);
   }
-  fs::remove(staging, ec);
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
-    if (e.is_directory()) PARLEY_RETURN_IF_ERROR(SyncPath(e.path(), true));
+  if (::unlinkat(dir_fd.fd, ".restoring", AT_REMOVEDIR) != 0) {
+    return fail(ErrnoStatus("remove " + staging.string()));
   }
-  return SyncPath(dir, true);
+  made_staging = false;
+  for (const std::string& sub : subdirs) {
+    PARLEY_RETURN_IF_ERROR(SyncPath(fs::path(dir) / sub, true));
+  }
+  if (::fsync(dir_fd.fd) != 0) return ErrnoStatus("fsync " + dir);
+  return Status::Ok();
 }
 
 Result<size_t> Prune(Target& target, const Retention& retention, const std::optional<Key>& key,
                      int64_t now_ms) {
   if (retention.keep_last == 0 && retention.keep_days == 0) return size_t{0};
-  PARLEY_ASSIGN_OR_RETURN(auto all, List(target, key));  // oldest first
+  PARLEY_ASSIGN_OR_RETURN(auto listed, ListAll(target, key, now_ms));
+  for (const ListedBackup& entry : listed) {
+    if (!entry.status.ok()) {
+      return Status(Code::kFailedPrecondition, "pruning nothing: manifest " + entry.id +
+                                                   " is not valid (" + entry.status.message() +
+                                                   "); remove or fix it");
+    }
+  }
+  std::vector<Manifest> all;  // oldest first
+  for (auto& entry : listed) all.push_back(std::move(entry.manifest));
   const int64_t cutoff_ms = now_ms - retention.keep_days * 86'400'000;
   std::vector<const Manifest*> kept;
   size_t dropped = 0;

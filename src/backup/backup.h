@@ -14,6 +14,13 @@
 // The manifest is written last: a backup killed midway leaves only unreferenced chunks
 // (and temporary files, removed by the next run), never a manifest pointing at nothing.
 //
+// Everything read from a target is distrusted until checked (a target may be writable by
+// others, or damaged): objects are read only up to the size their kind allows, a manifest
+// is checked whole before use — its id agrees with its name and time, chunk ids and file
+// hashes are 64 lower-case hex digits, paths are relative without "..", sizes agree with
+// chunk counts — and with a key, plain (unauthenticated) objects are refused. Without a
+// key, backups are NOT tamper-evident: their checksums catch accidents, not forgery.
+//
 // Thread-safety: functions are independent; do not run two Create on one target at once.
 #pragma once
 
@@ -26,6 +33,13 @@
 #include "backup/target.h"
 
 namespace parley::backup {
+
+// Bounds on what a target may hold (larger is refused as corruption, before allocating).
+constexpr size_t kMaxChunkBytes = 16u << 20;     // CreateOptions::chunk_bytes at most
+constexpr size_t kMaxManifestBytes = 32u << 20;  // ~470,000 chunks: ~0.9 TiB in 2 MiB chunks
+// A manifest dated later than now + this is refused (not tamper-proof without a key; it
+// keeps a forged date from becoming "latest" when the clock is right).
+constexpr int64_t kMaxClockSkewMs = 86'400'000;
 
 struct FileEntry {
   std::string path;  // relative to the snapshot root
@@ -63,8 +77,22 @@ struct CreateOptions {
 Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
                         const CreateOptions& options);
 
-// Manifests on the target, oldest first.
+// One manifest found on the target: `status` is OK and `manifest` filled, or `status`
+// says why it is not a usable backup (unreadable, forged, wrong key, damaged).
+struct ListedBackup {
+  std::string id;  // the object's name under manifests/
+  Status status;
+  Manifest manifest;
+};
+// Every manifest on the target: the invalid ones first (by name), then the valid ones
+// oldest first, so the last entry is the newest valid backup. Fails only if the target
+// cannot be listed; a bad object never fails the listing. `now_ms` dates the future.
+Result<std::vector<ListedBackup>> ListAll(Target& target, const std::optional<Key>& key,
+                                          int64_t now_ms);
+// The valid backups only, oldest first ("latest" is the last one).
 Result<std::vector<Manifest>> List(Target& target, const std::optional<Key>& key);
+// kInvalidArgument for an id not of the form NewBackupId makes, kNotFound, or the reason
+// the manifest is not valid (as ListAll).
 Result<Manifest> Load(Target& target, const std::string& id, const std::optional<Key>& key);
 
 struct FileCheck {
@@ -76,12 +104,15 @@ struct FileCheck {
 Result<std::vector<FileCheck>> Verify(Target& target, const std::string& id,
                                       const std::optional<Key>& key);
 
-// Restores backup `id` into `dir`, which must be empty or absent, checking every chunk,
+// Restores backup `id` into `dir`, which must be empty or absent (created 0700, and an
+// existing one set to 0700: it is going to hold a store), checking every chunk,
 // file size and file hash in the same single pass that writes the files (into `dir`/
 // .restoring, moved into place and fsync'd only once everything checked out). If anything
 // fails to verify, nothing is restored: the staging directory is removed, and `dir` too
 // if this call created it. A restore killed midway leaves `dir`/.restoring: delete `dir`
-// and run it again.
+// and run it again. Files are created 0600 with O_EXCL|O_NOFOLLOW relative to directory
+// descriptors, and moved with RENAME_NOREPLACE: a symlink or file planted in `dir` while
+// the restore runs is never followed or overwritten (the restore fails instead).
 Status Restore(Target& target, const std::string& id, const std::string& dir,
                const std::optional<Key>& key);
 
@@ -94,7 +125,9 @@ struct Retention {
 };
 
 // Removes the manifests `retention` does not keep, then every chunk no remaining manifest
-// references. Returns the number of backups removed. Must not run beside Create on the
+// references. Returns the number of backups removed. Refuses (kFailedPrecondition, nothing
+// removed) while any manifest on the target is invalid: the chunks of a manifest it cannot
+// read (another key, damage) might be in use. Must not run beside Create on the
 // same target (it would delete the chunks of a backup whose manifest is not written yet).
 Result<size_t> Prune(Target& target, const Retention& retention, const std::optional<Key>& key,
                      int64_t now_ms);

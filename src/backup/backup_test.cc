@@ -184,7 +184,7 @@ TEST_F(BackupTest, TruncatedChunkWrongKeyAndNonEmptyTargetAreRefused) {
   WriteAll(victim, blob.substr(0, blob.size() - 7));
   EXPECT_FALSE(Restore(*target_, m.id, Fresh("t").string(), k).ok());
   EXPECT_EQ(Load(*target_, "../etc", k).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(Load(*target_, "20990101T000000Z-000000", k).status().code(), Code::kNotFound);
+  EXPECT_EQ(Load(*target_, "20990101T000000000Z-000000", k).status().code(), Code::kNotFound);
 }
 
 TEST_F(BackupTest, AnInterruptedBackupLeavesEarlierOnesIntactAndIsCleanedUp) {

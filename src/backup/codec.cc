@@ -3,9 +3,12 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "common/files.h"
 
 namespace parley::backup {
 namespace {
@@ -16,14 +19,13 @@ constexpr size_t kHeader = 4 + 1 + 1 + 8;
 constexpr size_t kChecksum = 32;
 constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-// Larger "plain lengths" are corruption (backups split files into chunks far below it).
-constexpr uint64_t kMaxPlain = uint64_t{1} << 34;
 
 Status Corrupt(const std::string& why) { return Status(Code::kCorruption, "backup data: " + why); }
 
 }  // namespace
 
 Result<Key> LoadKey(const std::string& path) {
+  PARLEY_RETURN_IF_ERROR(CheckSecretFile(path, "backup key file"));
   std::ifstream in(path);
   if (!in) return Status(Code::kNotFound, "cannot read key file " + path);
   std::stringstream text;
@@ -40,6 +42,10 @@ Result<Key> LoadKey(const std::string& path) {
     return Status(Code::kInvalidArgument, "key file " + path + " must hold 64 hex digits");
   }
   return key;
+}
+
+size_t MaxBlobBytes(uint64_t max_plain) {
+  return kHeader + std::max(kChecksum, kNonce + kTag) + ZSTD_compressBound(max_plain);
 }
 
 std::string NewKeyHex() {
@@ -94,7 +100,7 @@ std::string Seal(std::string_view plain, const std::optional<Key>& key, int zstd
   return out;
 }
 
-Result<std::string> Open(std::string_view blob, const std::optional<Key>& key) {
+Result<std::string> Open(std::string_view blob, const std::optional<Key>& key, uint64_t max_plain) {
   if (blob.size() < kHeader || std::memcmp(blob.data(), kMagic, sizeof(kMagic)) != 0) {
     return Corrupt("not a Parley backup blob, or truncated");
   }
@@ -102,8 +108,18 @@ Result<std::string> Open(std::string_view blob, const std::optional<Key>& key) {
   const uint8_t mode = static_cast<uint8_t>(blob[5]);
   uint64_t plain_len = 0;
   for (int i = 0; i < 8; ++i) plain_len |= uint64_t{static_cast<uint8_t>(blob[6 + i])} << (8 * i);
-  if (plain_len > kMaxPlain) return Corrupt("implausible length");
+  if (plain_len > max_plain) {
+    return Corrupt("declares " + std::to_string(plain_len) + " bytes, over the limit of " +
+                   std::to_string(max_plain));
+  }
   std::string compressed;
+  if (mode == 0 && key) {
+    // Anyone can write a plain blob with a matching checksum: with a key, only sealed
+    // (authenticated) blobs are backups of ours.
+    return Status(Code::kUnauthenticated,
+                  "backup data is not encrypted, but a key is configured: refused (forged, or "
+                  "from a backup made without the key)");
+  }
   if (mode == 0) {
     if (blob.size() < kHeader + kChecksum) return Corrupt("truncated");
     std::string_view body = blob.substr(kHeader + kChecksum);
@@ -135,6 +151,10 @@ Result<std::string> Open(std::string_view blob, const std::optional<Key>& key) {
   } else {
     return Corrupt("unknown blob mode");
   }
+  // The frame's own size field must agree before the plain buffer is allocated.
+  const unsigned long long frame_len =
+      ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+  if (frame_len != plain_len) return Corrupt("does not decompress");
   std::string plain(plain_len, '\0');
   size_t n = ZSTD_decompress(plain.data(), plain.size(), compressed.data(), compressed.size());
   if (ZSTD_isError(n) || n != plain_len) return Corrupt("does not decompress");

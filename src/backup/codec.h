@@ -23,7 +23,12 @@ namespace parley::backup {
 using Key = std::array<uint8_t, 32>;
 
 // A key file holds 64 hex digits (32 random bytes), e.g. from `parley admin backup keygen`.
+// kPermissionDenied if the file is readable or writable by other users (or writable by
+// its group): a key anyone on the machine can read protects nothing (common/files.h).
 Result<Key> LoadKey(const std::string& path);
+
+// Sizes of a blob: its header and protection around `plain_len` compressed bytes at most.
+size_t MaxBlobBytes(uint64_t max_plain);
 std::string NewKeyHex();
 
 // Content address of `plain`: BLAKE2b-256, keyed with the backup key when there is one
@@ -32,8 +37,11 @@ std::string ContentId(std::string_view plain, const std::optional<Key>& key);
 
 std::string Seal(std::string_view plain, const std::optional<Key>& key, int zstd_level = 3);
 
-// kCorruption for a damaged or truncated blob; kUnauthenticated for a sealed blob and a
-// missing or wrong key (indistinguishable from tampering by design, and said so).
-Result<std::string> Open(std::string_view blob, const std::optional<Key>& key);
+// kCorruption for a damaged or truncated blob, or one whose declared plain length exceeds
+// `max_plain` (checked before anything is allocated: a forged 200-byte blob declaring
+// 16 GiB costs nothing); kUnauthenticated for a sealed blob and a missing or wrong key
+// (indistinguishable from tampering by design, and said so), and for a plain blob when a
+// key is given.
+Result<std::string> Open(std::string_view blob, const std::optional<Key>& key, uint64_t max_plain);
 
 }  // namespace parley::backup

@@ -1,23 +1,44 @@
 #include <fcntl.h>
-#include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "backup/target.h"
+#include "common/files.h"
 
 namespace parley::backup {
 namespace {
 
 namespace fs = std::filesystem;
 
+// Temporary objects of the directory target: AtomicFile names them ".NAME.tmp-RANDOM".
 constexpr std::string_view kTempMark = ".tmp-";
 
 Status IoError(const std::string& what, const std::error_code& ec) {
   return Status(Code::kIOError, what + ": " + ec.message());
+}
+
+// Object names are built by the backup code from validated ids, but a name that could
+// leave the target is refused here too, before any path is made of it.
+Status CheckName(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) {
+    return Status(Code::kInvalidArgument, "not an object name: '" + name + "'");
+  }
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == std::string::npos) end = name.size();
+    const std::string_view part(name.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return Status(Code::kInvalidArgument, "not an object name: '" + name + "'");
+    }
+    start = end + 1;
+  }
+  return Status::Ok();
 }
 
 class DirTarget final : public Target {
@@ -27,36 +48,57 @@ class DirTarget final : public Target {
   std::string Describe() const override { return root_.string(); }
 
   Status Put(const std::string& name, std::string_view data) override {
+    PARLEY_RETURN_IF_ERROR(CheckName(name));
     const fs::path final_path = root_ / name;
-    std::error_code ec;
-    fs::create_directories(final_path.parent_path(), ec);
-    if (ec) return IoError("create " + final_path.parent_path().string(), ec);
-    const fs::path tmp =
-        final_path.string() + std::string(kTempMark) + std::to_string(randombytes_random());
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(data.data(), static_cast<std::streamsize>(data.size()));
-      if (!out.flush()) return Status(Code::kIOError, "write " + tmp.string());
-    }
-    PARLEY_RETURN_IF_ERROR(SyncPath(tmp, false));
-    fs::rename(tmp, final_path, ec);
-    if (ec) return IoError("rename into " + final_path.string(), ec);
-    return SyncPath(final_path.parent_path(), true);
+    PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(final_path.parent_path().string()));
+    return WriteFileAtomically(final_path.string(), data);
   }
 
-  Result<std::string> Get(const std::string& name) override {
-    std::ifstream in(root_ / name, std::ios::binary);
-    if (!in) return Status(Code::kNotFound, "missing from the backup target: " + name);
-    std::stringstream data;
-    data << in.rdbuf();
-    return data.str();
+  Result<std::string> Get(const std::string& name, size_t max_bytes) override {
+    PARLEY_RETURN_IF_ERROR(CheckName(name));
+    const std::string path = (root_ / name).string();
+    // O_NOFOLLOW: a symlink planted in the target is not followed; O_NONBLOCK: a FIFO
+    // does not block the open (it is refused below, as is anything but a regular file).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT)
+        return Status(Code::kNotFound, "missing from the backup target: " + name);
+      if (errno == ELOOP) return Status(Code::kCorruption, name + " is a symlink: refused");
+      return Status(Code::kIOError, "cannot open " + path + ": " + std::strerror(errno));
+    }
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+      return Status(Code::kIOError, "cannot stat " + path + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) return Status(Code::kCorruption, name + " is not a regular file");
+    if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+      return Status(Code::kCorruption, name + " is " + std::to_string(st.st_size) +
+                                           " bytes, over the limit of " +
+                                           std::to_string(max_bytes));
+    }
+    std::string data(static_cast<size_t>(st.st_size), '\0');
+    size_t done = 0;
+    while (done < data.size()) {  // bounded: each read consumes or ends the loop
+      const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Status(Code::kIOError, "cannot read " + path + ": " + std::strerror(errno));
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    data.resize(done);  // a file that shrank meanwhile reads as truncated
+    return data;
   }
 
   Result<bool> Exists(const std::string& name) override {
+    PARLEY_RETURN_IF_ERROR(CheckName(name));
     std::error_code ec;
-    bool exists = fs::exists(root_ / name, ec);
-    if (ec) return IoError("stat " + name, ec);
-    return exists;
+    const auto status = fs::symlink_status(root_ / name, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) return IoError("stat " + name, ec);
+    return fs::exists(status);
   }
 
   Result<std::vector<std::string>> List(const std::string& prefix) override {
@@ -78,6 +120,7 @@ class DirTarget final : public Target {
   }
 
   Status Remove(const std::string& name) override {
+    PARLEY_RETURN_IF_ERROR(CheckName(name));
     std::error_code ec;
     fs::remove(root_ / name, ec);
     return ec ? IoError("remove " + name, ec) : Status::Ok();
@@ -103,19 +146,15 @@ class DirTarget final : public Target {
 }  // namespace
 
 Result<std::unique_ptr<Target>> OpenDirTarget(const std::string& dir) {
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(dir));
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return IoError("create backup directory " + dir, ec);
-  if (!fs::is_directory(dir)) return Status(Code::kInvalidArgument, dir + " is not a directory");
+  if (!fs::is_directory(dir, ec))
+    return Status(Code::kInvalidArgument, dir + " is not a directory");
   return std::unique_ptr<Target>(new DirTarget(dir));
 }
 
 Status SyncPath(const std::filesystem::path& p, bool directory) {
-  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return Status(Code::kIOError, "open " + p.string() + " for fsync");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Status(Code::kIOError, "fsync " + p.string());
+  return FsyncPath(p.string(), directory);
 }
 
 }  // namespace parley::backup

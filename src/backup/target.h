@@ -1,6 +1,8 @@
 // Where backups are kept. A Target stores named blobs ("chunks/ab/ab12…", "manifests/…");
-// the local-directory target is the first, and an object store can implement the same
-// interface later (every operation is a whole-object put/get/list/delete).
+// a name is relative with no empty, "." or ".." component (any other is refused with
+// kInvalidArgument before a path is built). The local-directory target is the first, and an object
+// store can implement the same interface later (every operation is a whole-object
+// put/get/list/delete).
 //
 // Thread-safety: implementations are safe for concurrent use.
 #pragma once
@@ -22,7 +24,10 @@ class Target {
   // Stores `data` under `name` all or nothing: durable once this returns, and a crash
   // midway leaves no partial object under `name`.
   virtual Status Put(const std::string& name, std::string_view data) = 0;
-  virtual Result<std::string> Get(const std::string& name) = 0;
+  // The object, if it is at most `max_bytes` long: a larger one is kCorruption, refused
+  // before it is read (a forged or damaged object must not make the reader allocate it).
+  // Only regular files are read: a symlink, device or FIFO in their place is kCorruption.
+  virtual Result<std::string> Get(const std::string& name, size_t max_bytes) = 0;
   virtual Result<bool> Exists(const std::string& name) = 0;
   // Names starting with `prefix` ("manifests/"), sorted.
   virtual Result<std::vector<std::string>> List(const std::string& prefix) = 0;
@@ -34,7 +39,8 @@ class Target {
 // fsync of a local file, or of a directory after entries were created or renamed in it.
 Status SyncPath(const std::filesystem::path& path, bool directory);
 
-// A local or mounted directory (created if missing).
+// A local or mounted directory (created if missing, mode 0700). Objects are written 0600
+// through temporary files with random names (O_EXCL|O_NOFOLLOW) and renamed into place.
 Result<std::unique_ptr<Target>> OpenDirTarget(const std::string& dir);
 
 }  // namespace parley::backup
