@@ -471,6 +471,7 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
     fs::create_directories(work, ec);
     Must(CopyTree(o.live_only, work / "data").status(), "copy " + o.live_only);
     std::ofstream(work / "backup.key") << backup::NewKeyHex() << "\n";
+    ::chmod((work / "backup.key").c_str(), 0600);  // parleyd refuses a key others can read
     LiveResult live = RunLive(o, (work / "data").string(), (work / "target").string(),
                               (work / "backup.key").string());
     fs::remove_all(work, ec);

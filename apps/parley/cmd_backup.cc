@@ -138,11 +138,12 @@ struct Row {
   uint64_t bytes = 0, stored_bytes = 0, new_bytes = 0, messages = 0;
   double seconds = 0;
   bool encrypted = false;
+  std::string error;  // not empty: the object is not a valid backup (listed with why)
 };
 
 Row RowOf(const backup::Manifest& m) {
   return {m.id,           m.kind,      m.parent,   m.created_ms, m.bytes,
-          m.stored_bytes, m.new_bytes, m.messages, m.seconds,    m.encrypted};
+          m.stored_bytes, m.new_bytes, m.messages, m.seconds,    m.encrypted, ""};
 }
 
 Row RowOf(const nlohmann::json& j) {
@@ -157,11 +158,13 @@ Row RowOf(const nlohmann::json& j) {
   r.messages = j.value("messages", uint64_t{0});
   r.seconds = j.value("seconds", 0.0);
   r.encrypted = j.value("encrypted", false);
+  if (!j.value("valid", true)) r.error = j.value("error", "not a valid backup");
   return r;
 }
 
 nlohmann::json JsonOf(const Row& r) {
-  return {{"id", r.id},          {"created_ms", r.created_ms}, {"kind", r.kind},
+  if (!r.error.empty()) return {{"id", r.id}, {"valid", false}, {"error", r.error}};
+  return {{"valid", true},{"id", r.id},          {"created_ms", r.created_ms}, {"kind", r.kind},
           {"parent", r.parent},  {"encrypted", r.encrypted},   {"messages", r.messages},
           {"bytes", r.bytes},    {"new_bytes", r.new_bytes},   {"stored_bytes", r.stored_bytes},
           {"seconds", r.seconds}};
@@ -169,7 +172,10 @@ nlohmann::json JsonOf(const Row& r) {
 
 void PrintRows(Cli& cli, const std::vector<Row>& rows) {
   if (cli.opts.json) {
-    for (const auto& r : rows) cli.Out(JsonOf(r).dump());
+    // Ids and reasons come from the target and may hold invalid UTF-8: replaced.
+    for (const auto& r : rows) {
+      cli.Out(JsonOf(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
     return;
   }
   if (rows.empty()) return cli.Out("no backups");
@@ -177,6 +183,10 @@ void PrintRows(Cli& cli, const std::vector<Row>& rows) {
   cli.Out(fmt::format("{:<28} {:<17} {:<15} {:>12} {:>12} {:>10} {:>8}  {}", "ID", "TIME", "KIND",
                       "SIZE", "STORED", "MESSAGES", "SECONDS", "PARENT"));
   for (const auto& r : rows) {
+    if (!r.error.empty()) {
+      cli.Out(fmt::format("{:<28} INVALID: {}", r.id, r.error));
+      continue;
+    }
     cli.Out(fmt::format("{:<28} {:<17} {:<15} {:>12} {:>12} {:>10} {:>8.1f}  {}", r.id,
                         FormatTime(r.created_ms, now), r.kind + (r.encrypted ? "+enc" : ""),
                         MiB(r.bytes), MiB(r.stored_bytes), r.messages, r.seconds,
@@ -214,19 +224,30 @@ int List(Cli& cli, const BackupArgs& a) {
   } else {
     auto t = OpenTarget(a);
     if (!t.ok()) return cli.Fail(t.status());
-    auto all = backup::List(*t->target, t->key);
+    auto all = backup::ListAll(*t->target, t->key, NowMillis());
     if (!all.ok()) return cli.Fail(all.status());
-    for (const auto& m : *all) rows.push_back(RowOf(m));
+    for (const auto& entry : *all) {
+      Row r = RowOf(entry.manifest);
+      r.id = entry.id;
+      if (!entry.status.ok()) r.error = entry.status.ToString();
+      rows.push_back(std::move(r));
+    }
   }
   PrintRows(cli, rows);
   return kExitOk;
 }
 
-// "latest" or empty: the newest backup on the target.
+// "latest" or empty: the newest valid backup on the target (objects that fail to open or
+// check, such as a forged manifest dated in the future, are never "latest").
 Result<std::string> ResolveId(TargetAndKey& t, const std::string& id) {
   if (!id.empty() && id != "latest") return id;
-  PARLEY_ASSIGN_OR_RETURN(auto all, backup::List(*t.target, t.key));
+  PARLEY_ASSIGN_OR_RETURN(auto all, backup::ListAll(*t.target, t.key, NowMillis()));
   if (all.empty()) return Status(Code::kNotFound, "the target holds no backups");
+  // Invalid entries come first: the last one is valid if any is.
+  if (!all.back().status.ok()) {
+    return Status(all.back().status.code(),
+                  "the target holds no valid backup: " + all.back().status.message());
+  }
   return all.back().id;
 }
 

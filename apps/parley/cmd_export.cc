@@ -9,7 +9,10 @@
 // opening fail, and the message says so). Export writes to stdout, or to FILE through
 // FILE.tmp and a rename, so a failed export leaves no half file; its summary goes to
 // stderr. Import needs a new (or empty) data directory; it reads its input twice, so
-// stdin is first copied to a temporary file.
+// stdin is first copied to a temporary file. Files are owner-only (0600): an export holds
+// password hashes and messages. FILE is written through a temporary file with a random
+// name in its directory (O_EXCL|O_NOFOLLOW), fsync'd and renamed over FILE, so a symlink
+// planted at FILE or at any temporary name is never followed or written through.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -20,9 +23,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <streambuf>
+#include <vector>
 
 #include "backup/export.h"
 #include "cli.h"
+#include "common/files.h"
 #include "common/text.h"
 #include "protocol/json_writer.h"
 #include "store/rocks_store.h"
@@ -67,14 +73,34 @@ Result<UserId> ResolveUser(Store& store, const std::string& arg) {
   return id;
 }
 
-// Flushes `path` to disk; false on error.
-bool SyncFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
+// A std::streambuf writing to an AtomicFile's descriptor, in 64 KiB pieces; the first
+// write error is kept in `status`.
+class AtomicFileBuf : public std::streambuf {
+ public:
+  explicit AtomicFileBuf(AtomicFile& file) : file_(file), buf_(64 << 10) {
+    setp(buf_.data(), buf_.data() + buf_.size());
+  }
+  Status status = Status::Ok();
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (sync() != 0) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override {
+    if (status.ok()) status = file_.Write(std::string_view(pbase(), pptr() - pbase()));
+    setp(buf_.data(), buf_.data() + buf_.size());
+    return status.ok() ? 0 : -1;
+  }
+
+ private:
+  AtomicFile& file_;
+  std::vector<char> buf_;
+};
 
 int RunExport(Cli& cli, const ExportArgs& args) {
   if (!fs::is_directory(args.data)) return cli.Usage("--data " + args.data + ": no such directory");
@@ -99,21 +125,15 @@ int RunExport(Cli& cli, const ExportArgs& args) {
   if (args.out.empty() || args.out == "-") {
     st = backup::Export(**store, scope, std::cout, &stats);
   } else {
-    const std::string tmp = args.out + ".tmp";
-    {
-      std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-      if (!file) return cli.Fail(Status(Code::kIOError, "cannot create " + tmp));
-      st = backup::Export(**store, scope, file, &stats);
-      file.close();
-      if (st.ok() && !file) st = Status(Code::kIOError, "writing " + tmp + " failed");
-    }
-    if (st.ok() && !SyncFile(tmp)) st = Status(Code::kIOError, "cannot flush " + tmp);
-    std::error_code ec;
-    if (st.ok()) {
-      fs::rename(tmp, args.out, ec);
-      if (ec) st = Status(Code::kIOError, "rename " + tmp + ": " + ec.message());
-    }
-    if (!st.ok()) fs::remove(tmp, ec);
+    auto file = AtomicFile::Create(args.out, kPrivateFileMode);
+    if (!file.ok()) return cli.Fail(file.status());
+    AtomicFileBuf buf(*file);
+    std::ostream out(&buf);
+    st = backup::Export(**store, scope, out, &stats);
+    out.flush();
+    if (st.ok() && !buf.status.ok()) st = buf.status;
+    if (st.ok() && !out) st = Status(Code::kIOError, "writing " + file->temp_path() + " failed");
+    if (st.ok()) st = file->Commit();  // on failure the temporary file goes with `file`
   }
   if (!st.ok()) return cli.Fail(st);
 
@@ -138,13 +158,24 @@ int RunExport(Cli& cli, const ExportArgs& args) {
 // Copies stdin to a new temporary file, which the caller removes; its path.
 Result<std::string> SpoolStdin() {
   std::string path = (fs::temp_directory_path() / "parley-import-XXXXXX").string();
+  // mkstemp: a new 0600 file with a random name, written through its own descriptor (never
+  // reopened by name, which a planted symlink could redirect).
   const int fd = ::mkstemp(path.data());
   if (fd < 0) return Status(Code::kIOError, "cannot create a temporary file for stdin");
-  ::close(fd);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << std::cin.rdbuf();
-  out.close();
-  if (!out || std::cin.bad()) {
+  bool ok = true;
+  std::vector<char> buf(64 << 10);
+  while (ok && std::cin) {  // ends at end of input: every read consumes or fails
+    std::cin.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<size_t>(std::cin.gcount());
+    for (size_t done = 0; ok && done < n;) {
+      const ssize_t w = ::write(fd, buf.data() + done, n - done);
+      if (w < 0 && errno == EINTR) continue;
+      ok = w > 0;
+      if (ok) done += static_cast<size_t>(w);
+    }
+  }
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || std::cin.bad()) {
     std::error_code ec;
     fs::remove(path, ec);
     return Status(Code::kIOError, "copying stdin to " + path + " failed");
@@ -214,7 +245,8 @@ void AddAdminExportCommands(CLI::App& admin, Cli& cli) {
   exp->add_option("--conv", ex->conv, "only this conversation")->excludes(user);
   exp->add_flag("--no-passwords", ex->no_passwords,
                 "leave out password hashes (the imported accounts cannot log in)");
-  exp->add_option("--out", ex->out, "write to FILE (through FILE.tmp) instead of stdout");
+  exp->add_option("--out", ex->out,
+                  "write to FILE (mode 0600, through a temporary file beside it) instead of stdout");
   cli.Command(exp, [&cli, ex] { return RunExport(cli, *ex); });
 
   auto im = std::make_shared<ImportArgs>();

@@ -1,11 +1,16 @@
 // parley: the command-line client of the Parley messaging server. One file per command
 // group (cmd_*.cc); a future `parley admin …` family is one more AddAdminCommands.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli.h"
 
 int main(int argc, char** argv) {
   using namespace parley::cli;
+  // Exports, restored stores, imports and the saved session hold users' data or a token:
+  // owner-only (common/files.h).
+  ::umask(077);
   CLI::App app{"parley: command-line client for the Parley messaging server"};
   app.fallthrough();  // global options may also follow the subcommand
   app.require_subcommand(1);

@@ -6,11 +6,14 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 
 #include "common/crypto.h"
+#include "common/files.h"
 #include "gateway/server.h"
 #include "hub/hub.h"
 #include "metrics/metrics.h"
@@ -46,6 +49,9 @@ class CommitFanout : public parley::CommitListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Private by default: everything parleyd and its libraries create (the store, the search
+  // index, backups) is readable by the server's user only (common/files.h).
+  ::umask(077);
   CLI::App app{"parleyd — the Parley instant-messaging server"};
   std::string config_path, data_dir, listen, port_file;
   bool status_only = false;
@@ -61,6 +67,14 @@ int main(int argc, char** argv) {
   parley::ServerConfig config;
   if (!config_path.empty()) {
     if (auto st = parley::LoadConfigFile(config_path, &config); !st.ok()) {
+      spdlog::critical("{}", st.ToString());
+      return 2;
+    }
+  }
+  // A config file holding the admin token is a secret file: refuse one others can read.
+  if (!config_path.empty() && !config.admin_token.empty()) {
+    if (auto st = parley::CheckSecretFile(config_path, "config file (it holds [admin] token)");
+        !st.ok()) {
       spdlog::critical("{}", st.ToString());
       return 2;
     }
@@ -86,8 +100,21 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  // The data directory holds password hashes, tokens' digests and every message: 0700,
+  // and an existing one with looser modes (an older parleyd, a copy) is tightened.
+  if (auto st = parley::CreatePrivateDirs(config.data_dir); !st.ok()) {
+    spdlog::critical("data directory: {}", st.ToString());
+    return 1;
+  }
+  if (auto tightened = parley::MakeTreePrivate(config.data_dir); !tightened.ok()) {
+    spdlog::critical("data directory: {}", tightened.status().ToString());
+    return 1;
+  } else if (*tightened > 0) {
+    spdlog::warn(
+        "data directory {}: {} files and directories were readable by other users; now "
+        "owner-only (0700 directories, 0600 files)",
+        config.data_dir, *tightened);
+  }
   auto store = parley::OpenRocksStore(config.data_dir, config.store);
   if (!store.ok()) {
     spdlog::critical("{}", store.status().ToString());
@@ -211,13 +238,11 @@ int main(int argc, char** argv) {
   spdlog::info("ready on ws://{}:{}/ws; stop with SIGINT or SIGTERM", config.gateway.listen_host,
                (*server)->port());
   if (!port_file.empty()) {
-    // Written to a temporary name and renamed, so a reader never sees a partial file.
-    std::string tmp = port_file + ".tmp";
-    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "%u\n", static_cast<unsigned>((*server)->port()));
-      std::fclose(f);
-      std::filesystem::rename(tmp, port_file, ec);
-    }
+    // Written to a temporary file and renamed, so a reader never sees a partial file; not
+    // secret, so readable by scripts of other users.
+    const auto st = parley::WriteFileAtomically(
+        port_file, std::to_string(static_cast<unsigned>((*server)->port())) + "\n", 0644);
+    if (!st.ok()) spdlog::error("--port-file: {}", st.ToString());
   }
 
   int sig = 0;

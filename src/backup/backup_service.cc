@@ -136,6 +136,10 @@ Result<size_t> BackupService::Prune() {
 
 Result<std::vector<Manifest>> BackupService::List() { return backup::List(*target_, key_); }
 
+Result<std::vector<ListedBackup>> BackupService::ListAll() {
+  return backup::ListAll(*target_, key_, NowMillis());
+}
+
 BackupRunStats BackupService::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;
@@ -172,10 +176,24 @@ void BackupService::Schedule() {
     const int64_t now = NowMillis();
     if (now < std::min(next_full, next_inc)) continue;
     const bool full = now >= next_full;
-    auto result = Run(full);
+    // Whatever a backup or the target throws (it should not: errors are Statuses), the
+    // scheduler and the server outlive it; the failure is counted and audited.
+    Result<Manifest> result = Status(Code::kInternal, "backup did not run");
+    try {
+      result = Run(full);
+    } catch (const std::exception& e) {
+      result = Status(Code::kInternal, std::string("backup threw: ") + e.what());
+      if (audit_) audit_("backup failed: " + result.status().ToString());
+    }
     if (full) next_full = now + config_.full_every_s * 1000;
     if (config_.incremental_every_s > 0) next_inc = now + config_.incremental_every_s * 1000;
-    if (result.ok()) (void)Prune();  // failures are audited; the next run tries again
+    if (result.ok()) {
+      try {
+        (void)Prune();  // failures are audited; the next run tries again
+      } catch (const std::exception& e) {
+        if (audit_) audit_(std::string("pruning failed: ") + e.what());
+      }
+    }
   }
 }
 

@@ -62,6 +62,8 @@ class BackupService {
   // beside a backup could delete chunks its manifest is about to reference).
   Result<size_t> Prune();
   Result<std::vector<Manifest>> List();
+  // Every manifest on the target, invalid ones with their reason (backup.h ListAll).
+  Result<std::vector<ListedBackup>> ListAll();
 
   // The scheduler thread (only if the config schedules anything).
   void Start();

@@ -42,6 +42,8 @@ TEST_F(BackupServiceTest, BackupUnderConcurrentSendsRestoresEveryAcknowledgedMes
   ASSERT_TRUE(core().messages().MarkReadSync(test::Id(users[2]), conv->id, 150).ok());
 
   std::ofstream(Path("key")) << NewKeyHex() << "\n";
+  fs::permissions(Path("key"), fs::perms::owner_read | fs::perms::owner_write,
+                  fs::perm_options::replace);  // LoadKey refuses a key others can read
   BackupConfig config;
   config.key_file = Path("key");
   auto service = Service(config);

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/files.h"
+
 namespace parley::client {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -20,30 +22,6 @@ namespace {
 
 Status Errno(const std::string& what) {
   return Status(Code::kIOError, what + ": " + std::strerror(errno));
-}
-
-// Writes all of `data` to a new file at `path` (mode 0600) and fsyncs it.
-Status WriteDurably(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("cannot create " + path);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status st = Errno("cannot write " + path);
-      ::close(fd);
-      return st;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status st = Errno("cannot fsync " + path);
-    ::close(fd);
-    return st;
-  }
-  if (::close(fd) != 0) return Errno("cannot close " + path);
-  return Status::Ok();
 }
 
 }  // namespace
@@ -115,34 +93,11 @@ Status FileStateStore::Save(const SessionState& s) {
   std::lock_guard<std::mutex> lock(mu_);
   const fs::path target(path_);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) {
-    fs::create_directories(dir, ec);
-    if (ec) return Status(Code::kIOError, "cannot create " + dir.string() + ": " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  }
-  // A unique temp name: two stores (threads or processes) saving at once must not write
-  // into the same temp file.
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp =
-      path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++counter);
-  Status st = WriteDurably(tmp, StateToJson(s));
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-    Status err = Errno("cannot replace " + path_);
-    ::unlink(tmp.c_str());
-    return err;
-  }
-  // The rename is durable only once the directory entry is.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Errno("cannot open " + dir.string());
-  const bool synced = ::fsync(dfd) == 0;
-  ::close(dfd);
-  if (!synced) return Errno("cannot fsync " + dir.string());
-  return Status::Ok();
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(dir.string()));  // 0700, parents too
+  // Through a temporary file with a random name (O_EXCL|O_NOFOLLOW, 0600: it holds a
+  // bearer token), fsync'd, renamed into place, the directory fsync'd: two stores saving
+  // at once never share a temp file, and a symlink planted at any name is not followed.
+  return WriteFileAtomically(path_, StateToJson(s), kPrivateFileMode);
 }
 
 Status FileStateStore::Remove() {

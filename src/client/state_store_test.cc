@@ -178,5 +178,21 @@ TEST(MemoryStateStoreTest, KeepsTheLastSave) {
   EXPECT_EQ(store.saves(), 1u);
 }
 
+TEST_F(StateStoreTest, APlantedSymlinkIsReplacedNotWrittenThrough) {
+  const std::string victim = dir_ + "/victim";
+  { std::ofstream(victim) << "precious"; }
+  const std::string path = dir_ + "/state.json";
+  fs::create_symlink(victim, path);
+  FileStateStore store(path);
+  ASSERT_TRUE(store.Save(Sample()).ok());
+  std::ifstream in(victim);
+  EXPECT_EQ(Slurp(in), "precious");
+  EXPECT_FALSE(fs::is_symlink(path));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ExpectSame(*store.Load(), Sample());
+}
+
 }  // namespace
 }  // namespace parley::client

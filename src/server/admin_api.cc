@@ -8,7 +8,9 @@ namespace parley {
 namespace {
 
 std::string Error(const std::string& message) {
-  return nlohmann::json{{"error", message}}.dump() + "\n";
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 nlohmann::json Summary(const backup::Manifest& m) {
@@ -16,6 +18,18 @@ nlohmann::json Summary(const backup::Manifest& m) {
           {"parent", m.parent},   {"encrypted", m.encrypted},   {"messages", m.messages},
           {"bytes", m.bytes},     {"new_bytes", m.new_bytes},   {"stored_bytes", m.stored_bytes},
           {"seconds", m.seconds}, {"files", m.files.size()}};
+}
+
+// A listing entry: a valid backup's summary with "valid": true, or the object's name with
+// "valid": false and why ("error": "corruption: manifest …").
+nlohmann::json ListedJson(const backup::ListedBackup& entry) {
+  if (!entry.status.ok()) {
+    // The name comes from the target: dump() escapes it, and it is cut to a sane length.
+    return {{"id", entry.id.substr(0, 200)}, {"valid", false}, {"error", entry.status.ToString()}};
+  }
+  nlohmann::json j = Summary(entry.manifest);
+  j["valid"] = true;
+  return j;
 }
 
 int HttpStatusOf(const Status& st) {
@@ -77,11 +91,20 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
   if (path == "/admin/backups") {
     auto shared = std::make_shared<Respond>(std::move(respond));
     const bool started = StartListing([this, shared] {
-      auto all = backup_->List();
-      if (!all.ok()) return (*shared)(HttpStatusOf(all.status()), Error(all.status().ToString()));
-      nlohmann::json list = nlohmann::json::array();
-      for (const auto& m : *all) list.push_back(Summary(m));
-      (*shared)(200, list.dump() + "\n");
+      // A bad object on the target is an entry of the listing, never a crash: ListAll
+      // returns it with its reason, and anything thrown (it should not) is a 500.
+      try {
+        auto all = backup_->ListAll();
+        if (!all.ok()) {
+          return (*shared)(HttpStatusOf(all.status()), Error(all.status().ToString()));
+        }
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& entry : *all) list.push_back(ListedJson(entry));
+        // Names and reasons come from the target and may hold invalid UTF-8: replaced.
+        (*shared)(200, list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      } catch (const std::exception& e) {
+        (*shared)(500, Error(std::string("listing failed: ") + e.what()));
+      }
     });
     if (!started) (*shared)(429, Error("too many listings at once"));
     return;
@@ -94,7 +117,12 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
   if (job_.joinable()) job_.join();  // the previous job has finished (busy_ was false)
   const bool full = query.find("full=1") != std::string::npos;
   job_ = std::thread([this, full, respond = std::move(respond)] {
-    auto m = backup_->Run(full);
+    Result<backup::Manifest> m = Status(Code::kInternal, "backup did not run");
+    try {
+      m = backup_->Run(full);
+    } catch (const std::exception& e) {
+      m = Status(Code::kInternal, std::string("backup failed: ") + e.what());
+    }
     // Free before answering: a client may ask for the next backup as soon as it reads this.
     busy_ = false;
     if (m.ok()) {

@@ -1,7 +1,9 @@
 // AdminApi: the HTTP admin endpoints of parleyd, behind a bearer token (`[admin] token`).
 //
 //   POST /admin/backup[?full=1]   take a backup now → 200 {manifest summary}
-//   GET  /admin/backups           list the backups on the target → 200 [{…}, …]
+//   GET  /admin/backups           list the backups on the target → 200 [{…}, …]; an object
+//                                 that is not a valid backup is listed with "valid": false
+//                                 and its "error" (before the valid ones, oldest first)
 //
 // 401 without the right token, 404 for other paths, 405 for wrong methods, 409 while a
 // backup runs, 429 with too many listings at once, 503 when backups are not configured.

@@ -58,7 +58,11 @@ Status ServerProcess::Launch() {
   args.push_back("--listen");
   args.push_back("127.0.0.1:" + std::to_string(port_));
   if (!options_.config_toml.empty()) {
-    std::ofstream(work_dir_ + "/parleyd.toml") << options_.config_toml;
+    // 0600: parleyd refuses a config file holding an [admin] token that others can read.
+    const std::string config = work_dir_ + "/parleyd.toml";
+    std::ofstream(config) << options_.config_toml;
+    fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace);
     args.push_back("--config");
     args.push_back(work_dir_ + "/parleyd.toml");
   }
