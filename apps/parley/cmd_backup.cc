@@ -142,8 +142,8 @@ struct Row {
 };
 
 Row RowOf(const backup::Manifest& m) {
-  return {m.id,           m.kind,      m.parent,   m.created_ms, m.bytes,
-          m.stored_bytes, m.new_bytes, m.messages, m.seconds,    m.encrypted, ""};
+  return {m.id,        m.kind,     m.parent,  m.created_ms, m.bytes, m.stored_bytes,
+          m.new_bytes, m.messages, m.seconds, m.encrypted,  ""};
 }
 
 Row RowOf(const nlohmann::json& j) {
@@ -164,9 +164,16 @@ Row RowOf(const nlohmann::json& j) {
 
 nlohmann::json JsonOf(const Row& r) {
   if (!r.error.empty()) return {{"id", r.id}, {"valid", false}, {"error", r.error}};
-  return {{"valid", true},{"id", r.id},          {"created_ms", r.created_ms}, {"kind", r.kind},
-          {"parent", r.parent},  {"encrypted", r.encrypted},   {"messages", r.messages},
-          {"bytes", r.bytes},    {"new_bytes", r.new_bytes},   {"stored_bytes", r.stored_bytes},
+  return {{"valid", true},
+          {"id", r.id},
+          {"created_ms", r.created_ms},
+          {"kind", r.kind},
+          {"parent", r.parent},
+          {"encrypted", r.encrypted},
+          {"messages", r.messages},
+          {"bytes", r.bytes},
+          {"new_bytes", r.new_bytes},
+          {"stored_bytes", r.stored_bytes},
           {"seconds", r.seconds}};
 }
 

@@ -245,8 +245,9 @@ void AddAdminExportCommands(CLI::App& admin, Cli& cli) {
   exp->add_option("--conv", ex->conv, "only this conversation")->excludes(user);
   exp->add_flag("--no-passwords", ex->no_passwords,
                 "leave out password hashes (the imported accounts cannot log in)");
-  exp->add_option("--out", ex->out,
-                  "write to FILE (mode 0600, through a temporary file beside it) instead of stdout");
+  exp->add_option(
+      "--out", ex->out,
+      "write to FILE (mode 0600, through a temporary file beside it) instead of stdout");
   cli.Command(exp, [&cli, ex] { return RunExport(cli, *ex); });
 
   auto im = std::make_shared<ImportArgs>();

@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
-#include <atomic>
 #include <sys/stat.h>
+#include <atomic>
 
 #include <csignal>
 #include <cstdio>

@@ -9,7 +9,7 @@ namespace {
 
 std::string Error(const std::string& message) {
   return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace) +
+                                                 nlohmann::json::error_handler_t::replace) +
          "\n";
 }
 
