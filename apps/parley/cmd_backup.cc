@@ -90,7 +90,11 @@ Result<std::string> AdminToken(const BackupArgs& a) {
   if (!a.token_file.empty()) {
     std::ifstream in(a.token_file);
     if (!in) return Status(Code::kInvalidArgument, "cannot read --token-file " + a.token_file);
-    std::getline(in, token);
+    // Its first line, read with a bound (a token is short; /dev/zero is not a token file).
+    token.resize(4096);
+    in.read(token.data(), static_cast<std::streamsize>(token.size()));
+    token.resize(static_cast<size_t>(in.gcount()));
+    token = token.substr(0, token.find('\n'));
   } else if (const char* env = std::getenv("PARLEY_ADMIN_TOKEN")) {
     token = env;
   }

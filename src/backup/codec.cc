@@ -28,9 +28,9 @@ Result<Key> LoadKey(const std::string& path) {
   PARLEY_RETURN_IF_ERROR(CheckSecretFile(path, "backup key file"));
   std::ifstream in(path);
   if (!in) return Status(Code::kNotFound, "cannot read key file " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string hex = text.str();
+  std::string hex(80, '\0');  // 64 digits and some whitespace; more is not a key file
+  in.read(hex.data(), static_cast<std::streamsize>(hex.size()));
+  hex.resize(static_cast<size_t>(in.gcount()));
   while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ')) {
     hex.pop_back();
   }
