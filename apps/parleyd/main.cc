@@ -3,11 +3,10 @@
 // gracefully: stop accepting, answer in-flight requests, close clients with 1001, commit
 // what is queued, close the store.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
 
-#include <sys/stat.h>
 #include <atomic>
-
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
