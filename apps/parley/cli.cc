@@ -4,9 +4,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "protocol/json_writer.h"
@@ -22,6 +24,9 @@ int Cli::RunSelected() {
   if (!opts.server.empty() || (env && *env)) {
     // A malformed --server is a usage error, not "cannot connect".
     if (auto url = client::ParseUrl(ServerUrl()); !url.ok()) return Usage(url.status().message());
+  }
+  if (const std::string ca = CaFile(); !ca.empty() && ::access(ca.c_str(), R_OK) != 0) {
+    return Usage("cannot read the CA file " + ca + ": " + std::strerror(errno));
   }
   for (auto& [sub, run] : commands_) {
     if (sub->parsed()) return run();
@@ -51,11 +56,28 @@ std::chrono::milliseconds Cli::timeout() const {
   return std::chrono::milliseconds(static_cast<int64_t>(opts.timeout_s * 1000));
 }
 
+std::string Cli::CaFile() const {
+  if (!opts.ca_file.empty()) return opts.ca_file;
+  if (const char* env = std::getenv("PARLEY_CA_FILE"); env && *env) return env;
+  return "";
+}
+
 client::ConnectOptions Cli::ConnectOptionsFor(const std::string& url) const {
   client::ConnectOptions o;
   o.url = url;
   o.connect_timeout_ms = timeout().count();
+  o.ca_file = CaFile();
   return o;
+}
+
+client::HttpRequestSpec Cli::HttpSpecFor(const client::Url& url) const {
+  client::HttpRequestSpec spec;
+  spec.host = url.host;
+  spec.port = url.port;
+  spec.tls = url.tls;
+  spec.ca_file = CaFile();
+  spec.timeout_s = std::max(1, static_cast<int>(opts.timeout_s));
+  return spec;
 }
 
 Result<std::unique_ptr<client::BlockingClient>> Cli::Connect(const std::string& url) {

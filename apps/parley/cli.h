@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "client/blocking_client.h"
+#include "client/http_request.h"
 #include "client/state_store.h"
+#include "client/url.h"
 
 namespace parley::cli {
 
@@ -24,8 +26,9 @@ enum ExitCode : int { kExitOk = 0, kExitServerError = 1, kExitUsage = 2, kExitCa
 constexpr char kDefaultServer[] = "ws://127.0.0.1:7800";
 
 struct GlobalOptions {
-  std::string server;  // --server; empty: $PARLEY_SERVER, the session's, the default
-  bool json = false;   // --json: one JSON object per line on stdout
+  std::string server;   // --server; empty: $PARLEY_SERVER, the session's, the default
+  std::string ca_file;  // --ca-file; empty: $PARLEY_CA_FILE, else the system CAs
+  bool json = false;    // --json: one JSON object per line on stdout
   double timeout_s = 10;
 };
 
@@ -51,7 +54,12 @@ class Cli {
 
   // The server to talk to: --server, $PARLEY_SERVER, the session's server, the default.
   std::string ServerUrl(const client::SessionState* session = nullptr) const;
+  // The CAs that wss:// and https:// trust: --ca-file, $PARLEY_CA_FILE, "" (the system's).
+  std::string CaFile() const;
+  // How to reach `url` (WebSocket) or its HTTP endpoints: every connection the CLI makes
+  // goes through one of these two, so the server options apply to all of them alike.
   client::ConnectOptions ConnectOptionsFor(const std::string& url) const;
+  client::HttpRequestSpec HttpSpecFor(const client::Url& url) const;
   std::chrono::milliseconds timeout() const;
 
   // A connected, unauthenticated client (register, login).

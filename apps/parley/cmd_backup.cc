@@ -78,11 +78,9 @@ Result<TargetAndKey> OpenTarget(const BackupArgs& a) {
   return out;
 }
 
-// The admin endpoint: --admin-url (http:// or ws://), else the server the CLI talks to.
+// The admin endpoint: --admin-url (http[s]:// or ws[s]://), else the server the CLI talks to.
 Result<client::Url> AdminUrl(Cli& cli, const BackupArgs& a) {
-  std::string url = a.admin_url.empty() ? cli.ServerUrl() : a.admin_url;
-  if (url.rfind("http://", 0) == 0) url = "ws://" + url.substr(7);
-  return client::ParseUrl(url);
+  return client::ParseHttpUrl(a.admin_url.empty() ? cli.ServerUrl() : a.admin_url);
 }
 
 Result<std::string> AdminToken(const BackupArgs& a) {
@@ -111,9 +109,7 @@ Result<nlohmann::json> CallAdmin(Cli& cli, const BackupArgs& a, const std::strin
                                  const std::string& method, const std::string& path,
                                  int timeout_s) {
   PARLEY_ASSIGN_OR_RETURN(client::Url url, AdminUrl(cli, a));
-  client::HttpRequestSpec spec;
-  spec.host = url.host;
-  spec.port = url.port;
+  client::HttpRequestSpec spec = cli.HttpSpecFor(url);
   spec.method = method;
   spec.path = path;
   spec.headers.emplace_back("Authorization", "Bearer " + token);
@@ -343,7 +339,7 @@ void AddTargetOptions(CLI::App* sub, BackupArgs& a, bool required) {
 
 void AddServerOptions(CLI::App* sub, BackupArgs& a) {
   sub->add_option("--admin-url", a.admin_url,
-                  "http://HOST:PORT of parleyd (default: the --server address)");
+                  "http[s]://HOST:PORT of parleyd (default: the --server address)");
   sub->add_option("--token-file", a.token_file,
                   "a file holding the [admin] token (default: $PARLEY_ADMIN_TOKEN)");
 }

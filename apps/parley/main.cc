@@ -16,8 +16,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Cli cli;
   app.add_option("--server", cli.opts.server,
-                 "ws://HOST:PORT (default: $PARLEY_SERVER, then the logged-in server, then " +
+                 "ws://HOST:PORT or wss://HOST[:PORT] (default: $PARLEY_SERVER, then the "
+                 "logged-in server, then " +
                      std::string(kDefaultServer) + ")");
+  app.add_option("--ca-file", cli.opts.ca_file,
+                 "PEM file of the CAs that wss:// and https:// trust instead of the system's "
+                 "(default: $PARLEY_CA_FILE)");
   app.add_flag("--json", cli.opts.json, "print one JSON object per line (for scripts)");
   app.add_option("--timeout", cli.opts.timeout_s, "seconds to wait for the server (default 10)")
       ->check(CLI::Range(0.1, 3600.0));

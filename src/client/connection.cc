@@ -1,5 +1,9 @@
 // The client's only Beast translation unit (each costs ~30 s and ~1.5 GB to compile).
 // Everything here runs on the connection's strand, except the atomics read by open().
+//
+// One code path serves ws:// and wss://: the connection holds either a plain or a TLS
+// WebSocket stream, and WithWs() hands whichever it is to generic code (so both stream
+// types are instantiated here, in this one translation unit).
 #include "client/connection.h"
 
 #include <utility>  // before Asio: g++ 12 in C++20 mode needs it (PLATFORM.md)
@@ -7,15 +11,20 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "client/event_loop_impl.h"
+#include "client/tls_client.h"
 #include "protocol/decode.h"
 
 namespace parley::client {
@@ -24,6 +33,8 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using error_code = beast::error_code;
+using PlainWs = websocket::stream<tcp::socket>;
+using TlsWs = websocket::stream<beast::ssl_stream<tcp::socket>>;
 
 namespace {
 
@@ -50,7 +61,7 @@ bool IsTransportError(const Status& status) {
 struct Connection::Impl {
   Impl(EventLoop& loop, ConnectOptions opts)
       : strand(asio::make_strand(loop.impl().io)),
-        ws(strand),
+        plain(std::in_place, strand),
         timer(strand),
         options(std::move(opts)) {}
 
@@ -60,7 +71,11 @@ struct Connection::Impl {
   };
 
   asio::strand<asio::io_context::executor_type> strand;
-  websocket::stream<tcp::socket> ws;
+  // wss:// only: the shared client context (tls_client.h); outlives `tls`.
+  std::shared_ptr<asio::ssl::context> tls_context;
+  // Exactly one is set: `plain` from the start, swapped for `tls` by Connect for wss://.
+  std::optional<PlainWs> plain;
+  std::optional<TlsWs> tls;
   // One deadline at a time: connect (resolve + TCP + handshake), then close.
   asio::steady_timer timer;
   uint32_t timer_gen = 0;  // a fired deadline of an older generation is stale
@@ -81,6 +96,15 @@ struct Connection::Impl {
   std::unordered_map<uint64_t, ReplyHandler> pending;
   FrameHandler on_push, on_raw;
   CloseHandler on_close;
+
+  // Calls f with the WebSocket stream, whichever type it is.
+  template <class F>
+  decltype(auto) WithWs(F&& f) {
+    return tls ? f(*tls) : f(*plain);
+  }
+  tcp::socket& socket() {
+    return tls ? beast::get_lowest_layer(*tls) : beast::get_lowest_layer(*plain);
+  }
 };
 
 namespace {
@@ -91,8 +115,8 @@ using DoneFn = std::shared_ptr<std::function<void(Status)>>;
 
 void CloseSocket(Impl& m) {
   error_code ignored;
-  beast::get_lowest_layer(m.ws).shutdown(tcp::socket::shutdown_both, ignored);
-  beast::get_lowest_layer(m.ws).close(ignored);
+  m.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  m.socket().close(ignored);
 }
 
 // Arms the deadline: when it passes, the socket is closed, which fails whatever is
@@ -138,15 +162,17 @@ void Shut(Impl& m, Status status, int code) {
   if (was_open && on_close) on_close(std::move(status), code);
 }
 
-void FailConnect(Impl& m, const DoneFn& done, std::string_view what, const error_code& ec) {
+// `detail` replaces the error code's message when set.
+void FailConnect(Impl& m, const DoneFn& done, std::string_view what, const error_code& ec,
+                 const std::string& detail = "") {
   m.closed = true;
   m.resolver.reset();
   Disarm(m);
   CloseSocket(m);
-  std::string why = m.timed_out ? "connect to " + m.url.HostHeader() + " timed out"
-                    : m.closing_by_us
-                        ? "closed while connecting"
-                        : std::string(what) + " " + m.url.HostHeader() + ": " + ec.message();
+  std::string why = m.timed_out       ? "connect to " + m.url.HostHeader() + " timed out"
+                    : m.closing_by_us ? "closed while connecting"
+                                      : std::string(what) + " " + m.url.HostHeader() + ": " +
+                                            (detail.empty() ? ec.message() : detail);
   (*done)(TransportError(why));
 }
 
@@ -175,29 +201,32 @@ void Dispatch(Impl& m, std::string frame) {
 }
 
 void ReadLoop(const Self& self, Impl& m) {
-  m.ws.async_read(m.buffer, [self, &m](error_code ec, size_t) {
-    if (ec) {
-      const int code = m.ws.reason().code;
-      if (m.closing_by_us) {
-        Shut(m, Status::Ok(), m.aborted ? 0 : (code ? code : 1000));
-      } else if (ec == websocket::error::closed) {
-        std::string reason(m.ws.reason().reason.data(), m.ws.reason().reason.size());
-        Shut(m,
-             TransportError("closed by the server (" + std::to_string(code) +
-                            (reason.empty() ? "" : ": " + reason) + ")"),
-             code);
-      } else {
-        Shut(m, TransportError("connection lost: " + ec.message()), 0);
+  m.WithWs([&](auto& ws) {
+    ws.async_read(m.buffer, [self, &m](error_code ec, size_t) {
+      if (ec) {
+        const websocket::close_reason close = m.WithWs([](auto& s) { return s.reason(); });
+        const int code = close.code;
+        if (m.closing_by_us) {
+          Shut(m, Status::Ok(), m.aborted ? 0 : (code ? code : 1000));
+        } else if (ec == websocket::error::closed) {
+          std::string reason(close.reason.data(), close.reason.size());
+          Shut(m,
+               TransportError("closed by the server (" + std::to_string(code) +
+                              (reason.empty() ? "" : ": " + reason) + ")"),
+               code);
+        } else {
+          Shut(m, TransportError("connection lost: " + ec.message()), 0);
+        }
+        m.buffer.clear();  // no read is in flight any more
+        m.buffer.shrink_to_fit();
+        return;
       }
-      m.buffer.clear();  // no read is in flight any more
-      m.buffer.shrink_to_fit();
-      return;
-    }
-    std::string frame = beast::buffers_to_string(m.buffer.data());
-    m.buffer.consume(m.buffer.size());
-    if (m.buffer.capacity() > kKeepReadBufferBytes) m.buffer.shrink_to_fit();
-    Dispatch(m, std::move(frame));
-    if (!m.closed) ReadLoop(self, m);
+      std::string frame = beast::buffers_to_string(m.buffer.data());
+      m.buffer.consume(m.buffer.size());
+      if (m.buffer.capacity() > kKeepReadBufferBytes) m.buffer.shrink_to_fit();
+      Dispatch(m, std::move(frame));
+      if (!m.closed) ReadLoop(self, m);
+    });
   });
 }
 
@@ -205,25 +234,27 @@ void WriteLoop(const Self& self, Impl& m) {
   if (m.writing || m.outbox_head == m.outbox.size() || !m.is_open || m.closed) return;
   m.writing = true;
   Impl::Outgoing& next = m.outbox[m.outbox_head];
-  m.ws.binary(next.binary);
-  m.ws.async_write(asio::buffer(next.data), [self, &m](error_code ec, size_t) {
-    m.writing = false;
-    if (ec || m.closed) {
-      if (m.closing_by_us) {
-        Shut(m, Status::Ok(), m.aborted ? 0 : 1000);
-      } else {
-        Shut(m, TransportError("write failed: " + ec.message()), 0);
+  m.WithWs([&](auto& ws) {
+    ws.binary(next.binary);
+    ws.async_write(asio::buffer(next.data), [self, &m](error_code ec, size_t) {
+      m.writing = false;
+      if (ec || m.closed) {
+        if (m.closing_by_us) {
+          Shut(m, Status::Ok(), m.aborted ? 0 : 1000);
+        } else {
+          Shut(m, TransportError("write failed: " + ec.message()), 0);
+        }
+        FreeOutbox(m);  // no write is in flight any more
+        return;
       }
-      FreeOutbox(m);  // no write is in flight any more
-      return;
-    }
-    std::string().swap(m.outbox[m.outbox_head].data);
-    if (++m.outbox_head == m.outbox.size()) {
-      m.outbox.clear();
-      m.outbox_head = 0;
-      if (m.outbox.capacity() > 64) std::vector<Impl::Outgoing>().swap(m.outbox);
-    }
-    WriteLoop(self, m);
+      std::string().swap(m.outbox[m.outbox_head].data);
+      if (++m.outbox_head == m.outbox.size()) {
+        m.outbox.clear();
+        m.outbox_head = 0;
+        if (m.outbox.capacity() > 64) std::vector<Impl::Outgoing>().swap(m.outbox);
+      }
+      WriteLoop(self, m);
+    });
   });
 }
 
@@ -235,27 +266,57 @@ void Enqueue(const Self& self, Impl& m, std::string data, bool binary) {
   });
 }
 
+void WsHandshake(const Self& self, Impl& m, const DoneFn& done) {
+  m.WithWs([&](auto& ws) {
+    if (m.options.permessage_deflate) {
+      websocket::permessage_deflate pmd;
+      pmd.client_enable = true;
+      ws.set_option(pmd);
+    }
+    ws.read_message_max(kMaxMessageBytes);
+    ws.write_buffer_bytes(kWriteBufferBytes);
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(beast::http::field::user_agent, "parley-client/1");
+    }));
+    ws.async_handshake(m.url.HostHeader(), m.url.path, [self, &m, done](error_code ec) {
+      if (ec || m.closing_by_us) return FailConnect(m, done, "handshake with", ec);
+      Disarm(m);
+      m.is_open = true;
+      ReadLoop(self, m);
+      WriteLoop(self, m);  // raw frames queued while connecting
+      (*done)(Status::Ok());
+    });
+  });
+}
+
+// After TCP connected: TLS first for wss://, then the WebSocket handshake.
 void Handshake(const Self& self, Impl& m, const DoneFn& done) {
   error_code ignored;
-  beast::get_lowest_layer(m.ws).set_option(tcp::no_delay(true), ignored);
-  if (m.options.permessage_deflate) {
-    websocket::permessage_deflate pmd;
-    pmd.client_enable = true;
-    m.ws.set_option(pmd);
-  }
-  m.ws.read_message_max(kMaxMessageBytes);
-  m.ws.write_buffer_bytes(kWriteBufferBytes);
-  m.ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-    req.set(beast::http::field::user_agent, "parley-client/1");
-  }));
-  m.ws.async_handshake(m.url.HostHeader(), m.url.path, [self, &m, done](error_code ec) {
-    if (ec || m.closing_by_us) return FailConnect(m, done, "handshake with", ec);
+  m.socket().set_option(tcp::no_delay(true), ignored);
+  if (!m.tls) return WsHandshake(self, m, done);
+  SSL* ssl = m.tls->next_layer().native_handle();
+  if (Status st = PrepareClientSsl(ssl, m.url.host); !st.ok()) {
+    m.closed = true;
     Disarm(m);
-    m.is_open = true;
-    ReadLoop(self, m);
-    WriteLoop(self, m);  // raw frames queued while connecting
-    (*done)(Status::Ok());
-  });
+    CloseSocket(m);
+    return (*done)(TransportError(st.message()));
+  }
+  m.tls->next_layer().async_handshake(
+      asio::ssl::stream_base::client, [self, &m, done](error_code ec) {
+        if (ec && !m.timed_out && !m.closing_by_us) {
+          // Name the certificate problem rather than OpenSSL's generic "verify failed".
+          const std::string why = VerifyFailure(m.tls->next_layer().native_handle());
+          if (!why.empty()) {
+            return FailConnect(
+                m, done, "certificate of", ec,
+                "rejected: " + why +
+                    (m.options.ca_file.empty() ? " (trusted: the system CAs)"
+                                               : " (trusted: " + m.options.ca_file + ")"));
+          }
+        }
+        if (ec || m.closing_by_us) return FailConnect(m, done, "TLS handshake with", ec);
+        WsHandshake(self, m, done);
+      });
 }
 
 // Tries the resolved endpoints in turn (a name like "localhost" may give ::1 first while
@@ -266,7 +327,7 @@ void ConnectTo(const Self& self, Impl& m, std::shared_ptr<std::vector<tcp::endpo
     return FailConnect(m, done, "connect to", last);
   }
   const tcp::endpoint& endpoint = (*endpoints)[index];
-  auto& sock = beast::get_lowest_layer(m.ws);
+  auto& sock = m.socket();
   error_code ec;
   if (sock.is_open()) sock.close(ec);
   sock.open(endpoint.protocol(), ec);
@@ -282,6 +343,13 @@ void ConnectTo(const Self& self, Impl& m, std::shared_ptr<std::vector<tcp::endpo
     if (cec) return ConnectTo(self, m, endpoints, index + 1, done, cec);
     Handshake(self, m, done);
   });
+}
+
+// The asio wrapper of the shared SSL_CTX for ca_file (asio frees the handle it owns, so it
+// gets a reference of its own).
+Result<std::shared_ptr<asio::ssl::context>> TlsContext(const std::string& ca_file) {
+  PARLEY_ASSIGN_OR_RETURN(SSL_CTX * ctx, SharedClientContext(ca_file));
+  return std::make_shared<asio::ssl::context>(ctx);
 }
 
 }  // namespace
@@ -310,6 +378,16 @@ void Connection::Connect(std::function<void(Status)> done_fn) {
       return (*done)(url.status());
     }
     m.url = std::move(url).value();
+    if (m.url.tls) {
+      auto ctx = TlsContext(m.options.ca_file);
+      if (!ctx.ok()) {
+        m.closed = true;
+        return (*done)(ctx.status());
+      }
+      m.tls_context = std::move(ctx).value();
+      m.plain.reset();
+      m.tls.emplace(m.strand, *m.tls_context);
+    }
     Arm(self, m, m.options.connect_timeout_ms);
     error_code ec;
     auto address = asio::ip::make_address(m.url.host, ec);
@@ -372,8 +450,10 @@ void Connection::Close() {
     }
     // A server that never answers the close frame must not keep us forever.
     Arm(self, m, m.options.connect_timeout_ms);
-    m.ws.async_close(websocket::close_code::normal,
+    m.WithWs([&](auto& ws) {
+      ws.async_close(websocket::close_code::normal,
                      [self, &m](error_code) { Shut(m, Status::Ok(), 1000); });
+    });
   });
 }
 

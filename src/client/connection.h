@@ -29,7 +29,10 @@
 namespace parley::client {
 
 struct ConnectOptions {
-  std::string url = "ws://127.0.0.1:7800";  // ws://HOST[:PORT][/PATH], path default /ws
+  std::string url = "ws://127.0.0.1:7800";  // ws[s]://HOST[:PORT][/PATH], path default /ws
+  // wss:// only: PEM file of the CAs to trust instead of the system's (e.g. a self-signed
+  // server certificate). The certificate must also name the URL's host. Default: empty.
+  std::string ca_file;
   // Local source address to bind, e.g. "127.0.0.5": one source address has only ~28k
   // ephemeral ports, so load generators spread their connections over several.
   std::string bind_address;
@@ -76,7 +79,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SetOtherFrameHandler(FrameHandler handler) { SetRawFrameHandler(std::move(handler)); }
   void SetCloseHandler(CloseHandler handler);
 
-  // Resolves, connects (from bind_address if set) and does the WebSocket handshake.
+  // Resolves, connects (from bind_address if set), does the TLS handshake for wss:// (the
+  // server's certificate verified, see ca_file) and the WebSocket handshake.
   void Connect(std::function<void(Status)> done);
   // Sends {"op":op, …fields…, "id":N} with the next id; `done` gets the reply. Safe to call
   // before Connect completed: the call then fails at once with a transport error.

@@ -1,6 +1,7 @@
 // A minimal blocking HTTP/1.1 client for parleyd's plain endpoints (/metrics, /admin/…):
 // one request per connection ("Connection: close"), the whole response read into memory.
-// Not for the open internet: no TLS, no chunked encoding (parleyd never sends it).
+// https (tls = true) verifies the server's certificate and name like wss:// does
+// (tls_client.h). No chunked encoding (parleyd never sends it).
 #pragma once
 
 #include <cstdint>
@@ -23,10 +24,13 @@ struct HttpRequestSpec {
   std::string path = "/";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int timeout_s = 10;  // for connecting and for each read; backups may need more
+  int timeout_s = 10;   // for connecting and for each read; backups may need more
+  bool tls = false;     // https
+  std::string ca_file;  // https: CAs to trust instead of the system's (empty: system)
 };
 
-// kUnavailable if the server cannot be reached; kIOError for a broken response.
+// kUnavailable if the server cannot be reached or its certificate is refused; kIOError
+// for a broken response.
 Result<HttpResponse> HttpRequest(const HttpRequestSpec& spec);
 
 }  // namespace parley::client

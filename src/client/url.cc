@@ -9,18 +9,20 @@ std::string Url::HostHeader() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string Url::ToString() const { return "ws://" + HostHeader() + path; }
+std::string Url::ToString() const { return (tls ? "wss://" : "ws://") + HostHeader() + path; }
 
 Result<Url> ParseUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "ws://";
-  if (url.substr(0, 6) == "wss://") {
-    return InvalidArgument("wss:// is not supported: parleyd serves plain ws:// (use a proxy)");
-  }
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return InvalidArgument("server URL must start with ws:// (got '" + std::string(url) + "')");
-  }
-  url.remove_prefix(kScheme.size());
   Url out;
+  if (url.substr(0, 5) == "ws://") {
+    url.remove_prefix(5);
+  } else if (url.substr(0, 6) == "wss://") {
+    url.remove_prefix(6);
+    out.tls = true;
+    out.port = kDefaultWssPort;
+  } else {
+    return InvalidArgument("server URL must start with ws:// or wss:// (got '" + std::string(url) +
+                           "')");
+  }
   const size_t slash = url.find('/');
   std::string_view hostport = url.substr(0, slash);
   if (slash != std::string_view::npos && url.size() > slash + 1) out.path = url.substr(slash);
@@ -57,6 +59,12 @@ Result<Url> ParseUrl(std::string_view url) {
     return InvalidArgument("bad host '" + out.host + "' in server URL");
   }
   return out;
+}
+
+Result<Url> ParseHttpUrl(std::string_view url) {
+  if (url.substr(0, 7) == "http://") return ParseUrl("ws://" + std::string(url.substr(7)));
+  if (url.substr(0, 8) == "https://") return ParseUrl("wss://" + std::string(url.substr(8)));
+  return ParseUrl(url);
 }
 
 }  // namespace parley::client

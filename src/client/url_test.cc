@@ -39,7 +39,7 @@ TEST(UrlTest, Ipv6Literals) {
 
 TEST(UrlTest, RejectsWhatCannotWork) {
   for (const char* bad :
-       {"", "127.0.0.1:7800", "http://h:1", "wss://h:1", "ws://", "ws://:7800",
+       {"", "127.0.0.1:7800", "http://h:1", "wss:/h:1", "ws://", "ws://:7800",
         "ws://h:", "ws://h:0", "ws://h:65536", "ws://h:12ab", "ws://h:-1", "ws://us er@h:1"}) {
     auto u = ParseUrl(bad);
     EXPECT_FALSE(u.ok()) << bad;
@@ -47,7 +47,31 @@ TEST(UrlTest, RejectsWhatCannotWork) {
       EXPECT_EQ(u.status().code(), Code::kInvalidArgument) << bad;
     }
   }
-  EXPECT_NE(ParseUrl("wss://h").status().message().find("wss"), std::string::npos);
+  EXPECT_NE(ParseUrl("ftp://h").status().message().find("wss://"), std::string::npos);
+}
+
+TEST(UrlTest, Wss) {
+  auto u = ParseUrl("wss://chat.example.org/parley/ws");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->host, "chat.example.org");
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->path, "/parley/ws");
+  EXPECT_EQ(u->ToString(), "wss://chat.example.org:443/parley/ws");
+  EXPECT_EQ(ParseUrl("wss://h:7800")->port, 7800);
+  EXPECT_FALSE(ParseUrl("ws://h")->tls);
+  EXPECT_FALSE(ParseUrl("wss://").ok());
+}
+
+TEST(UrlTest, HttpForms) {
+  auto u = ParseHttpUrl("https://h:8443");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->port, 8443);
+  EXPECT_FALSE(ParseHttpUrl("http://h")->tls);
+  EXPECT_EQ(ParseHttpUrl("http://h")->port, 7800);
+  EXPECT_TRUE(ParseHttpUrl("wss://h")->tls);
+  EXPECT_FALSE(ParseHttpUrl("ftp://h").ok());
 }
 
 }  // namespace
