@@ -46,12 +46,29 @@ struct GatewayConfig {
   double send_burst_per_conn = 1000;
   double send_rate_per_user = 1000;
   double send_burst_per_user = 2000;
+  // A send over those rates is not refused: it is taken in order and the connection stops
+  // reading until the tokens it borrowed are back (backpressure). Only when the user's
+  // bucket, shared by all of their connections, is so far behind that the wait would exceed
+  // this is a send refused with `rate_limited`. Default: 2000 ms.
+  int64_t send_max_wait_ms = 2000;
   // login/auth/register attempts per connection: 2/s, burst 10.
   double auth_rate_per_conn = 2;
   double auth_burst_per_conn = 10;
   // typing notices per connection: 5/s, burst 10.
   double typing_rate_per_conn = 5;
   double typing_burst_per_conn = 10;
+  // typing notices per user (all connections): 5/s, burst 10; and per user and
+  // conversation: 1/s, burst 3 (a notice reaches every member, and clients repeat it every
+  // few seconds at most).
+  double typing_rate_per_user = 5;
+  double typing_burst_per_user = 10;
+  double typing_rate_per_conv = 1;
+  double typing_burst_per_conv = 3;
+  // Membership changes per user (all connections), counted in members: conv.create costs
+  // 1 + its members, conv.add the users added, conv.remove/leave/rename/role 1 each.
+  // Defaults: 10/s, burst 1000 (a few big groups at once, then one member every 100 ms).
+  double membership_rate_per_user = 10;
+  double membership_burst_per_user = 1000;
   // Searches cost milliseconds of a worker thread each.
   double search_rate_per_conn = 10;
   double search_burst_per_conn = 20;

@@ -1,5 +1,7 @@
 #include "gateway/dispatcher.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "protocol/encode.h"
 
@@ -42,7 +44,10 @@ Dispatcher::Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, Gatewa
       config_(config),
       metrics_(metrics),
       workers_(workers),
-      user_send_buckets_(config.send_rate_per_user, config.send_burst_per_user) {}
+      user_send_buckets_(config.send_rate_per_user, config.send_burst_per_user),
+      user_typing_buckets_(config.typing_rate_per_user, config.typing_burst_per_user),
+      conv_typing_buckets_(config.typing_rate_per_conv, config.typing_burst_per_conv),
+      user_membership_buckets_(config.membership_rate_per_user, config.membership_burst_per_user) {}
 
 SessionState Dispatcher::NewSessionState() const {
   return SessionState(config_.send_rate_per_conn, config_.send_burst_per_conn,
@@ -203,6 +208,44 @@ bool Dispatcher::Limited(const Link& s, const RequestId& id, TokenBucket& bucket
   if (wait == 0) return false;
   Refuse(s, id, Status(Code::kRateLimited, std::string(what) + " too fast"), (wait + 999) / 1000);
   return true;
+}
+
+bool Dispatcher::KeyLimited(const Link& s, const RequestId& id, KeyedTokenBuckets& buckets,
+                            uint64_t key, double cost, std::string_view what) {
+  int64_t wait = buckets.Take(key, NowMicros(), cost);
+  if (wait == 0) return false;
+  Refuse(s, id, Status(Code::kRateLimited, std::string(what) + " too fast"), (wait + 999) / 1000);
+  return true;
+}
+
+bool Dispatcher::Paced(const Link& s, const RequestId& id, std::string_view what) {
+  SessionState& st = s->state();
+  int64_t now = NowMicros();
+  // Sends read before this were pipelined behind a refused one: refuse them too, or they
+  // would commit before the client's resend of the refused one.
+  int64_t refused_wait = st.send_refused_until_us - now;
+  TokenBucket::Borrowed user{};
+  if (refused_wait <= 0) {
+    user = user_send_buckets_.Borrow(st.identity->user_id, now, 1, config_.send_max_wait_ms * 1000);
+    if (!user.admitted) {
+      refused_wait = user.wait_us;
+      st.send_refused_until_us = now + refused_wait;
+    }
+  }
+  if (refused_wait > 0) {
+    Refuse(s, id, Status(Code::kRateLimited, std::string(what) + " too fast"),
+           (refused_wait + 999) / 1000);
+    return true;
+  }
+  // The connection's own bucket never refuses: a connection pauses after each borrowed
+  // token, so its debt stays below one request.
+  TokenBucket::Borrowed conn = st.send_bucket.Borrow(now, 1, TokenBucket::kMaxWaitUs);
+  int64_t pause = std::max(conn.wait_us, user.wait_us);
+  if (pause > 0) {
+    st.read_resume_us = std::max(st.read_resume_us, now + pause);
+    metrics_.reads_paused.Inc();
+  }
+  return false;
 }
 
 }  // namespace parley

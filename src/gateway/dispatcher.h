@@ -59,6 +59,15 @@ class Dispatcher {
   // one is empty, replies `rate_limited` with the wait and returns true.
   bool Limited(const Link& s, const RequestId& id, TokenBucket& bucket, KeyedTokenBuckets* per_user,
                std::string_view what);
+  // Takes `cost` tokens of `key`'s bucket in `buckets` (shared by connections). If it is
+  // short, replies `rate_limited` with the time until the tokens are there; returns true.
+  bool KeyLimited(const Link& s, const RequestId& id, KeyedTokenBuckets& buckets, uint64_t key,
+                  double cost, std::string_view what);
+  // Flow control for writes that commit in order (send, edit): over the rate the request is
+  // still taken and reading pauses until the borrowed tokens are back; refused (reply sent,
+  // returns true) only when the user's shared bucket is more than send_max_wait_ms behind,
+  // or right after such a refusal. docs/protocol.md §5.
+  bool Paced(const Link& s, const RequestId& id, std::string_view what);
   Result<UserId> ResolveUser(const UserRef& ref);
   Result<std::vector<UserId>> ResolveUsers(const std::vector<UserRef>& refs);
 
@@ -96,6 +105,9 @@ class Dispatcher {
   GatewayMetrics& metrics_;
   WorkerPool& workers_;
   KeyedTokenBuckets user_send_buckets_;
+  KeyedTokenBuckets user_typing_buckets_;
+  KeyedTokenBuckets conv_typing_buckets_;  // by (user, conversation)
+  KeyedTokenBuckets user_membership_buckets_;
   std::atomic<bool> draining_{false};
 };
 

@@ -23,6 +23,8 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                                "Pushes dropped for slow consumers (they get a resync hint).")),
       resync_hints(r.counter("parley_resync_hints_total", "resync pushes sent.")),
       rate_limited(r.counter("parley_rate_limited_total", "Requests refused with rate_limited.")),
+      reads_paused(r.counter("parley_send_pauses_total",
+                             "Sends over their rate that paused reading (backpressure).")),
       abuse_closes(r.counter("parley_abuse_closes_total",
                              "Connections closed (1008) for too many failed requests.")),
       send_latency(r.histogram("parley_send_latency_seconds",

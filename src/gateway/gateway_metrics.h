@@ -25,6 +25,7 @@ struct GatewayMetrics {
   metrics::Counter& pushes_dropped;
   metrics::Counter& resync_hints;
   metrics::Counter& rate_limited;
+  metrics::Counter& reads_paused;  // a send over its rate held its connection's reading
   metrics::Counter& abuse_closes;
   metrics::Histogram& send_latency;
   metrics::Histogram& sync_latency;

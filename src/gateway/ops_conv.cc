@@ -1,5 +1,7 @@
 // Conversation ops: convs, conv.open, conv.create, conv.get, conv.members, and the
 // membership changes (conv.add/remove/leave/rename/role).
+#include <algorithm>
+
 #include "gateway/dispatcher.h"
 #include "protocol/encode.h"
 
@@ -44,6 +46,11 @@ Status Dispatcher::ConvCreate(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view title, r.fields.String("title"));
   PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("members", core_.config().max_group_members));
   const UserId me = s->state().identity->user_id;
+  // Per user, whatever the connection: the group itself plus one per member listed.
+  if (KeyLimited(s, r.id, user_membership_buckets_, me, 1.0 + static_cast<double>(refs.size()),
+                 "membership changes")) {
+    return Status::Ok();
+  }
   OnWorker(s, r.id, [this, s, me, id = r.id, title = std::string(title), refs = std::move(refs)] {
     PARLEY_ASSIGN_OR_RETURN(auto members, ResolveUsers(refs));
     PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
@@ -86,9 +93,11 @@ Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
   // Each change is parsed here (bad input is refused before any work) and applied on a
   // worker, because it waits for its commit.
   std::function<Status()> change;
+  double cost = 1;  // in members changed, for the per-user membership limit
   switch (r.op) {
     case Op::kConvAdd: {
       PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("users", kMaxUsersPerChange));
+      cost = static_cast<double>(std::max<size_t>(refs.size(), 1));
       change = [this, &convs, me, conv, refs = std::move(refs)] {
         PARLEY_ASSIGN_OR_RETURN(auto users, ResolveUsers(refs));
         return convs.AddMembers(me, conv, users);
@@ -132,6 +141,9 @@ Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
     }
     default:
       return Status(Code::kUnknownOp, "unknown op");
+  }
+  if (KeyLimited(s, r.id, user_membership_buckets_, me, cost, "membership changes")) {
+    return Status::Ok();
   }
   OnWorker(s, r.id, [s, id = r.id, change = std::move(change)] {
     PARLEY_RETURN_IF_ERROR(change());

@@ -17,6 +17,15 @@ std::string AckFrame(const RequestId& id, const SendAck& ack) {
   return w.Take();
 }
 
+// The key of a (user, conversation) bucket: both ids mixed into 64 bits. Two pairs that
+// collide (vanishingly rare) share one bucket, which is stricter, never looser.
+uint64_t UserConvKey(UserId user, ConvId conv) {
+  uint64_t x = user * 0x9E3779B97F4A7C15ull ^ (conv + 0x632BE59BD9B4E019ull);
+  x ^= x >> 31;
+  x *= 0xBF58476D1CE4E5B9ull;
+  return x ^ (x >> 29);
+}
+
 }  // namespace
 
 Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
@@ -37,9 +46,7 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
   }
   req.client_msg_id = std::string(cmid);
   req.body = std::string(body);
-  if (Limited(s, r.id, s->state().send_bucket, &user_send_buckets_, "sending")) {
-    return Status::Ok();
-  }
+  if (Paced(s, r.id, "sending")) return Status::Ok();
 
   Identity who = *s->state().identity;
   auto done = [this, s, id = r.id, start](Result<SendAck> ack) {
@@ -57,16 +64,23 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
     return Status::Ok();
   }
   // `to`: opening the direct conversation may have to create it, which waits for a commit.
-  OnWorker(s, r.id,
-           [this, who, req = std::move(req), peer_ref = std::move(*to),
-            done = std::move(done)]() mutable {
-             PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
-             PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
-                                     core_.conversations().OpenDirect(who.user_id, peer));
-             req.conv_id = c.id;
-             core_.messages().Send(who, std::move(req), std::move(done));
-             return Status::Ok();
-           });
+  // Until this send is queued at the sequencer the connection reads nothing more, so a later
+  // send cannot commit before it.
+  auto open_and_send = [this, who, req = std::move(req), peer_ref = std::move(*to),
+                        done = std::move(done)]() mutable {
+    PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
+    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
+                            core_.conversations().OpenDirect(who.user_id, peer));
+    req.conv_id = c.id;
+    core_.messages().Send(who, std::move(req), std::move(done));
+    return Status::Ok();
+  };
+  ++s->state().ordered_hops;
+  OnWorker(s, r.id, [s, open_and_send = std::move(open_and_send)]() mutable {
+    Status st = open_and_send();
+    s->RunOnSession([s] { --s->state().ordered_hops; });
+    return st;
+  });
   return Status::Ok();
 }
 
@@ -166,9 +180,7 @@ Status Dispatcher::Edit(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t seq, r.fields.Uint("seq"));
   PARLEY_ASSIGN_OR_RETURN(std::string_view body, r.fields.String("body"));
   // An edit is a write that reaches every member, like a send: it spends send tokens.
-  if (Limited(s, r.id, s->state().send_bucket, &user_send_buckets_, "editing")) {
-    return Status::Ok();
-  }
+  if (Paced(s, r.id, "editing")) return Status::Ok();
   core_.messages().Edit(*s->state().identity, conv, seq, std::string(body),
                         [this, s, id = r.id](Result<EditReply> done) {
                           if (!done.ok()) return Fail(s, id, done.status());
@@ -182,8 +194,14 @@ Status Dispatcher::Edit(const Link& s, const ParsedRequest& r) {
 
 Status Dispatcher::Typing(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
-  if (Limited(s, r.id, s->state().typing_bucket, nullptr, "typing notices")) return Status::Ok();
   const UserId me = s->state().identity->user_id;
+  // A notice reaches every member: limited per conversation first (so notices refused
+  // there spend nothing else), then per connection and per user across their devices.
+  if (KeyLimited(s, r.id, conv_typing_buckets_, UserConvKey(me, conv), 1,
+                 "typing notices in this conversation") ||
+      Limited(s, r.id, s->state().typing_bucket, &user_typing_buckets_, "typing notices")) {
+    return Status::Ok();
+  }
   PARLEY_ASSIGN_OR_RETURN(auto members, core_.conversations().Members(me, conv));
   std::vector<UserId> others;
   others.reserve(members.size());

@@ -33,6 +33,17 @@ struct SessionState {
   TokenBucket auth_bucket;
   TokenBucket typing_bucket;
   TokenBucket search_bucket;
+  // Flow control set by the dispatcher and obeyed by the session's read loop, so that the
+  // sends of one connection reach the sequencer in the order their frames were read:
+  // - no frame is read before `read_resume_us` (a send over its rate borrowed tokens: wait
+  //   until they are back instead of refusing it);
+  // - none while `ordered_hops` > 0 (a send is on a worker before it reaches the sequencer;
+  //   a later frame must not overtake it). The worker ends the hop through RunOnSession.
+  // - after a send was refused, the sends read before `send_refused_until_us` are refused
+  //   too, so a client that resends the refused ones in order keeps its order.
+  int64_t read_resume_us = 0;
+  int ordered_hops = 0;
+  int64_t send_refused_until_us = 0;
   // Failed requests in the current 10 s window, for the abuse limit.
   int64_t error_window_start_us = 0;
   size_t errors_in_window = 0;
@@ -46,7 +57,8 @@ class SessionLink : public Subscriber {
   virtual bool finished() const = 0;
   // Queues a reply (never dropped) and marks one request finished. Any thread.
   virtual void Reply(std::string frame) = 0;
-  // Runs `fn` on the session's thread (after the calls queued before it). Any thread.
+  // Runs `fn` on the session's thread (after the calls queued before it), then resumes
+  // reading if `fn` lifted what paused it (see SessionState). Any thread.
   virtual void RunOnSession(std::function<void()> fn) = 0;
   // Sends a close frame with `code` after the queued frames. Any thread.
   virtual void CloseWith(uint16_t code, std::string reason) = 0;

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "common/clock.h"
 #include "protocol/encode.h"
 
 namespace parley {
@@ -23,7 +24,8 @@ WsSession::WsSession(boost::asio::ip::tcp::socket socket, GatewayContext& ctx)
     : ws_(std::move(socket)),
       ctx_(ctx),
       state_(ctx.dispatcher->NewSessionState()),
-      auth_timer_(ws_.get_executor()) {
+      auth_timer_(ws_.get_executor()),
+      resume_timer_(ws_.get_executor()) {
   boost::system::error_code ec;
   auto peer = boost::beast::get_lowest_layer(ws_).remote_endpoint(ec);
   if (!ec) state_.peer_ip = peer.address().to_string();
@@ -79,8 +81,26 @@ bool WsSession::OutboxFull() const {
          outbox_bytes_ >= ctx_.config.outbox_max_bytes;
 }
 
+bool WsSession::ReadHeld() {
+  if (state_.ordered_hops > 0) return true;  // RunOnSession resumes when the hop ends
+  int64_t wait_us = state_.read_resume_us - MonotonicNanos() / 1000;
+  if (wait_us <= 0) return false;
+  if (!resume_armed_) {
+    resume_armed_ = true;
+    resume_timer_.expires_after(std::chrono::microseconds(wait_us));
+    resume_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      self->resume_armed_ = false;
+      if (!ec) self->MaybeRead();
+    });
+  }
+  return true;
+}
+
 void WsSession::MaybeRead() {
   if (reading_ || closing_ || finished_ || OutboxFull() || in_flight_ >= kMaxInFlight) return;
+  if (ReadHeld()) return;
   reading_ = true;
   ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t bytes) {
     self->OnRead(ec, bytes);
@@ -132,7 +152,10 @@ void WsSession::Deliver(std::vector<Frame> frames) {
 }
 
 void WsSession::RunOnSession(std::function<void()> fn) {
-  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(); });
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] {
+    fn();
+    self->MaybeRead();
+  });
 }
 
 void WsSession::CloseWith(uint16_t code, std::string reason) {
@@ -194,6 +217,7 @@ void WsSession::Finish() {
   if (finished_) return;
   finished_ = true;
   auth_timer_.cancel();
+  resume_timer_.cancel();
   ctx_.dispatcher->OnClosed(*this);
   outbox_.clear();
   outbox_bytes_ = 0;

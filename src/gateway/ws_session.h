@@ -4,7 +4,8 @@
 // queue. Replies are never dropped: when the queue is over its bounds (or too many
 // requests are unanswered) the session stops reading, so a client that does not read
 // cannot make the server buffer without limit. Pushes are dropped instead; after the
-// queue drains the client gets one `resync` push and pulls what it missed.
+// queue drains the client gets one `resync` push and pulls what it missed. The dispatcher
+// can hold reading too (a send over its rate, or one still on its way to the sequencer).
 //
 // Threading: every member runs on the connection's io_context thread; the SessionLink
 // entry points called from other threads (Reply, Deliver, RunOnSession, CloseWith) post
@@ -56,6 +57,9 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   void MaybeWrite();
   void OnWrite(boost::beast::error_code ec);
   bool OutboxFull() const;
+  // True while the dispatcher holds reading (SessionState flow control); arms the timer
+  // that resumes it when the pause is a time.
+  bool ReadHeld();
   void Finish();
 
   boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
@@ -63,6 +67,8 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   SessionState state_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer auth_timer_;
+  boost::asio::steady_timer resume_timer_;  // ends a rate pause (state_.read_resume_us)
+  bool resume_armed_ = false;
   std::deque<Frame> outbox_;
   size_t outbox_bytes_ = 0;
   int64_t in_flight_ = 0;

@@ -20,6 +20,17 @@ int64_t KeyedTokenBuckets::Take(uint64_t key, int64_t now_us, double cost) {
   return wait;
 }
 
+TokenBucket::Borrowed KeyedTokenBuckets::Borrow(uint64_t key, int64_t now_us, double cost,
+                                                int64_t max_debt_us) {
+  if (rate_ <= 0) return {};
+  Shard& shard = ShardOf(key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  TokenBucket::Borrowed b =
+      shard.buckets.try_emplace(key, rate_, burst_).first->second.Borrow(now_us, cost, max_debt_us);
+  if (++shard.takes % kSweepEvery == 0) SweepShard(shard, now_us);
+  return b;
+}
+
 void KeyedTokenBuckets::Sweep(int64_t now_us) {
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);

@@ -25,6 +25,10 @@ class KeyedTokenBuckets {
   // background thread; calling Sweep() periodically as well is optional.
   int64_t Take(uint64_t key, int64_t now_us, double cost = 1);
 
+  // As TokenBucket::Borrow, for the bucket of `key`. A bucket in debt is not full, so it is
+  // kept until the debt is paid back.
+  TokenBucket::Borrowed Borrow(uint64_t key, int64_t now_us, double cost, int64_t max_debt_us);
+
   // Drops every bucket that has refilled completely by `now_us`.
   void Sweep(int64_t now_us);
 

@@ -21,6 +21,19 @@ TEST(KeyedTokenBuckets, KeysAreIndependent) {
   EXPECT_EQ(k.size(), 2u);
 }
 
+TEST(KeyedTokenBuckets, BorrowSharesTheDebtOfAKeyAndSweepKeepsIt) {
+  KeyedTokenBuckets k(10, 1);
+  EXPECT_EQ(k.Borrow(7, kT0, 1, 1'000'000).wait_us, 0);
+  EXPECT_EQ(k.Borrow(7, kT0, 1, 1'000'000).wait_us, 100'000);  // a second device
+  EXPECT_EQ(k.Borrow(7, kT0, 1, 1'000'000).wait_us, 200'000);  // a third waits longer
+  EXPECT_EQ(k.Borrow(8, kT0, 1, 1'000'000).wait_us, 0);        // another user
+  k.Sweep(kT0 + 250'000);
+  EXPECT_EQ(k.size(), 1u);  // key 7 is still in debt (full again at +300 ms)
+  TokenBucket::Borrowed r = k.Borrow(7, kT0 + 250'000, 1, 20'000);
+  EXPECT_FALSE(r.admitted);
+  EXPECT_EQ(r.wait_us, 50'000);
+}
+
 TEST(KeyedTokenBuckets, SweepForgetsOnlyFullBuckets) {
   KeyedTokenBuckets k(10, 2);  // refills completely 200 ms after being emptied
   EXPECT_EQ(k.Take(1, kT0, 2), 0);

@@ -41,6 +41,35 @@ class TokenBucket {
     return static_cast<int64_t>(std::clamp(wait, 1.0, static_cast<double>(kMaxWaitUs)));
   }
 
+  // What Borrow decided. admitted: the tokens were taken, and `wait_us` is how long the
+  // bucket stays in debt (0: it is not) — how long the caller should hold its next request.
+  // Refused: nothing was taken, and `wait_us` is the time until `cost` tokens are there.
+  struct Borrowed {
+    bool admitted = true;
+    int64_t wait_us = 0;
+  };
+
+  // For flow control rather than refusal: takes `cost` tokens even when fewer are left,
+  // putting the bucket in debt that the refill pays back first, unless paying it back would
+  // take longer than `max_debt_us` (then refused, nothing taken). A caller that holds its
+  // next request for `wait_us` keeps the long-run rate; a debt of one request per caller is
+  // the most that pausing callers can build up. A cost above the burst counts as the burst.
+  Borrowed Borrow(int64_t now_us, double cost, int64_t max_debt_us) {
+    if (rate_per_us_ <= 0) return {};
+    Refill(now_us);
+    double after = tokens_ - std::min(cost, burst_);
+    if (after >= 0) {
+      tokens_ = after;
+      return {};
+    }
+    double debt =
+        std::clamp(std::ceil(-after / rate_per_us_), 1.0, static_cast<double>(kMaxWaitUs));
+    auto wait = static_cast<int64_t>(debt);
+    if (wait > max_debt_us) return {false, wait};
+    tokens_ = after;
+    return {true, wait};
+  }
+
   // True once the bucket has refilled completely: an idle bucket that can be forgotten
   // (a new one starts full, so forgetting it changes nothing).
   bool Full(int64_t now_us) const { return rate_per_us_ <= 0 || TokensAt(now_us) >= burst_; }

@@ -55,6 +55,50 @@ TEST(TokenBucket, CostAboveTheBurstWaitsForAFullBucket) {
   EXPECT_GT(b.Take(kT0 + 100'000), 0);
 }
 
+TEST(TokenBucket, BorrowGoesIntoDebtAndSaysHowLongItLasts) {
+  TokenBucket b(10, 2);  // 10/s: 100 ms a token
+  EXPECT_TRUE(b.Borrow(kT0, 1, 1'000'000).admitted);
+  EXPECT_EQ(b.Borrow(kT0, 1, 1'000'000).wait_us, 0);  // the burst: no debt
+  TokenBucket::Borrowed third = b.Borrow(kT0, 1, 1'000'000);
+  EXPECT_TRUE(third.admitted);
+  EXPECT_EQ(third.wait_us, 100'000);  // one token owed
+  // The debt is paid before anything else passes, by Borrow or Take alike.
+  EXPECT_EQ(b.Take(kT0 + 100'000), 100'000);
+  TokenBucket::Borrowed later = b.Borrow(kT0 + 100'000, 1, 1'000'000);
+  EXPECT_TRUE(later.admitted);
+  EXPECT_EQ(later.wait_us, 100'000);
+}
+
+TEST(TokenBucket, BorrowRefusesBeyondTheLongestDebtAndTakesNothing) {
+  TokenBucket b(10, 1);
+  EXPECT_TRUE(b.Borrow(kT0, 1, 250'000).admitted);
+  EXPECT_TRUE(b.Borrow(kT0, 1, 250'000).admitted);  // 100 ms of debt
+  EXPECT_TRUE(b.Borrow(kT0, 1, 250'000).admitted);  // 200 ms
+  TokenBucket::Borrowed refused = b.Borrow(kT0, 1, 250'000);
+  EXPECT_FALSE(refused.admitted);
+  EXPECT_EQ(refused.wait_us, 300'000);  // the real wait, well above one token's 100 ms
+  EXPECT_FALSE(b.Borrow(kT0, 1, 250'000).admitted);
+  // The refusals took nothing: 50 ms later 150 ms of debt are left, plus one = 250 ms.
+  TokenBucket::Borrowed after = b.Borrow(kT0 + 50'000, 1, 250'000);
+  EXPECT_TRUE(after.admitted);
+  EXPECT_EQ(after.wait_us, 250'000);
+}
+
+TEST(TokenBucket, BorrowKeepsTheLongRunRateForAPausingCaller) {
+  TokenBucket b(100, 10);
+  int64_t now = kT0;
+  int admitted = 0;
+  // A caller that waits as told: 10 at once, then one every 10 ms.
+  while (now < kT0 + 1'000'000) {
+    TokenBucket::Borrowed r = b.Borrow(now, 1, 50'000);
+    ASSERT_TRUE(r.admitted);
+    ++admitted;
+    now += r.wait_us;
+  }
+  EXPECT_GE(admitted, 105);
+  EXPECT_LE(admitted, 111);
+}
+
 TEST(TokenBucket, ZeroOrNegativeRateIsUnlimited) {
   TokenBucket zero(0, 1), negative(-5, 1);
   for (int i = 0; i < 1000; ++i) {

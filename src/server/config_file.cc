@@ -150,7 +150,9 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
       {"send_rate_per_conn", "send_burst_per_conn", "send_rate_per_user", "send_burst_per_user",
        "auth_rate_per_conn", "auth_burst_per_conn", "typing_rate_per_conn", "typing_burst_per_conn",
-       "search_rate_per_conn", "search_burst_per_conn", "max_errors"}));
+       "search_rate_per_conn", "search_burst_per_conn", "max_errors", "send_max_wait_ms",
+       "typing_rate_per_user", "typing_burst_per_user", "typing_rate_per_conv",
+       "typing_burst_per_conv", "membership_rate_per_user", "membership_burst_per_user"}));
   // Rates may be 0 (no limit); a burst below 1 would refuse everything.
   constexpr double kMax = 1e9;
   PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
@@ -163,6 +165,15 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.Double("typing_burst_per_conn", &g->typing_burst_per_conn, 1, kMax));
   PARLEY_RETURN_IF_ERROR(t.Double("search_rate_per_conn", &g->search_rate_per_conn, 0, kMax));
   PARLEY_RETURN_IF_ERROR(t.Double("search_burst_per_conn", &g->search_burst_per_conn, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Int("send_max_wait_ms", &g->send_max_wait_ms, 0, 600'000));
+  PARLEY_RETURN_IF_ERROR(t.Double("typing_rate_per_user", &g->typing_rate_per_user, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("typing_burst_per_user", &g->typing_burst_per_user, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("typing_rate_per_conv", &g->typing_rate_per_conv, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("typing_burst_per_conv", &g->typing_burst_per_conv, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(
+      t.Double("membership_rate_per_user", &g->membership_rate_per_user, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(
+      t.Double("membership_burst_per_user", &g->membership_burst_per_user, 1, kMax));
   return t.Int("max_errors", &g->max_errors, 1, 1'000'000);
 }
 

@@ -210,6 +210,37 @@ TEST_F(ConfigFileTest, OutOfRangeValuesAreNamed) {
             std::string::npos);
 }
 
+TEST_F(ConfigFileTest, PerUserLimitsAndTheSendWaitAreRead) {
+  const GatewayConfig defaults;
+  EXPECT_EQ(defaults.send_max_wait_ms, 2000);
+  EXPECT_EQ(defaults.typing_rate_per_user, 5);
+  EXPECT_EQ(defaults.typing_rate_per_conv, 1);
+  EXPECT_EQ(defaults.membership_rate_per_user, 10);
+  EXPECT_EQ(defaults.membership_burst_per_user, 1000);
+  ASSERT_TRUE(Load("[limits]\nsend_max_wait_ms = 250\n"
+                   "typing_rate_per_user = 2\ntyping_burst_per_user = 4\n"
+                   "typing_rate_per_conv = 0.5\ntyping_burst_per_conv = 2\n"
+                   "membership_rate_per_user = 0\nmembership_burst_per_user = 50\n")
+                  .ok());
+  const GatewayConfig& g = config_.gateway;
+  EXPECT_EQ(g.send_max_wait_ms, 250);
+  EXPECT_EQ(g.typing_rate_per_user, 2);
+  EXPECT_EQ(g.typing_burst_per_user, 4);
+  EXPECT_EQ(g.typing_rate_per_conv, 0.5);
+  EXPECT_EQ(g.typing_burst_per_conv, 2);
+  EXPECT_EQ(g.membership_rate_per_user, 0);  // 0: no limit
+  EXPECT_EQ(g.membership_burst_per_user, 50);
+  EXPECT_NE(Error("[limits]\nsend_max_wait_ms = -1\n").find("'limits.send_max_wait_ms'"),
+            std::string::npos);
+  EXPECT_NE(Error("[limits]\nsend_max_wait_ms = 1.5\n").find("'limits.send_max_wait_ms'"),
+            std::string::npos);
+  EXPECT_NE(Error("[limits]\ntyping_burst_per_conv = 0\n").find("'limits.typing_burst_per_conv'"),
+            std::string::npos);
+  EXPECT_NE(
+      Error("[limits]\nmembership_rate_per_user = -2\n").find("'limits.membership_rate_per_user'"),
+      std::string::npos);
+}
+
 TEST_F(ConfigFileTest, BadListenIsNamed) {
   for (const char* v : {"7800", "localhost", ":7800", "host:", "host:65536", "host:0", "host:+80",
                         "host:8o", "1.2.3:80", "256.1.1.1:80", "bad host:80", "-lead.example:80",
