@@ -314,6 +314,13 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "auth_burst_per_conn",
                           "typing_rate_per_conn",
                           "typing_burst_per_conn",
+                          "send_max_wait_ms",
+                          "typing_rate_per_user",
+                          "typing_burst_per_user",
+                          "typing_rate_per_conv",
+                          "typing_burst_per_conv",
+                          "membership_rate_per_user",
+                          "membership_burst_per_user",
                           "search_rate_per_conn",
                           "search_burst_per_conn",
                           "max_errors",
@@ -359,6 +366,9 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   g.auth_rate_per_conn = g.auth_burst_per_conn = g.typing_rate_per_conn = 3;
   g.typing_burst_per_conn = g.search_rate_per_conn = g.search_burst_per_conn = 3;
   g.max_errors = 3;
+  g.send_max_wait_ms = 3;
+  g.typing_rate_per_user = g.typing_burst_per_user = g.typing_rate_per_conv = 3;
+  g.typing_burst_per_conv = g.membership_rate_per_user = g.membership_burst_per_user = 3;
   s.max_message_bytes = s.read_fanout_threshold = s.max_group_members = 3;
   s.recall_window_ms = s.edit_window_ms = s.dedup_ttl_ms = 3000;
   s.sync_max_limit = s.history_max_limit = 300;  // above the default page sizes
@@ -417,6 +427,13 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.gateway.search_rate_per_conn, dg.search_rate_per_conn);
   EXPECT_EQ(config_.gateway.search_burst_per_conn, dg.search_burst_per_conn);
   EXPECT_EQ(config_.gateway.max_errors, dg.max_errors);
+  EXPECT_EQ(config_.gateway.send_max_wait_ms, dg.send_max_wait_ms);
+  EXPECT_EQ(config_.gateway.typing_rate_per_user, dg.typing_rate_per_user);
+  EXPECT_EQ(config_.gateway.typing_burst_per_user, dg.typing_burst_per_user);
+  EXPECT_EQ(config_.gateway.typing_rate_per_conv, dg.typing_rate_per_conv);
+  EXPECT_EQ(config_.gateway.typing_burst_per_conv, dg.typing_burst_per_conv);
+  EXPECT_EQ(config_.gateway.membership_rate_per_user, dg.membership_rate_per_user);
+  EXPECT_EQ(config_.gateway.membership_burst_per_user, dg.membership_burst_per_user);
   EXPECT_EQ(config_.service.max_message_bytes, ds.max_message_bytes);
   EXPECT_EQ(config_.service.read_fanout_threshold, ds.read_fanout_threshold);
   EXPECT_EQ(config_.service.max_group_members, ds.max_group_members);
