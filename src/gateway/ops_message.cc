@@ -195,11 +195,13 @@ Status Dispatcher::Edit(const Link& s, const ParsedRequest& r) {
 Status Dispatcher::Typing(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
   const UserId me = s->state().identity->user_id;
-  // A notice reaches every member: limited per conversation first (so notices refused
-  // there spend nothing else), then per connection and per user across their devices.
-  if (KeyLimited(s, r.id, conv_typing_buckets_, UserConvKey(me, conv), 1,
+  // A notice reaches every member. The connection's bucket first (it bounds how many
+  // per-conversation buckets one connection can create), then per conversation (refused
+  // there, a notice spends none of the user's tokens), then per user across devices.
+  if (Limited(s, r.id, s->state().typing_bucket, nullptr, "typing notices") ||
+      KeyLimited(s, r.id, conv_typing_buckets_, UserConvKey(me, conv), 1,
                  "typing notices in this conversation") ||
-      Limited(s, r.id, s->state().typing_bucket, &user_typing_buckets_, "typing notices")) {
+      KeyLimited(s, r.id, user_typing_buckets_, me, 1, "typing notices")) {
     return Status::Ok();
   }
   PARLEY_ASSIGN_OR_RETURN(auto members, core_.conversations().Members(me, conv));
