@@ -168,6 +168,47 @@ TEST_F(RateLimitTest, SendsWithToAreNotOvertakenBySendsWithConv) {
   EXPECT_EQ(FirstOutOfOrder(r.seqs), -1);
 }
 
+TEST_F(RateLimitTest, MembershipChangesAndSendsOfOneConnectionCommitInOrder) {
+  // Pipelined "add u0, send, add u1, send, ...": each new member must get exactly the
+  // messages sent after their add. conv.add commits on a worker; before, the sends behind
+  // it overtook it.
+  Start("");
+  constexpr int kUsers = 5;
+  for (int i = 0; i < kUsers; ++i) Device("user" + std::to_string(i), "d")->Close();
+  Device("bob", "b0")->Close();
+  auto owner = Device("owner", "o1");
+  auto group = owner->CreateGroup("ordered", {"bob"});
+  ASSERT_TRUE(group.ok()) << group.status().ToString();
+  for (int i = 0; i < kUsers; ++i) {
+    JsonWriter add;
+    add.BeginObject().Key("id").Uint(1000 + i).Key("op").String("conv.add");
+    add.Key("conv").Uint(group->id).Key("users").BeginArray();
+    add.String("user" + std::to_string(i)).EndArray().EndObject();
+    owner->SendRaw(add.Take());
+    owner->SendRaw(SendFrame(2000 + i, Target{group->id, ""}, "after-add-" + std::to_string(i)));
+  }
+  int answered = 0;
+  for (auto end = Clock::now() + 30s; answered < 2 * kUsers && Clock::now() < end;) {
+    auto frame = owner->NextRawFrame(200ms);
+    if (!frame) continue;
+    auto header = DecodeHeader(*frame);
+    if (!header.ok() || header->is_push) continue;
+    EXPECT_TRUE(header->ok) << *frame;
+    ++answered;
+  }
+  ASSERT_EQ(answered, 2 * kUsers);
+  for (int i = 0; i < kUsers; ++i) {
+    auto member = Device("user" + std::to_string(i), "d");
+    auto sync = member->Sync(0, 1000);
+    ASSERT_TRUE(sync.ok()) << sync.status().ToString();
+    int messages = 0;
+    for (const SyncItem& item : sync->items) {
+      if (item.event.type == EventType::kMessage && item.event.conv_id == group->id) ++messages;
+    }
+    EXPECT_EQ(messages, kUsers - i) << "user" << i;
+  }
+}
+
 TEST_F(RateLimitTest, DevicesRetryingAsToldDoNotStorm) {
   // Three devices of one user against the user's shared bucket. Before, each got refusals
   // with retry_after_ms of a few ms and retrying as told made thousands of them.

@@ -179,6 +179,15 @@ void Dispatcher::OnWorker(const Link& s, const RequestId& id, std::function<Stat
   });
 }
 
+void Dispatcher::OnWorkerInOrder(const Link& s, const RequestId& id, std::function<Status()> job) {
+  ++s->state().ordered_hops;
+  workers_.Submit([this, s, id, job = std::move(job)] {
+    Status st = job();
+    if (!st.ok()) Fail(s, id, st);
+    s->RunOnSession([s] { --s->state().ordered_hops; });  // and reading resumes
+  });
+}
+
 Result<UserId> Dispatcher::ResolveUser(const UserRef& ref) {
   if (const auto* id = std::get_if<uint64_t>(&ref)) {
     PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(*id));

@@ -97,6 +97,10 @@ class Dispatcher {
   void Authenticated(const Link& s, const Identity& who, std::string name);
   // Runs `job` on the worker pool; its Status, if not OK, becomes the error reply.
   void OnWorker(const Link& s, const RequestId& id, std::function<Status()> job);
+  // As OnWorker, for a job that writes: the connection reads no further frame until the job
+  // has returned (its write committed, or for a send queued at the sequencer), so the
+  // writes of one connection commit in the order their frames were read.
+  void OnWorkerInOrder(const Link& s, const RequestId& id, std::function<Status()> job);
 
   Core& core_;
   search::SearchService* search_;

@@ -33,7 +33,7 @@ Status Dispatcher::Convs(const Link& s, const ParsedRequest& r) {
 Status Dispatcher::ConvOpen(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(UserRef peer_ref, r.fields.User("user"));
   const UserId me = s->state().identity->user_id;
-  OnWorker(s, r.id, [this, s, me, id = r.id, peer_ref = std::move(peer_ref)] {
+  OnWorkerInOrder(s, r.id, [this, s, me, id = r.id, peer_ref = std::move(peer_ref)] {
     PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
     PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, core_.conversations().OpenDirect(me, peer));
     s->Reply(ConversationFrame(id, c));
@@ -51,13 +51,14 @@ Status Dispatcher::ConvCreate(const Link& s, const ParsedRequest& r) {
                  "membership changes")) {
     return Status::Ok();
   }
-  OnWorker(s, r.id, [this, s, me, id = r.id, title = std::string(title), refs = std::move(refs)] {
-    PARLEY_ASSIGN_OR_RETURN(auto members, ResolveUsers(refs));
-    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
-                            core_.conversations().CreateGroup(me, title, members));
-    s->Reply(ConversationFrame(id, c));
-    return Status::Ok();
-  });
+  OnWorkerInOrder(s, r.id,
+                  [this, s, me, id = r.id, title = std::string(title), refs = std::move(refs)] {
+                    PARLEY_ASSIGN_OR_RETURN(auto members, ResolveUsers(refs));
+                    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
+                                            core_.conversations().CreateGroup(me, title, members));
+                    s->Reply(ConversationFrame(id, c));
+                    return Status::Ok();
+                  });
   return Status::Ok();
 }
 
@@ -145,7 +146,7 @@ Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
   if (KeyLimited(s, r.id, user_membership_buckets_, me, cost, "membership changes")) {
     return Status::Ok();
   }
-  OnWorker(s, r.id, [s, id = r.id, change = std::move(change)] {
+  OnWorkerInOrder(s, r.id, [s, id = r.id, change = std::move(change)] {
     PARLEY_RETURN_IF_ERROR(change());
     s->Reply(EmptyReply(id));
     return Status::Ok();

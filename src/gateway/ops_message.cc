@@ -64,23 +64,17 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
     return Status::Ok();
   }
   // `to`: opening the direct conversation may have to create it, which waits for a commit.
-  // Until this send is queued at the sequencer the connection reads nothing more, so a later
-  // send cannot commit before it.
-  auto open_and_send = [this, who, req = std::move(req), peer_ref = std::move(*to),
-                        done = std::move(done)]() mutable {
-    PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
-    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
-                            core_.conversations().OpenDirect(who.user_id, peer));
-    req.conv_id = c.id;
-    core_.messages().Send(who, std::move(req), std::move(done));
-    return Status::Ok();
-  };
-  ++s->state().ordered_hops;
-  OnWorker(s, r.id, [s, open_and_send = std::move(open_and_send)]() mutable {
-    Status st = open_and_send();
-    s->RunOnSession([s] { --s->state().ordered_hops; });
-    return st;
-  });
+  // In order: a later send must not reach the sequencer before this one.
+  OnWorkerInOrder(s, r.id,
+                  [this, who, req = std::move(req), peer_ref = std::move(*to),
+                   done = std::move(done)]() mutable {
+                    PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
+                    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
+                                            core_.conversations().OpenDirect(who.user_id, peer));
+                    req.conv_id = c.id;
+                    core_.messages().Send(who, std::move(req), std::move(done));
+                    return Status::Ok();
+                  });
   return Status::Ok();
 }
 
