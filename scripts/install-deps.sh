@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev
   librocksdb-dev libsodium-dev libzstd-dev liblz4-dev
   libsimdjson-dev nlohmann-json3-dev
-  libssl-dev
+  libssl-dev zlib1g-dev
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libxapian-dev libicu-dev libsqlite3-dev

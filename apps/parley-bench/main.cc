@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
   idle->add_option("--connections", net.connections, "connections")->check(CLI::Range(1, 1000000));
   idle->add_option("--processes", net.processes, "client processes (default: one per 9,000)");
   idle->add_option("--pid", net.server_pid, "pid of the --server process (to read its RSS)");
+  idle->add_flag("--deflate", net.deflate,
+                 "clients offer permessage-deflate as browsers do; with a private parleyd, "
+                 "report the cost per connection without and with it (a fresh server each)");
+  idle->add_option("--server-config", net.server_config_file,
+                   "a TOML file added to the private parleyd's config (e.g. a [session] table; "
+                   "not [accounts] or [limits], which the bench sets)");
 
   parley::bench::SearchScenarioOptions search;
   CLI::App* srch = app.add_subcommand(

@@ -1,5 +1,8 @@
 #include "net_common.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <cstdlib>
 #include <thread>
 
@@ -18,6 +21,11 @@ Result<Target> OpenTarget(const NetOptions& options) {
   }
   testing::ServerOptions so;
   so.config_toml = kBenchConfig;
+  if (!options.server_config_file.empty()) {
+    std::ifstream in(options.server_config_file);
+    if (!in) return Status(Code::kInvalidArgument, "cannot read " + options.server_config_file);
+    so.config_toml += "\n" + std::string(std::istreambuf_iterator<char>(in), {});
+  }
   PARLEY_ASSIGN_OR_RETURN(t.process, testing::ServerProcess::Start(so));
   t.url = t.process->url();
   t.pid = t.process->pid();

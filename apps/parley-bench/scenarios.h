@@ -34,6 +34,8 @@ struct NetOptions {
   int connections = 1000;  // idle
   int processes = 0;       // idle: client processes (0: one per 9,000 connections)
   int server_pid = 0;      // idle with --server: the pid to read RSS from
+  bool deflate = false;    // idle: also measure connections that negotiate permessage-deflate
+  std::string server_config_file;  // TOML added to a private parleyd's config
 };
 
 int RunPairsScenario(const NetOptions& options);

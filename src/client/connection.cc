@@ -275,9 +275,16 @@ void WsHandshake(const Self& self, Impl& m, const DoneFn& done) {
     }
     ws.read_message_max(kMaxMessageBytes);
     ws.write_buffer_bytes(kWriteBufferBytes);
-    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(beast::http::field::user_agent, "parley-client/1");
-    }));
+    ws.set_option(websocket::stream_base::decorator(
+        [deflate = m.options.permessage_deflate](websocket::request_type& req) {
+          req.set(beast::http::field::user_agent, "parley-client/1");
+          // Offer as browsers do (Beast's own offer names both window sizes as 15): any
+          // client window the server chooses, the server's window left to the server.
+          if (deflate) {
+            req.set(beast::http::field::sec_websocket_extensions,
+                    "permessage-deflate; client_max_window_bits");
+          }
+        }));
     ws.async_handshake(m.url.HostHeader(), m.url.path, [self, &m, done](error_code ec) {
       if (ec || m.closing_by_us) return FailConnect(m, done, "handshake with", ec);
       Disarm(m);

@@ -37,7 +37,9 @@ struct ConnectOptions {
   // ephemeral ports, so load generators spread their connections over several.
   std::string bind_address;
   int64_t connect_timeout_ms = 10000;  // TCP connect + WebSocket handshake (and close)
-  bool permessage_deflate = false;     // costs ~100+ KiB of zlib state per connection
+  // Offer permessage-deflate as browsers do ("permessage-deflate; client_max_window_bits"):
+  // the server picks both windows. Costs zlib state on both sides. Default: false.
+  bool permessage_deflate = false;
 };
 
 // A failed reply: its status plus the server's retry hint (rate_limited), -1 if none.

@@ -37,6 +37,30 @@ struct GatewayConfig {
   size_t outbox_max_bytes = 4 * 1024 * 1024;
   // Offer permessage-deflate to clients. Default: true.
   bool permessage_deflate = true;
+  // permessage-deflate parameters (RFC 7692). zlib's state is most of what a compressing
+  // connection costs, and Beast keeps it for the connection's life, idle or not: with
+  // Beast's own defaults (15-bit windows, memLevel 4) ~120 KiB per connection. These
+  // defaults cut it to ~18 KiB (12.7 of them Beast's fixed zlib objects) and still
+  // compress typical frames ~4x, because frames are small and alike (measurements:
+  // docs/operations.md, "permessage-deflate memory").
+  // The server's compression window, 2^N bytes, answered as server_max_window_bits (also
+  // to clients that did not ask; RFC 7692 7.1.2.1). 9..15. Default: 10.
+  int deflate_server_max_window_bits = 10;
+  // The window the client must compress with, 2^N bytes (the server's inflate window),
+  // answered as client_max_window_bits. Below 15, a client whose offer lacks
+  // client_max_window_bits (every browser sends it) gets no compression. 9..15.
+  // Default: 10.
+  int deflate_client_max_window_bits = 10;
+  // zlib memLevel of the server's compressor, 1..9: hash table and symbol buffer of
+  // 2^(N+8) bytes each. Default: 1.
+  int deflate_mem_level = 1;
+  // zlib compression level of the server, 0..9. Default: 6.
+  int deflate_comp_level = 6;
+  // Ask for no context takeover (each message compressed on its own) on the server's and
+  // on the client's side. Saves no memory with Beast (it keeps the buffers anyway) and
+  // compresses worse. Defaults: false.
+  bool deflate_server_no_context_takeover = false;
+  bool deflate_client_no_context_takeover = false;
 
   // [limits]
   // Sends per second and burst, per connection and per user (all devices). Defaults:

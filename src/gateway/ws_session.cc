@@ -56,7 +56,16 @@ void WsSession::Start(Request upgrade) {
   if (c.permessage_deflate) {
     websocket::permessage_deflate pmd;
     pmd.server_enable = true;
+    pmd.server_max_window_bits = c.deflate_server_max_window_bits;
+    pmd.client_max_window_bits = c.deflate_client_max_window_bits;
+    pmd.memLevel = c.deflate_mem_level;
+    pmd.compLevel = c.deflate_comp_level;
+    pmd.server_no_context_takeover = c.deflate_server_no_context_takeover;
+    pmd.client_no_context_takeover = c.deflate_client_no_context_takeover;
     ws_.set_option(pmd);
+    // Beast compresses through a per-connection buffer of this size, kept once allocated
+    // (default 4 KiB); longer compressed messages go out in several frames.
+    ws_.write_buffer_bytes(1024);
   }
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(beast::http::field::server, "parleyd/" PARLEY_VERSION);

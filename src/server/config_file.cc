@@ -136,14 +136,27 @@ Status ReadServer(const Table& t, GatewayConfig* g) {
 Status ReadSession(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(
       t.OnlyKeys({"auth_timeout_ms", "idle_timeout_ms", "max_frame_bytes", "max_frame_hard_bytes",
-                  "outbox_max_frames", "outbox_max_bytes", "permessage_deflate"}));
+                  "outbox_max_frames", "outbox_max_bytes", "permessage_deflate",
+                  "deflate_server_max_window_bits", "deflate_client_max_window_bits",
+                  "deflate_mem_level", "deflate_comp_level", "deflate_server_no_context_takeover",
+                  "deflate_client_no_context_takeover"}));
   PARLEY_RETURN_IF_ERROR(t.Int("auth_timeout_ms", &g->auth_timeout_ms, 100, 3'600'000));
   PARLEY_RETURN_IF_ERROR(t.Int("idle_timeout_ms", &g->idle_timeout_ms, 1000, 86'400'000));
   PARLEY_RETURN_IF_ERROR(t.Int("max_frame_bytes", &g->max_frame_bytes, 1024, 64 << 20));
   PARLEY_RETURN_IF_ERROR(t.Int("max_frame_hard_bytes", &g->max_frame_hard_bytes, 1024, 256 << 20));
   PARLEY_RETURN_IF_ERROR(t.Int("outbox_max_frames", &g->outbox_max_frames, 1, 1 << 24));
   PARLEY_RETURN_IF_ERROR(t.Int("outbox_max_bytes", &g->outbox_max_bytes, 1024, int64_t{1} << 32));
-  return t.Bool("permessage_deflate", &g->permessage_deflate);
+  PARLEY_RETURN_IF_ERROR(t.Bool("permessage_deflate", &g->permessage_deflate));
+  // Beast refuses window bits below 9 (zlib treats 8 as 9) and throws on them.
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("deflate_server_max_window_bits", &g->deflate_server_max_window_bits, 9, 15));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("deflate_client_max_window_bits", &g->deflate_client_max_window_bits, 9, 15));
+  PARLEY_RETURN_IF_ERROR(t.Int("deflate_mem_level", &g->deflate_mem_level, 1, 9));
+  PARLEY_RETURN_IF_ERROR(t.Int("deflate_comp_level", &g->deflate_comp_level, 0, 9));
+  PARLEY_RETURN_IF_ERROR(
+      t.Bool("deflate_server_no_context_takeover", &g->deflate_server_no_context_takeover));
+  return t.Bool("deflate_client_no_context_takeover", &g->deflate_client_no_context_takeover);
 }
 
 Status ReadLimits(const Table& t, GatewayConfig* g) {

@@ -50,6 +50,12 @@ max_frame_hard_bytes = 65536
 outbox_max_frames = 256
 outbox_max_bytes = 1048576
 permessage_deflate = false
+deflate_server_max_window_bits = 12
+deflate_client_max_window_bits = 13
+deflate_mem_level = 3
+deflate_comp_level = 2
+deflate_server_no_context_takeover = true
+deflate_client_no_context_takeover = true
 
 [limits]
 send_rate_per_conn = 50.5
@@ -98,6 +104,12 @@ TEST_F(ConfigFileTest, FullFileFillsEveryField) {
   EXPECT_EQ(g.outbox_max_frames, 256u);
   EXPECT_EQ(g.outbox_max_bytes, 1048576u);
   EXPECT_FALSE(g.permessage_deflate);
+  EXPECT_EQ(g.deflate_server_max_window_bits, 12);
+  EXPECT_EQ(g.deflate_client_max_window_bits, 13);
+  EXPECT_EQ(g.deflate_mem_level, 3);
+  EXPECT_EQ(g.deflate_comp_level, 2);
+  EXPECT_TRUE(g.deflate_server_no_context_takeover);
+  EXPECT_TRUE(g.deflate_client_no_context_takeover);
   EXPECT_EQ(g.send_rate_per_conn, 50.5);
   EXPECT_EQ(g.send_burst_per_conn, 100);  // integers are accepted for float keys
   EXPECT_EQ(g.send_rate_per_user, 200);
@@ -193,6 +205,13 @@ TEST_F(ConfigFileTest, OutOfRangeValuesAreNamed) {
       {"[session]\nauth_timeout_ms = 5\n", "'session.auth_timeout_ms'"},
       {"[session]\nidle_timeout_ms = -1\n", "'session.idle_timeout_ms'"},
       {"[session]\noutbox_max_frames = 0\n", "'session.outbox_max_frames'"},
+      // Beast throws on windows below 9 bits; zlib knows no memLevel 0 or level 10.
+      {"[session]\ndeflate_server_max_window_bits = 8\n",
+       "'session.deflate_server_max_window_bits'"},
+      {"[session]\ndeflate_client_max_window_bits = 16\n",
+       "'session.deflate_client_max_window_bits'"},
+      {"[session]\ndeflate_mem_level = 0\n", "'session.deflate_mem_level'"},
+      {"[session]\ndeflate_comp_level = 10\n", "'session.deflate_comp_level'"},
       {"[limits]\nsend_rate_per_conn = -1\n", "'limits.send_rate_per_conn'"},
       {"[limits]\nsend_burst_per_conn = 0.5\n", "'limits.send_burst_per_conn'"},
       {"[limits]\nsend_rate_per_user = nan\n", "'limits.send_rate_per_user'"},
@@ -306,6 +325,12 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "outbox_max_frames",
                           "outbox_max_bytes",
                           "permessage_deflate",
+                          "deflate_server_max_window_bits",
+                          "deflate_client_max_window_bits",
+                          "deflate_mem_level",
+                          "deflate_comp_level",
+                          "deflate_server_no_context_takeover",
+                          "deflate_client_no_context_takeover",
                           "send_rate_per_conn",
                           "send_burst_per_conn",
                           "send_rate_per_user",
@@ -362,6 +387,10 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   g.auth_timeout_ms = g.idle_timeout_ms = 3;
   g.max_frame_bytes = g.max_frame_hard_bytes = g.outbox_max_frames = g.outbox_max_bytes = 3;
   g.permessage_deflate = !g.permessage_deflate;
+  g.deflate_server_max_window_bits = g.deflate_client_max_window_bits = 14;
+  g.deflate_mem_level = g.deflate_comp_level = 7;
+  g.deflate_server_no_context_takeover = !g.deflate_server_no_context_takeover;
+  g.deflate_client_no_context_takeover = !g.deflate_client_no_context_takeover;
   g.send_rate_per_conn = g.send_burst_per_conn = g.send_rate_per_user = g.send_burst_per_user = 3;
   g.auth_rate_per_conn = g.auth_burst_per_conn = g.typing_rate_per_conn = 3;
   g.typing_burst_per_conn = g.search_rate_per_conn = g.search_burst_per_conn = 3;
@@ -416,6 +445,14 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.gateway.outbox_max_frames, dg.outbox_max_frames);
   EXPECT_EQ(config_.gateway.outbox_max_bytes, dg.outbox_max_bytes);
   EXPECT_EQ(config_.gateway.permessage_deflate, dg.permessage_deflate);
+  EXPECT_EQ(config_.gateway.deflate_server_max_window_bits, dg.deflate_server_max_window_bits);
+  EXPECT_EQ(config_.gateway.deflate_client_max_window_bits, dg.deflate_client_max_window_bits);
+  EXPECT_EQ(config_.gateway.deflate_mem_level, dg.deflate_mem_level);
+  EXPECT_EQ(config_.gateway.deflate_comp_level, dg.deflate_comp_level);
+  EXPECT_EQ(config_.gateway.deflate_server_no_context_takeover,
+            dg.deflate_server_no_context_takeover);
+  EXPECT_EQ(config_.gateway.deflate_client_no_context_takeover,
+            dg.deflate_client_no_context_takeover);
   EXPECT_EQ(config_.gateway.send_rate_per_conn, dg.send_rate_per_conn);
   EXPECT_EQ(config_.gateway.send_burst_per_conn, dg.send_burst_per_conn);
   EXPECT_EQ(config_.gateway.send_rate_per_user, dg.send_rate_per_user);
