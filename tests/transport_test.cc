@@ -151,13 +151,18 @@ bool Eventually(Pred pred, std::chrono::milliseconds deadline = 20s) {
 class TransportTest : public GatewayFixture {
  protected:
   void SetUp() override {}  // each test starts the server with its own config
+  // StartServer, for ASSERT_TRUE: the test stops if parleyd did not start.
+  bool Started(const std::string& extra_config = "") {
+    StartServer(extra_config);
+    return server_ != nullptr;
+  }
 };
 
 // ---------------------------------------------------------------------------------------
 // Item 4: memory before login.
 
 TEST_F(TransportTest, PartialCompressedFragmentsBeforeLoginAreBounded) {
-  StartServer();
+  ASSERT_TRUE(Started());
   constexpr int kClients = 150;
   // 1 MiB less a little: under the old 1 MiB message limit, so the old server inflated
   // and held all of it while waiting for the rest of the message.
@@ -204,7 +209,7 @@ TEST_F(TransportTest, PartialCompressedFragmentsBeforeLoginAreBounded) {
 }
 
 TEST_F(TransportTest, TheMessageCapIsSmallUntilLoginAndNormalAfter) {
-  StartServer();
+  ASSERT_TRUE(Started());
   const std::string body(20 * 1024, 'b');
   {
     // 20 KiB is under max_frame_bytes (64 KiB), but an unauthenticated client may send
@@ -236,7 +241,7 @@ TEST_F(TransportTest, TheMessageCapIsSmallUntilLoginAndNormalAfter) {
 // Per-address limits (items 4 and 6).
 
 TEST_F(TransportTest, OneAddressCannotTakeEverySlot) {
-  StartServer("[server]\nmax_connections = 20\n[limits]\nmax_connections_per_ip = 5\n");
+  ASSERT_TRUE(Started("[server]\nmax_connections = 20\n[limits]\nmax_connections_per_ip = 5\n"));
   std::vector<std::unique_ptr<RawTcp>> hog;
   for (int i = 0; i < 25; ++i)
     hog.push_back(std::make_unique<RawTcp>(server_->port(), "127.0.0.2"));
@@ -258,7 +263,7 @@ TEST_F(TransportTest, OneAddressCannotTakeEverySlot) {
 }
 
 TEST_F(TransportTest, HandshakesPerAddressAreRateLimited) {
-  StartServer("[limits]\nhandshake_rate_per_ip = 0.5\nhandshake_burst_per_ip = 3\n");
+  ASSERT_TRUE(Started("[limits]\nhandshake_rate_per_ip = 0.5\nhandshake_burst_per_ip = 3\n"));
   for (int i = 0; i < 3; ++i) {
     RawTcp c(server_->port(), "127.0.0.4");
     ASSERT_TRUE(c.Send(Get("/healthz", false)));
@@ -277,7 +282,7 @@ TEST_F(TransportTest, HandshakesPerAddressAreRateLimited) {
 // Item 6: HTTP connection slots.
 
 TEST_F(TransportTest, IdleHttpConnectionsAreClosed) {
-  StartServer("[server]\nhttp_idle_timeout_ms = 500\n");
+  ASSERT_TRUE(Started("[server]\nhttp_idle_timeout_ms = 500\n"));
   RawTcp kept(server_->port());
   ASSERT_TRUE(kept.Send(Get("/healthz")));
   EXPECT_NE(kept.Read().find("HTTP/1.1 200"), std::string::npos);
@@ -290,7 +295,7 @@ TEST_F(TransportTest, IdleHttpConnectionsAreClosed) {
 }
 
 TEST_F(TransportTest, KeepAliveConnectionsServeABoundedNumberOfRequests) {
-  StartServer("[server]\nhttp_max_requests_per_conn = 3\n");
+  ASSERT_TRUE(Started("[server]\nhttp_max_requests_per_conn = 3\n"));
   RawTcp c(server_->port());
   std::string pipelined;
   for (int i = 0; i < 5; ++i) pipelined += Get("/healthz");
@@ -303,10 +308,10 @@ TEST_F(TransportTest, KeepAliveConnectionsServeABoundedNumberOfRequests) {
 
 TEST_F(TransportTest, PipelinedAdminRequestsNeverReadDoNotHoldASlot) {
   const std::string token = "transport-test-admin-token";
-  StartServer(
-      "[server]\nhttp_idle_timeout_ms = 1000\nhttp_max_requests_per_conn = 1000000\n"
-      "[admin]\ntoken = \"" +
-      token + "\"\n");
+  ASSERT_TRUE(
+      Started("[server]\nhttp_idle_timeout_ms = 1000\nhttp_max_requests_per_conn = 1000000\n"
+              "[admin]\ntoken = \"" +
+              token + "\"\n"));
   auto connections = [&] {
     auto m = server_->HttpGet("/metrics");
     return m.ok() ? Gauge(*m, "parley_connections") : -1;
@@ -368,7 +373,7 @@ TEST_F(TransportTest, AdminListenerAloneServesAdminAndMetrics) {
 }
 
 TEST_F(TransportTest, UpgradeChecksOrigin) {
-  StartServer("[server]\nallowed_origins = [\"https://chat.example.com\"]\n");
+  ASSERT_TRUE(Started("[server]\nallowed_origins = [\"https://chat.example.com\"]\n"));
   auto upgrade = [&](const std::string& headers) {
     RawTcp c(server_->port());
     EXPECT_TRUE(c.Send(Upgrade(headers)));
@@ -383,7 +388,7 @@ TEST_F(TransportTest, UpgradeChecksOrigin) {
 }
 
 TEST_F(TransportTest, BrowserOriginsAreRefusedByDefault) {
-  StartServer();
+  ASSERT_TRUE(Started());
   RawTcp c(server_->port());
   ASSERT_TRUE(c.Send(Upgrade("Origin: https://chat.example.com\r\n")));
   EXPECT_NE(c.Read().find("HTTP/1.1 403"), std::string::npos);
@@ -422,7 +427,7 @@ class TlsTest : public TransportTest {
     fs::copy_file(made.cert, cert_);
     fs::copy_file(made.key, key_);
     fs::permissions(key_, fs::perms::owner_read | fs::perms::owner_write);
-    StartServer("[tls]\ncert_file = \"" + cert_ + "\"\nkey_file = \"" + key_ + "\"\n");
+    ASSERT_TRUE(Started("[tls]\ncert_file = \"" + cert_ + "\"\nkey_file = \"" + key_ + "\"\n"));
   }
   void TearDown() override {
     server_.reset();
