@@ -509,6 +509,42 @@ TEST_F(TlsTest, ServesHttpsAndWss) {
   }
 }
 
+// End to end with the real client library (src/client): wss:// and https:// trusting the
+// server's self-signed certificate, and refusing it without that trust.
+TEST_F(TlsTest, ClientLibrarySendsAndReceivesOverWss) {
+  ConnectOptions o;
+  o.url = "wss://127.0.0.1:" + std::to_string(server_->port());
+  o.ca_file = cert_;
+  auto device = [&](const std::string& name) {
+    auto c = std::make_unique<BlockingClient>(o, 30s);
+    EXPECT_TRUE(c->Connect().ok());
+    EXPECT_TRUE(c->Register(name, name + "-password").ok());
+    EXPECT_TRUE(c->Login(name, name + "-password", name + "-1").ok());
+    return c;
+  };
+  auto bob = device("bob");
+  auto alice = device("alice");
+  auto conv = alice->OpenDirect("bob");
+  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+  ASSERT_TRUE(alice->Send(conv->id, "over tls").ok());
+  auto got = MessagePushes(*bob, 1);
+  ASSERT_EQ(got.size(), 1u);
+
+  client::HttpRequestSpec spec;
+  spec.port = server_->port();
+  spec.path = "/healthz";
+  spec.tls = true;
+  spec.ca_file = cert_;
+  auto health = client::HttpRequest(spec);
+  ASSERT_TRUE(health.ok()) << health.status().ToString();
+  EXPECT_EQ(health->status, 200);
+
+  ConnectOptions untrusted = o;
+  untrusted.ca_file.clear();  // the system CAs do not know a self-signed certificate
+  BlockingClient refused(untrusted, 30s);
+  EXPECT_FALSE(refused.Connect().ok());
+}
+
 TEST_F(TlsTest, UntrustedCertificateAndPlainClientsAreRefused) {
   asio::io_context io;
   auto ctx = ClientContext("");  // trusts no one: the self-signed certificate is refused
