@@ -91,11 +91,13 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Block the stop signals in every thread; the main thread waits for them below.
+  // Block the stop signals (and SIGHUP, which reloads the TLS certificate) in every thread;
+  // the main thread waits for them below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -234,8 +236,10 @@ int main(int argc, char** argv) {
     (*core)->Shutdown();
     return 1;
   }
-  spdlog::info("ready on ws://{}:{}/ws; stop with SIGINT or SIGTERM", config.gateway.listen_host,
-               (*server)->port());
+  const bool tls = !config.gateway.tls_cert_file.empty();
+  spdlog::info("ready on {}://{}:{}/ws; stop with SIGINT or SIGTERM{}", tls ? "wss" : "ws",
+               config.gateway.listen_host, (*server)->port(),
+               tls ? "; SIGHUP reloads the TLS certificate" : "");
   if (!port_file.empty()) {
     // Written to a temporary file and renamed, so a reader never sees a partial file; not
     // secret, so readable by scripts of other users.
@@ -245,7 +249,16 @@ int main(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) {
+    if (!tls) {
+      spdlog::info("SIGHUP: nothing to reload (no [tls] configured)");
+    } else if (auto st = (*server)->ReloadTls(); st.ok()) {
+      spdlog::info("SIGHUP: reloaded the TLS certificate {}; new connections use it",
+                   config.gateway.tls_cert_file);
+    } else {
+      spdlog::error("SIGHUP: {}; still serving the previous certificate", st.ToString());
+    }
+  }
   spdlog::info("signal {}: draining requests and closing connections", sig);
   admin.Wait();  // a backup asked for over HTTP completes and is answered first
   (*server)->Shutdown(std::chrono::seconds(5));

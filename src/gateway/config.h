@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace parley {
 
@@ -20,6 +21,29 @@ struct GatewayConfig {
   // Connections beyond this are refused (HTTP 503 with Retry-After). The process's open-file
   // limit caps it too. Default: 100,000.
   size_t max_connections = 100000;
+  // Browser origins allowed to open the WebSocket ("https://chat.example.com"; "*" = any).
+  // An upgrade with an Origin header not listed gets HTTP 403; one without an Origin
+  // header (not a browser) is always allowed. Default: empty (no browser origin).
+  std::vector<std::string> allowed_origins;
+  // An HTTP connection (before any WebSocket upgrade) is closed when a whole request has
+  // not arrived within this (from the accept or the previous response), or a response
+  // could not be written within it. Default: 15 s.
+  int64_t http_idle_timeout_ms = 15000;
+  // Requests served on one keep-alive HTTP connection; the last answer says
+  // `Connection: close`. Default: 100.
+  size_t http_max_requests_per_conn = 100;
+
+  // [tls]
+  // PEM certificate chain and private key; both set: the main listener speaks only TLS
+  // (wss:// and https://). The key file must not be readable by other users. Reloaded on
+  // SIGHUP. Default: empty (plain TCP).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+
+  // [admin] listen: a second, plain-HTTP listener for /admin/* and /metrics (and the
+  // health checks); the main listener then answers 404 for those. Default: none (port 0).
+  std::string admin_listen_host;
+  uint16_t admin_listen_port = 0;
 
   // [session]
   // A connection must authenticate within this. Default: 10 s.
@@ -31,6 +55,11 @@ struct GatewayConfig {
   size_t max_frame_bytes = 64 * 1024;
   // Frames above this close the connection with 1009. Default: 1 MiB.
   size_t max_frame_hard_bytes = 1024 * 1024;
+  // Before the connection is authenticated, a message (after permessage-deflate inflation)
+  // above this closes the connection with 1009; the two limits above apply from the
+  // successful login/auth on. Bounds what an unauthenticated client can make the server
+  // hold. Default: 8 KiB (a login with the longest allowed password fits).
+  size_t max_frame_bytes_before_auth = 8 * 1024;
   // Outgoing queue bounds per connection; beyond them pushes are dropped (one `resync`
   // follows) and reading pauses. Defaults: 1024 frames, 4 MiB.
   size_t outbox_max_frames = 1024;
@@ -98,6 +127,14 @@ struct GatewayConfig {
   double search_burst_per_conn = 20;
   // Failed requests within 10 s after which a connection is closed with 1008. Default: 100.
   size_t max_errors = 100;
+  // Open connections per client address (IPv6: per /64), and new connections per second
+  // and burst per address; beyond them a connection is refused at once (HTTP 429 with
+  // Retry-After on plain listeners). 0 turns a limit off. Behind a reverse proxy every
+  // connection comes from the proxy's address: turn these off and limit at the proxy.
+  // Defaults: 1,000 open; 100/s burst 1,000.
+  size_t max_connections_per_ip = 1000;
+  double handshake_rate_per_ip = 100;
+  double handshake_burst_per_ip = 1000;
 };
 
 }  // namespace parley

@@ -13,6 +13,7 @@
 #include "gateway/config.h"
 #include "gateway/dispatcher.h"
 #include "gateway/gateway_metrics.h"
+#include "limits/address_limits.h"
 
 namespace parley {
 
@@ -32,6 +33,8 @@ struct GatewayContext {
   // Requests read but not yet answered, over all sessions (shutdown waits for zero).
   std::atomic<int64_t> in_flight{0};
   std::atomic<size_t> open_connections{0};
+  std::atomic<size_t> admin_connections{0};  // those of the admin listener (also counted above)
+  AddressLimits* address_limits = nullptr;   // per client address; owned by the server
 
   std::mutex sessions_mu;
   std::unordered_map<uint64_t, std::weak_ptr<WsSession>> sessions;

@@ -1,5 +1,8 @@
 // Server: the network edge of parleyd — one port serving the WebSocket protocol at /ws
-// and plain HTTP for /healthz, /readyz and /metrics.
+// and HTTP for /healthz, /readyz, /metrics and /admin/* (plain TCP, or TLS with a
+// certificate: wss:// and https://), and optionally a second, plain-HTTP admin port that
+// then alone serves /metrics and /admin/*. New connections are admitted per client
+// address (open connections and handshake rate, see GatewayConfig [limits]).
 //
 // It runs one io_context per network thread (connections are spread round-robin and
 // stay on their thread) plus a worker pool for blocking work. Shutdown is graceful: stop
@@ -36,6 +39,14 @@ class Server {
 
   // The bound port (useful with port 0).
   uint16_t port() const;
+  // The admin listener's port, 0 without one.
+  uint16_t admin_port() const;
+
+  // Loads the TLS certificate and key again (after a renewal; parleyd calls it on SIGHUP).
+  // New connections get the new certificate, established ones keep theirs. On error (an
+  // unreadable, invalid or mismatched file) the current certificate stays in use and the
+  // error is returned. Does nothing without TLS. Thread-safe.
+  Status ReloadTls();
 
   // Graceful stop: refuse new connections and requests, wait up to `drain` for the
   // requests already read to be answered, close every client with 1001 (going away),

@@ -20,21 +20,20 @@ constexpr size_t kKeepBufferBytes = 16 * 1024;
 
 }  // namespace
 
-WsSession::WsSession(boost::asio::ip::tcp::socket socket, GatewayContext& ctx)
-    : ws_(std::move(socket)),
+WsSession::WsSession(ServerStream stream, GatewayContext& ctx, ConnectionSlot slot)
+    : ws_(std::move(stream)),
       ctx_(ctx),
+      slot_(std::move(slot)),
       state_(ctx.dispatcher->NewSessionState()),
       auth_timer_(ws_.get_executor()),
       resume_timer_(ws_.get_executor()) {
   boost::system::error_code ec;
-  auto peer = boost::beast::get_lowest_layer(ws_).remote_endpoint(ec);
+  auto peer = ws_.next_layer().tcp().socket().remote_endpoint(ec);
   if (!ec) state_.peer_ip = peer.address().to_string();
 }
 
 WsSession::~WsSession() {
   ctx_.in_flight.fetch_sub(in_flight_, std::memory_order_relaxed);
-  ctx_.open_connections.fetch_sub(1, std::memory_order_relaxed);
-  ctx_.metrics->connections.Add(-1);
   std::lock_guard<std::mutex> lock(ctx_.sessions_mu);
   ctx_.sessions.erase(id_);
 }
@@ -110,10 +109,22 @@ bool WsSession::ReadHeld() {
 void WsSession::MaybeRead() {
   if (reading_ || closing_ || finished_ || OutboxFull() || in_flight_ >= kMaxInFlight) return;
   if (ReadHeld()) return;
+  // While a login is checked nothing more is read, so the next frame is read under the
+  // limits of the outcome.
+  if (state_.auth_pending) return;
+  ApplyReadLimit();
   reading_ = true;
   ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t bytes) {
     self->OnRead(ec, bytes);
   });
+}
+
+// An unauthenticated client may make the server hold only max_frame_bytes_before_auth of
+// message: Beast checks read_message_max against the inflated size of a compressed
+// message as it inflates, and closes with 1009 beyond it.
+void WsSession::ApplyReadLimit() {
+  const GatewayConfig& c = ctx_.config;
+  ws_.read_message_max(state_.identity ? c.max_frame_hard_bytes : c.max_frame_bytes_before_auth);
 }
 
 void WsSession::OnRead(beast::error_code ec, size_t bytes) {
@@ -231,8 +242,9 @@ void WsSession::Finish() {
   outbox_.clear();
   outbox_bytes_ = 0;
   beast::error_code ignored;
-  beast::get_lowest_layer(ws_).shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-  beast::get_lowest_layer(ws_).close(ignored);
+  auto& socket = ws_.next_layer().tcp().socket();
+  socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
 }
 
 }  // namespace parley

@@ -14,7 +14,6 @@
 
 #include <utility>  // before Asio with g++ 12 in C++20 mode
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
@@ -23,7 +22,9 @@
 #include <deque>
 #include <memory>
 
+#include "gateway/connection_slot.h"
 #include "gateway/gateway_context.h"
+#include "gateway/server_stream.h"
 #include "gateway/session_link.h"
 
 namespace parley {
@@ -32,7 +33,8 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
  public:
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
-  WsSession(boost::asio::ip::tcp::socket socket, GatewayContext& ctx);
+  // `stream` has completed its TLS handshake (if any); `slot` counts the connection.
+  WsSession(ServerStream stream, GatewayContext& ctx, ConnectionSlot slot);
   ~WsSession() override;
 
   // Completes the WebSocket handshake for `upgrade` and starts reading.
@@ -52,6 +54,7 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
  private:
   void OnAccept(boost::beast::error_code ec);
   void MaybeRead();
+  void ApplyReadLimit();
   void OnRead(boost::beast::error_code ec, size_t bytes);
   void Enqueue(Frame frame);
   void MaybeWrite();
@@ -62,8 +65,9 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   bool ReadHeld();
   void Finish();
 
-  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+  boost::beast::websocket::stream<ServerStream> ws_;
   GatewayContext& ctx_;
+  ConnectionSlot slot_;
   SessionState state_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer auth_timer_;

@@ -113,24 +113,52 @@ Status SubTable(const toml::table& root, const char* name, const toml::table** o
   return Status::Ok();
 }
 
+// A "HOST:PORT" key (server.listen, admin.listen).
+Status ReadListen(const Table& t, const char* key, std::string* host, uint16_t* port) {
+  const toml::node* n = t.Get(key);
+  if (!n) return Status::Ok();
+  std::optional<std::string> v = n->value_exact<std::string>();
+  if (!v) return InvalidArgument("config key '" + t.Name(key) + "' must be a \"HOST:PORT\" string");
+  std::string h;
+  uint16_t p = 0;
+  Status st = ParseListen(*v, &h, &p);
+  if (!st.ok()) return InvalidArgument("config key '" + t.Name(key) + "': " + st.message());
+  // Port 0 (any free port) suits tests with --port-file, never a config file: clients
+  // could not find the server.
+  if (p == 0) return InvalidArgument("config key '" + t.Name(key) + "' needs a port in [1, 65535]");
+  *host = std::move(h);
+  *port = p;
+  return Status::Ok();
+}
+
 Status ReadServer(const Table& t, GatewayConfig* g) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"listen", "io_threads", "worker_threads", "max_connections"}));
-  if (const toml::node* n = t.Get("listen")) {
-    std::optional<std::string> v = n->value_exact<std::string>();
-    if (!v) return InvalidArgument("config key 'server.listen' must be a \"HOST:PORT\" string");
-    std::string host;
-    uint16_t port = 0;
-    Status st = ParseListen(*v, &host, &port);
-    if (!st.ok()) return InvalidArgument("config key 'server.listen': " + st.message());
-    // Port 0 (any free port) suits tests with --port-file, never a config file: clients
-    // could not find the server.
-    if (port == 0) return InvalidArgument("config key 'server.listen' needs a port in [1, 65535]");
-    g->listen_host = std::move(host);
-    g->listen_port = port;
-  }
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"listen", "io_threads", "worker_threads", "max_connections", "allowed_origins",
+                  "http_idle_timeout_ms", "http_max_requests_per_conn"}));
+  PARLEY_RETURN_IF_ERROR(ReadListen(t, "listen", &g->listen_host, &g->listen_port));
   PARLEY_RETURN_IF_ERROR(t.Int("io_threads", &g->io_threads, 0, 256));
   PARLEY_RETURN_IF_ERROR(t.Int("worker_threads", &g->worker_threads, 0, 256));
-  return t.Int("max_connections", &g->max_connections, 1, 10'000'000);
+  PARLEY_RETURN_IF_ERROR(t.Int("max_connections", &g->max_connections, 1, 10'000'000));
+  if (const toml::node* n = t.Get("allowed_origins")) {
+    const toml::array* list = n->as_array();
+    std::vector<std::string> origins;
+    for (size_t i = 0; list && i < list->size(); ++i) {
+      std::optional<std::string> v = (*list)[i].value_exact<std::string>();
+      if (!v || v->empty()) {
+        list = nullptr;
+        break;
+      }
+      origins.push_back(*v);
+    }
+    if (!list) {
+      return InvalidArgument(
+          "config key 'server.allowed_origins' must be a list of origins such as "
+          "[\"https://chat.example.com\"] (or [\"*\"])");
+    }
+    g->allowed_origins = std::move(origins);
+  }
+  PARLEY_RETURN_IF_ERROR(t.Int("http_idle_timeout_ms", &g->http_idle_timeout_ms, 100, 3'600'000));
+  return t.Int("http_max_requests_per_conn", &g->http_max_requests_per_conn, 1, 1'000'000);
 }
 
 Status ReadSession(const Table& t, GatewayConfig* g) {
@@ -139,13 +167,15 @@ Status ReadSession(const Table& t, GatewayConfig* g) {
                   "outbox_max_frames", "outbox_max_bytes", "permessage_deflate",
                   "deflate_server_max_window_bits", "deflate_client_max_window_bits",
                   "deflate_mem_level", "deflate_comp_level", "deflate_server_no_context_takeover",
-                  "deflate_client_no_context_takeover"}));
+                  "deflate_client_no_context_takeover", "max_frame_bytes_before_auth"}));
   PARLEY_RETURN_IF_ERROR(t.Int("auth_timeout_ms", &g->auth_timeout_ms, 100, 3'600'000));
   PARLEY_RETURN_IF_ERROR(t.Int("idle_timeout_ms", &g->idle_timeout_ms, 1000, 86'400'000));
   PARLEY_RETURN_IF_ERROR(t.Int("max_frame_bytes", &g->max_frame_bytes, 1024, 64 << 20));
   PARLEY_RETURN_IF_ERROR(t.Int("max_frame_hard_bytes", &g->max_frame_hard_bytes, 1024, 256 << 20));
   PARLEY_RETURN_IF_ERROR(t.Int("outbox_max_frames", &g->outbox_max_frames, 1, 1 << 24));
   PARLEY_RETURN_IF_ERROR(t.Int("outbox_max_bytes", &g->outbox_max_bytes, 1024, int64_t{1} << 32));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("max_frame_bytes_before_auth", &g->max_frame_bytes_before_auth, 1024, 1 << 20));
   PARLEY_RETURN_IF_ERROR(t.Bool("permessage_deflate", &g->permessage_deflate));
   // Beast refuses window bits below 9 (zlib treats 8 as 9) and throws on them.
   PARLEY_RETURN_IF_ERROR(
@@ -160,12 +190,27 @@ Status ReadSession(const Table& t, GatewayConfig* g) {
 }
 
 Status ReadLimits(const Table& t, GatewayConfig* g) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
-      {"send_rate_per_conn", "send_burst_per_conn", "send_rate_per_user", "send_burst_per_user",
-       "auth_rate_per_conn", "auth_burst_per_conn", "typing_rate_per_conn", "typing_burst_per_conn",
-       "search_rate_per_conn", "search_burst_per_conn", "max_errors", "send_max_wait_ms",
-       "typing_rate_per_user", "typing_burst_per_user", "typing_rate_per_conv",
-       "typing_burst_per_conv", "membership_rate_per_user", "membership_burst_per_user"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"send_rate_per_conn",
+                                     "send_burst_per_conn",
+                                     "send_rate_per_user",
+                                     "send_burst_per_user",
+                                     "auth_rate_per_conn",
+                                     "auth_burst_per_conn",
+                                     "typing_rate_per_conn",
+                                     "typing_burst_per_conn",
+                                     "search_rate_per_conn",
+                                     "search_burst_per_conn",
+                                     "max_errors",
+                                     "send_max_wait_ms",
+                                     "typing_rate_per_user",
+                                     "typing_burst_per_user",
+                                     "typing_rate_per_conv",
+                                     "typing_burst_per_conv",
+                                     "membership_rate_per_user",
+                                     "membership_burst_per_user",
+                                     "max_connections_per_ip",
+                                     "handshake_rate_per_ip",
+                                     "handshake_burst_per_ip"}));
   // Rates may be 0 (no limit); a burst below 1 would refuse everything.
   constexpr double kMax = 1e9;
   PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
@@ -187,6 +232,10 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
       t.Double("membership_rate_per_user", &g->membership_rate_per_user, 0, kMax));
   PARLEY_RETURN_IF_ERROR(
       t.Double("membership_burst_per_user", &g->membership_burst_per_user, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("max_connections_per_ip", &g->max_connections_per_ip, 0, 10'000'000));
+  PARLEY_RETURN_IF_ERROR(t.Double("handshake_rate_per_ip", &g->handshake_rate_per_ip, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("handshake_burst_per_ip", &g->handshake_burst_per_ip, 1, kMax));
   return t.Int("max_errors", &g->max_errors, 1, 1'000'000);
 }
 
@@ -274,8 +323,21 @@ Status ReadBackup(const Table& t, backup::BackupConfig* b) {
   return Status::Ok();
 }
 
-Status ReadAdmin(const Table& t, std::string* token) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"token"}));
+Status ReadTls(const Table& t, GatewayConfig* g) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"cert_file", "key_file"}));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "cert_file", &g->tls_cert_file));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "key_file", &g->tls_key_file));
+  if (g->tls_cert_file.empty() != g->tls_key_file.empty()) {
+    return InvalidArgument("config keys 'tls.cert_file' and 'tls.key_file' go together");
+  }
+  return Status::Ok();
+}
+
+Status ReadAdmin(const Table& t, ServerConfig* c) {
+  std::string* token = &c->admin_token;
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"token", "listen"}));
+  PARLEY_RETURN_IF_ERROR(
+      ReadListen(t, "listen", &c->gateway.admin_listen_host, &c->gateway.admin_listen_port));
   PARLEY_RETURN_IF_ERROR(ReadString(t, "token", token));
   if (!token->empty() && token->size() < 16) {
     return InvalidArgument("config key 'admin.token' must be at least 16 characters");
@@ -286,7 +348,7 @@ Status ReadAdmin(const Table& t, std::string* token) {
 Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
   PARLEY_RETURN_IF_ERROR(top.OnlyKeys({"data_dir", "server", "session", "limits", "messages",
-                                       "storage", "accounts", "search", "backup", "admin"}));
+                                       "storage", "accounts", "search", "backup", "admin", "tls"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -311,7 +373,9 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   PARLEY_RETURN_IF_ERROR(SubTable(root, "backup", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadBackup(Table(*t, "backup."), &c->backup));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "admin", &t));
-  if (t) PARLEY_RETURN_IF_ERROR(ReadAdmin(Table(*t, "admin."), &c->admin_token));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadAdmin(Table(*t, "admin."), c));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "tls", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadTls(Table(*t, "tls."), &c->gateway));
   // Checked after both keys are read (either may be absent and keep its default).
   if (c->gateway.max_frame_hard_bytes < c->gateway.max_frame_bytes) {
     return InvalidArgument("config key 'session.max_frame_hard_bytes' (" +

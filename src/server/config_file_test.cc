@@ -485,6 +485,82 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.store.write_buffer_bytes, d.store.write_buffer_bytes);
 }
 
+// The transport keys (issue 10 items 4, 6, 11): loaded, checked, and in the documented
+// example at their defaults.
+TEST_F(ConfigFileTest, TransportKeys) {
+  ASSERT_TRUE(Load(R"(
+[server]
+allowed_origins = ["https://chat.example.com", "*"]
+http_idle_timeout_ms = 2000
+http_max_requests_per_conn = 7
+[session]
+max_frame_bytes_before_auth = 4096
+[limits]
+max_connections_per_ip = 0
+handshake_rate_per_ip = 2.5
+handshake_burst_per_ip = 9
+[tls]
+cert_file = "/etc/parley/cert.pem"
+key_file = "/etc/parley/key.pem"
+[admin]
+listen = "127.0.0.1:7801"
+)")
+                  .ok());
+  const GatewayConfig& g = config_.gateway;
+  EXPECT_EQ(g.allowed_origins, (std::vector<std::string>{"https://chat.example.com", "*"}));
+  EXPECT_EQ(g.http_idle_timeout_ms, 2000);
+  EXPECT_EQ(g.http_max_requests_per_conn, 7u);
+  EXPECT_EQ(g.max_frame_bytes_before_auth, 4096u);
+  EXPECT_EQ(g.max_connections_per_ip, 0u);
+  EXPECT_EQ(g.handshake_rate_per_ip, 2.5);
+  EXPECT_EQ(g.handshake_burst_per_ip, 9);
+  EXPECT_EQ(g.tls_cert_file, "/etc/parley/cert.pem");
+  EXPECT_EQ(g.tls_key_file, "/etc/parley/key.pem");
+  EXPECT_EQ(g.admin_listen_host, "127.0.0.1");
+  EXPECT_EQ(g.admin_listen_port, 7801);
+
+  config_ = ServerConfig();
+  EXPECT_NE(Error("[server]\nallowed_origins = \"*\"\n").find("server.allowed_origins"),
+            std::string::npos);
+  EXPECT_NE(Error("[server]\nallowed_origins = [1]\n").find("server.allowed_origins"),
+            std::string::npos);
+  EXPECT_NE(Error("[tls]\ncert_file = \"c.pem\"\n").find("tls.key_file"), std::string::npos);
+  EXPECT_NE(Error("[tls]\nkey = \"k.pem\"\n").find("tls.key"), std::string::npos);
+  EXPECT_NE(Error("[admin]\nlisten = \"127.0.0.1:0\"\n").find("admin.listen"), std::string::npos);
+  EXPECT_NE(Error("[session]\nmax_frame_bytes_before_auth = 100\n")
+                .find("session.max_frame_bytes_before_auth"),
+            std::string::npos);
+  EXPECT_NE(Error("[limits]\nhandshake_burst_per_ip = 0\n").find("limits.handshake_burst_per_ip"),
+            std::string::npos);
+
+  std::ifstream docs(PARLEY_OPERATIONS_MD);
+  std::stringstream text;
+  text << docs.rdbuf();
+  const std::string md = text.str();
+  size_t at = md.find("```toml\n", md.find("### Complete example"));
+  ASSERT_NE(at, std::string::npos);
+  at += 8;
+  const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
+  for (const char* key :
+       {"allowed_origins", "http_idle_timeout_ms", "http_max_requests_per_conn",
+        "max_frame_bytes_before_auth", "max_connections_per_ip", "handshake_rate_per_ip",
+        "handshake_burst_per_ip", "cert_file", "key_file"}) {
+    EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
+  }
+  config_ = ServerConfig();
+  ASSERT_TRUE(Load(example).ok());
+  const GatewayConfig d;
+  EXPECT_EQ(config_.gateway.allowed_origins, d.allowed_origins);
+  EXPECT_EQ(config_.gateway.http_idle_timeout_ms, d.http_idle_timeout_ms);
+  EXPECT_EQ(config_.gateway.http_max_requests_per_conn, d.http_max_requests_per_conn);
+  EXPECT_EQ(config_.gateway.max_frame_bytes_before_auth, d.max_frame_bytes_before_auth);
+  EXPECT_EQ(config_.gateway.max_connections_per_ip, d.max_connections_per_ip);
+  EXPECT_EQ(config_.gateway.handshake_rate_per_ip, d.handshake_rate_per_ip);
+  EXPECT_EQ(config_.gateway.handshake_burst_per_ip, d.handshake_burst_per_ip);
+  EXPECT_EQ(config_.gateway.tls_cert_file, d.tls_cert_file);
+  EXPECT_EQ(config_.gateway.admin_listen_port, d.admin_listen_port);
+}
+
 TEST(ParseListen, AcceptsHostsAndPorts) {
   struct Case {
     const char* in;
