@@ -259,6 +259,12 @@ Result<std::optional<uint64_t>> Fields::OptUint(std::string_view key) const {
   return std::optional<uint64_t>(v);
 }
 
+Result<std::optional<uint64_t>> Fields::OptLimit(std::string_view key) const {
+  PARLEY_ASSIGN_OR_RETURN(auto v, OptUint(key));
+  if (v && *v == 0) return OutOfRange(key, "[1, 2^53) (0 asks for nothing)");
+  return v;
+}
+
 Result<std::optional<int64_t>> Fields::OptInt(std::string_view key) const {
   if (!Has(key)) return std::optional<int64_t>();
   PARLEY_ASSIGN_OR_RETURN(simdjson::dom::element e, Get(key));
@@ -296,7 +302,8 @@ Result<std::vector<UserRef>> Fields::Users(std::string_view key, size_t max) con
   simdjson::dom::array arr;
   if (e.get_array().get(arr) != simdjson::SUCCESS) return BadField(key, "an array");
   if (arr.size() > max) {
-    return Status(Code::kBadRequest, fmt::format("field '{}' has more than {} entries", key, max));
+    return Status(Code::kInvalidArgument,
+                  fmt::format("field '{}' has more than {} entries", key, max));
   }
   std::vector<UserRef> out;
   out.reserve(arr.size());

@@ -63,6 +63,9 @@ class Fields {
 
   Result<uint64_t> Uint(std::string_view key) const;
   Result<std::optional<uint64_t>> OptUint(std::string_view key) const;
+  // A page size: absent is the op's default, 0 is kInvalidArgument; the op clamps values
+  // above its maximum.
+  Result<std::optional<uint64_t>> OptLimit(std::string_view key) const;
   Result<std::string_view> String(std::string_view key) const;
   Result<std::optional<std::string_view>> OptString(std::string_view key) const;
   Result<std::optional<int64_t>> OptInt(std::string_view key) const;
