@@ -222,7 +222,8 @@ TEST_F(GatewayTest, BadInputGetsStableErrorsAndChangesNothing) {
               "invalid_argument");
   ExpectError(*a, R"({"id":"x","op":"send","conv":1,"client_msg_id":"z","body":"\udc00"})",
               "invalid_utf8");
-  ExpectError(*a, R"({"id":"x","op":"sync","since":-5})", "bad_request");
+  // A negative integer is the right type with a value out of range (docs/protocol.md §1).
+  ExpectError(*a, R"({"id":"x","op":"sync","since":-5})", "invalid_argument");
   ExpectError(*a,
               R"({"id":"x","op":"send","conv":1,"client_msg_id":"z","body":")" +
                   std::string(70000, 'x') + "\"}",

@@ -158,8 +158,8 @@ TEST_F(SearchTest, BadRequestsGetStableErrorsAndTheConnectionStays) {
             Code::kInvalidArgument);
   EXPECT_EQ(raw([](JsonWriter& w) { w.Key("q").String("x").Key("limit").Uint(0); }),
             Code::kInvalidArgument);
-  EXPECT_EQ(raw([](JsonWriter& w) { w.Key("q").String("x").Key("limit").Uint(1000); }),
-            Code::kInvalidArgument);
+  // Above the maximum: clamped, like sync and history (docs/protocol.md §1).
+  EXPECT_EQ(raw([](JsonWriter& w) { w.Key("q").String("x").Key("limit").Uint(1000); }), Code::kOk);
   EXPECT_EQ(raw([](JsonWriter& w) { w.Key("q").String("x").Key("cursor").String("zz"); }),
             Code::kInvalidArgument);
   EXPECT_EQ(raw([](JsonWriter& w) { w.Key("q").String("x").Key("since").Int(-1); }),

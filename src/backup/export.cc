@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "store/record_codec.h"
 #include "store/record_names.h"
 
 namespace parley::backup {
@@ -776,10 +777,13 @@ class Importer {
                                  0));
       const int64_t expires = m->server_ms + options_.dedup_ttl_ms;
       if (!m->client_msg_id.empty() && expires > now) {
-        PARLEY_RETURN_IF_ERROR(
-            Add(op::PutDedup{m->sender, m->client_msg_id,
-                             DedupRecord{m->conv_id, m->seq, m->msg_id, m->server_ms, expires}},
-                m->client_msg_id.size()));
+        // The request digest only while the body is still the one sent; an edited or
+        // recalled message leaves it empty (then only its conversation and kind are checked).
+        DedupRecord dedup{m->conv_id, m->seq, m->msg_id, m->server_ms, expires, ""};
+        if (!m->recalled && m->edited_ms == 0)
+          dedup.request_digest = SendRequestDigest(m->kind, m->body);
+        PARLEY_RETURN_IF_ERROR(Add(op::PutDedup{m->sender, m->client_msg_id, std::move(dedup)},
+                                   m->client_msg_id.size()));
       }
       PARLEY_RETURN_IF_ERROR(Add(op::PutMessage{std::move(*m)}, bytes));
       ++stats_.messages;

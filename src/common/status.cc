@@ -46,6 +46,8 @@ std::string_view CodeName(Code code) {
       return "binary_not_supported";
     case Code::kRateLimited:
       return "rate_limited";
+    case Code::kIdempotencyConflict:
+      return "idempotency_conflict";
   }
   return "internal";
 }

@@ -39,7 +39,12 @@ enum class Code : int {
   kUnknownOp,           // no such operation
   kBinaryNotSupported,  // a binary WebSocket frame
   kRateLimited,         // too many requests; retry later
+  // A send retried with a client_msg_id already used for a different message (body, kind
+  // or conversation): like payment APIs, a reused idempotency key must mean the same request.
+  kIdempotencyConflict,
 };
+// The last code, for tables indexed by code.
+inline constexpr Code kLastCode = Code::kIdempotencyConflict;
 
 // Stable lower-case name of a code ("not_member"); used in logs and on the wire.
 std::string_view CodeName(Code code);

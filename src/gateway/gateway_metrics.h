@@ -9,7 +9,7 @@
 
 namespace parley {
 
-inline constexpr size_t kCodeCount = static_cast<size_t>(Code::kRateLimited) + 1;
+inline constexpr size_t kCodeCount = static_cast<size_t>(kLastCode) + 1;
 
 struct GatewayMetrics {
   explicit GatewayMetrics(metrics::Registry& registry);

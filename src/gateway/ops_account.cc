@@ -118,7 +118,7 @@ Status Dispatcher::Users(const Link& s, const ParsedRequest& r) {
     refs.insert(refs.end(), names.begin(), names.end());
   }
   if (refs.size() > kMaxUsersPerLookup) {
-    return Status(Code::kBadRequest, "at most 500 users per lookup");
+    return Status(Code::kInvalidArgument, "at most 500 users per lookup");
   }
   JsonWriter w = BeginReply(r.id);
   w.Key("users").BeginArray();

@@ -44,7 +44,14 @@ Status Dispatcher::ConvOpen(const Link& s, const ParsedRequest& r) {
 
 Status Dispatcher::ConvCreate(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view title, r.fields.String("title"));
-  PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("members", core_.config().max_group_members));
+  // Longer than any group can be (the frame size bounds the parsing): the documented
+  // resource_exhausted rather than a list-length error.
+  const size_t max_members = core_.config().max_group_members;
+  PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("members", SIZE_MAX));
+  if (refs.size() >= max_members) {
+    return Status(Code::kResourceExhausted,
+                  "a group holds at most " + std::to_string(max_members) + " members");
+  }
   const UserId me = s->state().identity->user_id;
   // Per user, whatever the connection: the group itself plus one per member listed.
   if (KeyLimited(s, r.id, user_membership_buckets_, me, 1.0 + static_cast<double>(refs.size()),

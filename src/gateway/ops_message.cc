@@ -82,7 +82,7 @@ Status Dispatcher::Sync(const Link& s, const ParsedRequest& r) {
   auto start = Clock::now();
   SyncRequest req;
   PARLEY_ASSIGN_OR_RETURN(req.since, r.fields.Uint("since"));
-  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptUint("limit"));
+  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptLimit("limit"));
   PARLEY_ASSIGN_OR_RETURN(auto heads_since, r.fields.OptUint("heads_since"));
   req.limit = limit.value_or(0);
   req.heads_since = heads_since.value_or(0);
@@ -118,7 +118,10 @@ Status Dispatcher::History(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(auto before, r.fields.OptUint("before"));
   PARLEY_ASSIGN_OR_RETURN(auto after, r.fields.OptUint("after"));
   PARLEY_ASSIGN_OR_RETURN(auto around, r.fields.OptInt("around_ts"));
-  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptUint("limit"));
+  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptLimit("limit"));
+  if (around && *around < 0) {
+    return Status(Code::kInvalidArgument, "around_ts is milliseconds since 1970");
+  }
   if (before.has_value() + after.has_value() + around.has_value() > 1) {
     return Status(Code::kBadRequest, "give at most one of 'before', 'after' and 'around_ts'");
   }

@@ -29,8 +29,7 @@ Status Dispatcher::Search(const Link& s, const ParsedRequest& r) {
   } else if (order && *order != "time") {
     return Status(Code::kInvalidArgument, "order is \"time\" or \"relevance\"");
   }
-  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptUint("limit"));
-  if (limit && *limit == 0) return Status(Code::kInvalidArgument, "limit must be at least 1");
+  PARLEY_ASSIGN_OR_RETURN(auto limit, r.fields.OptLimit("limit"));
   req.limit = limit.value_or(0);
   PARLEY_ASSIGN_OR_RETURN(auto cursor, r.fields.OptString("cursor"));
   if (cursor) req.cursor = std::string(*cursor);

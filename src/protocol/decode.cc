@@ -212,8 +212,7 @@ bool EachObject(array arr, Fields& f, std::string_view key, std::vector<T>* out,
 }  // namespace
 
 Code CodeFromWire(std::string_view name) {
-  for (int c = static_cast<int>(Code::kInvalidArgument); c <= static_cast<int>(Code::kRateLimited);
-       ++c) {
+  for (int c = static_cast<int>(Code::kInvalidArgument); c <= static_cast<int>(kLastCode); ++c) {
     if (CodeName(static_cast<Code>(c)) == name) return static_cast<Code>(c);
   }
   return Code::kInternal;

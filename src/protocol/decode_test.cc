@@ -92,7 +92,7 @@ TEST(DecodeTest, ErrorRepliesKeepCodeMessageAndRetryHint) {
 }
 
 TEST(DecodeTest, EveryWireCodeMapsBack) {
-  for (int c = 1; c <= static_cast<int>(Code::kRateLimited); ++c) {
+  for (int c = 1; c <= static_cast<int>(kLastCode); ++c) {
     Code code = static_cast<Code>(c);
     EXPECT_EQ(CodeFromWire(WireErrorCode(code)), code) << WireErrorCode(code);
   }

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <optional>
+#include <vector>
 
 #include "common/text.h"
 
@@ -16,32 +19,208 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "conv.role", "read",         "recall",   "edit",        "typing",     "search",
 };
 
-constexpr size_t kMaxIdChars = 64;
-// JSON numbers are doubles for most clients: ids stay below 2^53 to round-trip exactly.
+// Request ids are limited in bytes of UTF-8 (docs/protocol.md §1).
+constexpr size_t kMaxIdBytes = 64;
+// JSON numbers are doubles for most clients: every integer stays within ±(2^53 - 1) to
+// round-trip exactly.
 constexpr uint64_t kMaxSafeInt = (uint64_t{1} << 53) - 1;
+constexpr std::string_view kUintRange = "[0, 2^53)";
+constexpr std::string_view kIntRange = "(-2^53, 2^53)";
 
 Status BadField(std::string_view key, std::string_view want) {
   return Status(Code::kBadRequest, fmt::format("field '{}' must be {}", key, want));
 }
 
-// simdjson reports an escaped lone surrogate ("\ud800") as a string error; it is the only
-// way to smuggle invalid UTF-8 past its validation of the raw bytes.
-bool HasSurrogateEscape(std::string_view frame) {
-  for (size_t i = 0; i + 3 < frame.size(); ++i) {
-    if (frame[i] == '\\' && frame[i + 1] == 'u' && (frame[i + 2] == 'd' || frame[i + 2] == 'D')) {
-      char c = frame[i + 3];
-      if ((c >= '8' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) return true;
+Status OutOfRange(std::string_view key, std::string_view range) {
+  return Status(Code::kInvalidArgument, fmt::format("field '{}' must be in {}", key, range));
+}
+
+bool IsHighSurrogate(uint32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
+bool IsLowSurrogate(uint32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
+
+// The code unit of the `\uXXXX` escape at frame[i] (frame[i] == '\\'), or -1 if there is none.
+int64_t EscapedUnit(std::string_view frame, size_t i) {
+  if (i + 5 >= frame.size() || frame[i + 1] != 'u') return -1;
+  uint32_t u = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    char c = frame[k];
+    u <<= 4;
+    if (c >= '0' && c <= '9') {
+      u |= static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      u |= static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      u |= static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      return -1;
     }
+  }
+  return u;
+}
+
+// simdjson reports an escaped lone surrogate ("\ud83d" without its low half, as JavaScript
+// leaves when it cuts a string inside an emoji) as a string error: the only way to smuggle
+// invalid UTF-8 past its validation of the raw bytes. Backslashes only occur inside strings,
+// so a scan escape by escape is exact.
+bool HasLoneSurrogateEscape(std::string_view frame) {
+  for (size_t i = 0; i + 1 < frame.size(); ++i) {
+    if (frame[i] != '\\') continue;
+    int64_t u = EscapedUnit(frame, i);
+    if (u < 0) {
+      ++i;  // an escaped character such as \\ or \": skip it
+      continue;
+    }
+    if (IsLowSurrogate(static_cast<uint32_t>(u))) return true;
+    if (IsHighSurrogate(static_cast<uint32_t>(u))) {
+      int64_t next = i + 6 < frame.size() && frame[i + 6] == '\\' ? EscapedUnit(frame, i + 6) : -1;
+      if (next < 0 || !IsLowSurrogate(static_cast<uint32_t>(next))) return true;
+      i += 6;  // the pair's low half
+    }
+    i += 5;
   }
   return false;
 }
 
+// Whether the frame holds an integer literal beyond 64 bits (simdjson 3.0 refuses it with
+// NUMBER_ERROR, as it does a malformed number): such a frame is well-formed JSON with a value
+// out of range, not garbage. Strings are skipped, so digits inside them do not count.
+bool HasHugeInteger(std::string_view frame) {
+  bool in_string = false;
+  for (size_t i = 0; i < frame.size(); ++i) {
+    const char c = frame[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && (c < '0' || c > '9')) continue;
+    size_t end = i + (c == '-' ? 1 : 0);
+    const size_t digits_start = end;
+    while (end < frame.size() && frame[end] >= '0' && frame[end] <= '9') ++end;
+    const size_t digits = end - digits_start;
+    const bool integer =
+        end == frame.size() || (frame[end] != '.' && frame[end] != 'e' && frame[end] != 'E');
+    // 2^64 has 20 digits; 20 digits of which the value is below 2^64 still fit a uint64.
+    if (integer && digits > 0 && frame[digits_start] != '0') {
+      if (digits > 20) return true;
+      if (digits >= 19) {
+        std::string_view text = frame.substr(digits_start, digits);
+        if (c == '-' ? (digits > 19 || text > "9223372036854775808")
+                     : (digits == 20 && text > "18446744073709551615")) {
+          return true;
+        }
+      }
+    }
+    i = end == i ? i : end - 1;
+  }
+  return false;
+}
+
+// The request id, if `n` / `s` is usable as one (docs/protocol.md §1).
+std::optional<RequestId> UsableId(uint64_t n) {
+  if (n > kMaxSafeInt) return std::nullopt;
+  return RequestId(n);
+}
+std::optional<RequestId> UsableId(std::string_view s) {
+  if (s.empty() || s.size() > kMaxIdBytes) return std::nullopt;
+  return RequestId(std::string(s));
+}
+
+// The id of a frame the full parse refused (an escaped lone surrogate, an integer of 2^64
+// or more in some field): the frame is walked again with simdjson on-demand, which skips
+// the values it is not asked for, so a bad value elsewhere does not hide the id. The id is
+// recovered only from a JSON object with exactly one top-level "id" member holding a
+// usable id; *id_present tells whether such a member exists at all.
+std::optional<RequestId> RecoverId(std::string_view frame, bool* id_present) {
+  *id_present = false;
+  simdjson::padded_string padded(frame);
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return std::nullopt;
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) return std::nullopt;
+  std::optional<RequestId> id;
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.error() != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return std::nullopt;  // not a well-formed object
+    }
+    if (key != "id") continue;             // its value is skipped unread
+    if (*id_present) return std::nullopt;  // two ids: neither is trustworthy
+    *id_present = true;
+    simdjson::ondemand::value value;
+    simdjson::ondemand::json_type type;
+    if (field.value().get(value) != simdjson::SUCCESS ||
+        value.type().get(type) != simdjson::SUCCESS) {
+      return std::nullopt;
+    }
+    uint64_t n;
+    std::string_view s;
+    if (type == simdjson::ondemand::json_type::number &&
+        value.get_uint64().get(n) == simdjson::SUCCESS) {
+      id = UsableId(n);
+    } else if (type == simdjson::ondemand::json_type::string &&
+               value.get_string().get(s) == simdjson::SUCCESS) {
+      id = UsableId(s);
+    }
+  }
+  return id;
+}
+
+// A key that occurs twice in `obj` (browsers' JSON.parse keeps the last, simdjson's at_key
+// the first: refusing them keeps both readings equal), or nullopt. Keys are compared
+// unescaped. Few keys: pairwise; many (a hostile frame): sorted, so the cost stays
+// O(n log n).
+std::optional<std::string_view> DuplicateKey(simdjson::dom::object obj) {
+  constexpr size_t kPairwiseMax = 16;
+  std::array<std::string_view, kPairwiseMax> few;
+  size_t n = 0;
+  std::vector<std::string_view> many;
+  for (simdjson::dom::key_value_pair field : obj) {
+    if (n < kPairwiseMax) {
+      for (size_t i = 0; i < n; ++i) {
+        if (few[i] == field.key) return field.key;
+      }
+      few[n++] = field.key;
+      continue;
+    }
+    if (many.empty()) many.assign(few.begin(), few.end());
+    many.push_back(field.key);
+  }
+  if (many.empty()) return std::nullopt;
+  std::sort(many.begin(), many.end());
+  auto dup = std::adjacent_find(many.begin(), many.end());
+  if (dup != many.end()) return *dup;
+  return std::nullopt;
+}
+
+// An integer field's value: kBadRequest if it is not an integer, kInvalidArgument if it is
+// one outside [min, max].
+Result<int64_t> CheckedInt(simdjson::dom::element e, std::string_view key, int64_t min,
+                           std::string_view range) {
+  int64_t v;
+  uint64_t u;
+  if (e.get_int64().get(v) == simdjson::SUCCESS) {
+    if (v < min || v > static_cast<int64_t>(kMaxSafeInt)) return OutOfRange(key, range);
+    return v;
+  }
+  if (e.get_uint64().get(u) == simdjson::SUCCESS) return OutOfRange(key, range);  // >= 2^63
+  return BadField(key, "an integer");
+}
+
 Result<UserRef> ToUserRef(simdjson::dom::element e, std::string_view key) {
-  uint64_t n;
-  if (e.get_uint64().get(n) == simdjson::SUCCESS) return UserRef{n};
   std::string_view s;
   if (e.get_string().get(s) == simdjson::SUCCESS) return UserRef{std::string(s)};
-  return BadField(key, "a user id or name");
+  if (!e.is_int64() && !e.is_uint64()) return BadField(key, "a user id or name");
+  PARLEY_ASSIGN_OR_RETURN(int64_t id, CheckedInt(e, key, 0, kUintRange));
+  return UserRef{static_cast<uint64_t>(id)};
 }
 
 }  // namespace
@@ -70,11 +249,8 @@ bool Fields::Has(std::string_view key) const {
 
 Result<uint64_t> Fields::Uint(std::string_view key) const {
   PARLEY_ASSIGN_OR_RETURN(simdjson::dom::element e, Get(key));
-  uint64_t v;
-  if (e.get_uint64().get(v) != simdjson::SUCCESS || v > kMaxSafeInt) {
-    return BadField(key, "a non-negative integer below 2^53");
-  }
-  return v;
+  PARLEY_ASSIGN_OR_RETURN(int64_t v, CheckedInt(e, key, 0, kUintRange));
+  return static_cast<uint64_t>(v);
 }
 
 Result<std::optional<uint64_t>> Fields::OptUint(std::string_view key) const {
@@ -83,11 +259,17 @@ Result<std::optional<uint64_t>> Fields::OptUint(std::string_view key) const {
   return std::optional<uint64_t>(v);
 }
 
+Result<std::optional<uint64_t>> Fields::OptLimit(std::string_view key) const {
+  PARLEY_ASSIGN_OR_RETURN(auto v, OptUint(key));
+  if (v && *v == 0) return OutOfRange(key, "[1, 2^53) (0 asks for nothing)");
+  return v;
+}
+
 Result<std::optional<int64_t>> Fields::OptInt(std::string_view key) const {
   if (!Has(key)) return std::optional<int64_t>();
   PARLEY_ASSIGN_OR_RETURN(simdjson::dom::element e, Get(key));
-  int64_t v;
-  if (e.get_int64().get(v) != simdjson::SUCCESS) return BadField(key, "an integer");
+  PARLEY_ASSIGN_OR_RETURN(int64_t v,
+                          CheckedInt(e, key, -static_cast<int64_t>(kMaxSafeInt), kIntRange));
   return std::optional<int64_t>(v);
 }
 
@@ -120,7 +302,8 @@ Result<std::vector<UserRef>> Fields::Users(std::string_view key, size_t max) con
   simdjson::dom::array arr;
   if (e.get_array().get(arr) != simdjson::SUCCESS) return BadField(key, "an array");
   if (arr.size() > max) {
-    return Status(Code::kBadRequest, fmt::format("field '{}' has more than {} entries", key, max));
+    return Status(Code::kInvalidArgument,
+                  fmt::format("field '{}' has more than {} entries", key, max));
   }
   std::vector<UserRef> out;
   out.reserve(arr.size());
@@ -135,32 +318,36 @@ Status RequestParser::Parse(std::string_view frame, ParsedRequest* out) {
   out->id = std::monostate{};
   simdjson::dom::element root;
   auto err = parser_.parse(frame.data(), frame.size()).get(root);
-  if (err == simdjson::UTF8_ERROR || (err == simdjson::STRING_ERROR && HasSurrogateEscape(frame))) {
-    return Status(Code::kInvalidUtf8, "the frame is not valid UTF-8");
-  }
-  if (err != simdjson::SUCCESS) {
-    return Status(Code::kBadJson, std::string("not JSON: ") + simdjson::error_message(err));
-  }
+  if (err != simdjson::SUCCESS) return Refused(frame, err, out);
   simdjson::dom::object obj;
   if (root.get_object().get(obj) != simdjson::SUCCESS) {
     return Status(Code::kBadJson, "a request must be a JSON object");
   }
   out->fields = Fields(obj);
 
+  // The id first, so that every later refusal can echo it.
   simdjson::dom::element id;
-  if (obj.at_key("id").get(id) != simdjson::SUCCESS) {
-    return Status(Code::kBadRequest, "missing field 'id'");
-  }
+  const bool has_id = obj.at_key("id").get(id) == simdjson::SUCCESS;
   uint64_t n;
   std::string_view s;
-  if (id.get_uint64().get(n) == simdjson::SUCCESS && n <= kMaxSafeInt) {
-    out->id = n;
-  } else if (id.get_string().get(s) == simdjson::SUCCESS && !s.empty() && s.size() <= kMaxIdChars) {
-    out->id = std::string(s);
-  } else {
-    return Status(Code::kBadRequest,
-                  "field 'id' must be an integer in [0, 2^53) or a string of 1-64 characters");
+  std::optional<RequestId> usable;
+  if (has_id && id.get_uint64().get(n) == simdjson::SUCCESS) {
+    usable = UsableId(n);
+  } else if (has_id && id.get_string().get(s) == simdjson::SUCCESS) {
+    usable = UsableId(s);
   }
+  if (auto dup = DuplicateKey(obj)) {
+    if (*dup != "id" && usable) out->id = std::move(*usable);
+    std::string_view shown = dup->substr(0, 64);
+    return Status(Code::kBadJson, fmt::format("the key '{}' occurs more than once",
+                                              IsValidUtf8(shown) ? shown : "?"));
+  }
+  if (!has_id) return Status(Code::kBadRequest, "missing field 'id'");
+  if (!usable) {
+    return Status(Code::kBadRequest,
+                  "field 'id' must be an integer in [0, 2^53) or a string of 1-64 bytes");
+  }
+  out->id = std::move(*usable);
 
   simdjson::dom::element op;
   std::string_view op_name;
@@ -176,6 +363,28 @@ Status RequestParser::Parse(std::string_view frame, ParsedRequest* out) {
   }
   out->op = *parsed;
   return Status::Ok();
+}
+
+Status RequestParser::Refused(std::string_view frame, simdjson::error_code err,
+                              ParsedRequest* out) {
+  bool id_present = false;
+  if (auto id = RecoverId(frame, &id_present)) out->id = std::move(*id);
+  if (err == simdjson::UTF8_ERROR ||
+      (err == simdjson::STRING_ERROR && HasLoneSurrogateEscape(frame))) {
+    return Status(Code::kInvalidUtf8,
+                  "the frame is not valid UTF-8 (an escaped lone surrogate, such as a string "
+                  "cut inside an emoji)");
+  }
+  if (err == simdjson::NUMBER_ERROR && HasHugeInteger(frame)) {
+    // The id member itself holds the number: the id is what is wrong.
+    if (id_present && std::holds_alternative<std::monostate>(out->id)) {
+      return Status(Code::kBadRequest,
+                    "field 'id' must be an integer in [0, 2^53) or a string of 1-64 bytes");
+    }
+    return Status(Code::kInvalidArgument,
+                  "an integer beyond 64 bits; integers must be within ±(2^53 - 1)");
+  }
+  return Status(Code::kBadJson, std::string("not JSON: ") + simdjson::error_message(err));
 }
 
 }  // namespace parley

@@ -54,7 +54,8 @@ std::string_view OpName(Op op);
 using UserRef = std::variant<uint64_t, std::string>;
 
 // Typed, checked access to a request's fields. A missing required field or one of the
-// wrong type is kBadRequest naming the field.
+// wrong type is kBadRequest naming the field; an integer out of the field's range
+// (negative for Uint, beyond ±(2^53 - 1) for any) is kInvalidArgument.
 class Fields {
  public:
   Fields() = default;
@@ -62,6 +63,9 @@ class Fields {
 
   Result<uint64_t> Uint(std::string_view key) const;
   Result<std::optional<uint64_t>> OptUint(std::string_view key) const;
+  // A page size: absent is the op's default, 0 is kInvalidArgument; the op clamps values
+  // above its maximum.
+  Result<std::optional<uint64_t>> OptLimit(std::string_view key) const;
   Result<std::string_view> String(std::string_view key) const;
   Result<std::optional<std::string_view>> OptString(std::string_view key) const;
   Result<std::optional<int64_t>> OptInt(std::string_view key) const;
@@ -87,9 +91,16 @@ class RequestParser {
  public:
   // Fills `out` from `frame`. On error, out->id is still set when it could be read, so
   // the error reply can echo it.
+  //
+  // A frame refused as a whole (kInvalidUtf8 for an escaped lone surrogate,
+  // kInvalidArgument for an integer of 2^64 or more, kBadJson otherwise, including a key
+  // that occurs twice in the request object) still gets its id whenever the frame is a JSON
+  // object with one usable top-level "id".
   Status Parse(std::string_view frame, ParsedRequest* out);
 
  private:
+  Status Refused(std::string_view frame, simdjson::error_code err, ParsedRequest* out);
+
   simdjson::dom::parser parser_;
 };
 

@@ -18,9 +18,6 @@ Result<std::unique_ptr<SearchService>> SearchService::Open(Store& store,
 }
 
 Result<SearchPage> SearchService::Search(UserId me, const SearchRequest& request) {
-  if (request.limit > config_.max_limit) {
-    return Status(Code::kInvalidArgument, "limit is at most " + std::to_string(config_.max_limit));
-  }
   if (request.until_ms != 0 && request.until_ms <= request.since_ms) {
     return Status(Code::kInvalidArgument, "until must be after since");
   }
@@ -30,7 +27,8 @@ Result<SearchPage> SearchService::Search(UserId me, const SearchRequest& request
   q.since_ms = request.since_ms;
   q.until_ms = request.until_ms;
   q.order = request.order;
-  q.limit = request.limit == 0 ? config_.default_limit : request.limit;
+  // Like sync and history: a limit above the maximum is clamped to it.
+  q.limit = request.limit == 0 ? config_.default_limit : std::min(request.limit, config_.max_limit);
   q.cursor = request.cursor;
   // Membership now, from the store: never what the index or the client says.
   PARLEY_ASSIGN_OR_RETURN(auto memberships, store_.ListUserConversations(me));

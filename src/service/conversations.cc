@@ -17,11 +17,14 @@ std::string PairKey(UserId a, UserId b) {
 
 // Loads a group conversation and checks that `actor` holds at least `min_role`.
 Result<ConvState*> GroupForActor(CommitBatch& b, ConvId id, UserId actor, Role min_role) {
-  PARLEY_ASSIGN_OR_RETURN(ConvState * conv, b.Conv(id));
-  auto it = conv->members.find(actor);
-  if (it == conv->members.end()) {
+  auto found = b.Conv(id);
+  // An unknown conversation answers like a foreign one: ids reveal nothing to outsiders.
+  if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
+  if (!found.ok() || !(*found)->IsMember(actor)) {
     return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
   }
+  ConvState* conv = *found;
+  auto it = conv->members.find(actor);
   if (conv->conv.kind != ConvKind::kGroup) {
     return Status(Code::kFailedPrecondition, "direct conversations have fixed members");
   }

@@ -4,6 +4,7 @@
 
 #include "common/text.h"
 #include "service/fanout.h"
+#include "store/record_codec.h"
 
 namespace parley {
 namespace {
@@ -26,6 +27,32 @@ Result<ConvState*> MemberConv(CommitBatch& b, ConvId id, UserId user) {
 Result<MessageRecord> CurrentMessage(CommitBatch& b, ConvId conv, Seq seq) {
   if (const MessageRecord* staged = b.FindPendingEdit(conv, seq)) return *staged;
   return b.store().GetMessage(conv, seq);
+}
+
+Status Conflict(const SendRequest& req, std::string_view what) {
+  return Status(Code::kIdempotencyConflict,
+                "client_msg_id '" + req.client_msg_id + "' was already used for a message with " +
+                    std::string(what) + "; use a new client_msg_id for a new message");
+}
+
+// Whether `req` repeats the send that wrote `prior` (then its ack is the answer) or reuses
+// the key for another message (kIdempotencyConflict). Records written before digests
+// existed are compared with the stored message: its kind always, its body only while it is
+// still the original one (neither edited nor recalled); otherwise the retry is taken as one.
+Status CheckSameRequest(CommitBatch& b, const DedupRecord& prior, const SendRequest& req,
+                        const std::string& digest) {
+  if (prior.conv_id != req.conv_id) return Conflict(req, "another conversation");
+  if (!prior.request_digest.empty()) {
+    return prior.request_digest == digest ? Status::Ok() : Conflict(req, "another body or kind");
+  }
+  auto stored = CurrentMessage(b, prior.conv_id, prior.seq);
+  if (!stored.ok()) {
+    return stored.status().code() == Code::kNotFound ? Status::Ok() : stored.status();
+  }
+  if (stored->kind != req.kind) return Conflict(req, "another kind");
+  const bool original = !stored->recalled && stored->edited_ms == 0;
+  if (original && stored->body != req.body) return Conflict(req, "another body");
+  return Status::Ok();
 }
 
 Status NoMessage(ConvId conv, Seq seq) {
@@ -74,9 +101,12 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
     return;
   }
   int64_t dedup_ttl = config_.dedup_ttl_ms;
+  std::string digest = SendRequestDigest(request.kind, request.body);  // off the sequencer thread
   sequencer_->SubmitFor<SendAck>(
-      [who, req = std::move(request), dedup_ttl](CommitBatch& b, SendAck& ack) -> Status {
-        // 1. A retry returns the first acknowledgement and stores nothing.
+      [who, req = std::move(request), dedup_ttl, digest = std::move(digest)](
+          CommitBatch& b, SendAck& ack) -> Status {
+        // 1. A retry returns the first acknowledgement and stores nothing; a reuse of the
+        // key for another message is refused.
         std::string dkey = DedupKey(who.user_id, req.client_msg_id);
         const DedupRecord* prior = nullptr;
         DedupRecord stored;
@@ -90,9 +120,7 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
           return r.status();
         }
         if (prior) {
-          if (prior->conv_id != req.conv_id) {
-            return InvalidArgument("client_msg_id was already used in another conversation");
-          }
+          PARLEY_RETURN_IF_ERROR(CheckSameRequest(b, *prior, req, digest));
           ack = SendAck{prior->conv_id, prior->seq, prior->msg_id, prior->server_ms, true};
           return Status::Ok();
         }
@@ -113,7 +141,7 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         conv->head = ConvHead{m.seq, m.server_ms, m.msg_id};
         b.MarkHeadDirty(conv);
         ack = SendAck{m.conv_id, m.seq, m.msg_id, m.server_ms, false};
-        DedupRecord dedup{m.conv_id, m.seq, m.msg_id, m.server_ms, m.server_ms + dedup_ttl};
+        DedupRecord dedup{m.conv_id, m.seq, m.msg_id, m.server_ms, m.server_ms + dedup_ttl, digest};
         b.AddPendingDedup(std::move(dkey), dedup);
         b.writes().Add(op::PutDedup{who.user_id, req.client_msg_id, dedup});
         b.writes().Add(op::PutChange{

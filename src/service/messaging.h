@@ -24,7 +24,9 @@ class MessageService {
   MessageService(Sequencer* sequencer, const ServiceConfig& config)
       : sequencer_(sequencer), config_(config) {}
 
-  // A retry with the same client_msg_id gets the first ack with duplicate = true.
+  // A retry with the same client_msg_id (per sender, whatever the device) gets the first
+  // ack with duplicate = true; the same client_msg_id with another conversation, kind or
+  // body is kIdempotencyConflict and stores nothing.
   void Send(const Identity& who, SendRequest request, Callback<SendAck> done);
   Result<SendAck> SendSync(const Identity& who, SendRequest request);
 

@@ -137,8 +137,8 @@ TEST_F(MessagingTest, RetryReturnsTheFirstAckAndStoresNothing) {
   Send(Id(b_), conv_);  // something else in between
   Snapshot before = Snap();
 
-  // Even with another body or device: the first ack, nothing new stored.
-  auto retry = core().messages().SendSync(Id(a_, "tablet"), Req(conv_, "same-id", "two"));
+  // The same request, even from another device: the first ack, nothing new stored.
+  auto retry = core().messages().SendSync(Id(a_, "tablet"), Req(conv_, "same-id", "one"));
   ASSERT_TRUE(retry.ok());
   EXPECT_TRUE(retry->duplicate);
   EXPECT_EQ(retry->conv_id, first->conv_id);
@@ -150,7 +150,7 @@ TEST_F(MessagingTest, RetryReturnsTheFirstAckAndStoresNothing) {
 
   // The dedup record is durable.
   Reopen();
-  auto after_reopen = core().messages().SendSync(Id(a_), Req(conv_, "same-id", "three"));
+  auto after_reopen = core().messages().SendSync(Id(a_), Req(conv_, "same-id", "one"));
   ASSERT_TRUE(after_reopen.ok());
   EXPECT_TRUE(after_reopen->duplicate);
   EXPECT_EQ(after_reopen->seq, first->seq);
@@ -162,6 +162,84 @@ TEST_F(MessagingTest, RetryReturnsTheFirstAckAndStoresNothing) {
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->duplicate);
   EXPECT_EQ(other->seq, before.head + 1);
+}
+
+// Issue 10, item 14: a client_msg_id reused for another message is refused, not answered
+// with the first ack (which would silently drop the new message).
+TEST_F(MessagingTest, ReusedIdWithOtherContentIsAnIdempotencyConflict) {
+  SetUpDirect();
+  auto first = core().messages().SendSync(Id(a_, "phone"), Req(conv_, "key-1", "one"));
+  ASSERT_TRUE(first.ok());
+  Snapshot before = Snap();
+  auto expect_conflict = [&](const Identity& who, SendRequest req) {
+    auto r = core().messages().SendSync(who, std::move(req));
+    EXPECT_EQ(r.status().code(), Code::kIdempotencyConflict) << r.status().ToString();
+    EXPECT_TRUE(Snap() == before);
+  };
+  expect_conflict(Id(a_, "phone"), Req(conv_, "key-1", "two"));
+  expect_conflict(Id(a_, "laptop"), Req(conv_, "key-1", "one "));  // another device
+  expect_conflict(Id(a_), Req(conv_, "key-1", R"({"one":1})", MessageKind::kCustom));
+  // After a restart, from the record alone.
+  Reopen();
+  expect_conflict(Id(a_, "laptop"), Req(conv_, "key-1", "two"));
+  // An edit changes the stored body, not what the first send asked for.
+  ASSERT_TRUE(core().messages().EditSync(Id(a_), conv_, first->seq, "edited").ok());
+  before = Snap();
+  expect_conflict(Id(a_), Req(conv_, "key-1", "edited"));
+  auto retry = core().messages().SendSync(Id(a_, "laptop"), Req(conv_, "key-1", "one"));
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->msg_id, first->msg_id);
+  // Within one batch too: the second of two racing sends with other bodies is refused.
+  Results<SendAck> both(2);
+  core().messages().Send(Id(a_), Req(conv_, "racing-body", "x"), both.Slot(0));
+  core().messages().Send(Id(a_), Req(conv_, "racing-body", "y"), both.Slot(1));
+  both.Wait();
+  ASSERT_TRUE(both[0].ok());
+  EXPECT_EQ(both[1].status().code(), Code::kIdempotencyConflict);
+}
+
+// Dedup records written by the build before request digests: the stored message stands in
+// for the original request while its body is still the original one.
+TEST_F(MessagingTest, RecordsWithoutDigestAreComparedWithTheStoredMessage) {
+  SetUpDirect();
+  auto plain = core().messages().SendSync(Id(a_), Req(conv_, "old-1", "original"));
+  auto edited = core().messages().SendSync(Id(a_), Req(conv_, "old-2", "before edit"));
+  auto custom =
+      core().messages().SendSync(Id(a_), Req(conv_, "old-3", R"({"a":1})", MessageKind::kCustom));
+  ASSERT_TRUE(plain.ok() && edited.ok() && custom.ok());
+  ASSERT_TRUE(core().messages().EditSync(Id(a_), conv_, edited->seq, "after edit").ok());
+  Flush();
+  // Rewrite the three records as the old build wrote them: no digest.
+  WriteSet legacy;
+  for (const char* cmid : {"old-1", "old-2", "old-3"}) {
+    auto rec = core().store().GetDedup(a_, cmid, NowMillis());
+    ASSERT_TRUE(rec.ok());
+    ASSERT_FALSE(rec->request_digest.empty());
+    rec->request_digest.clear();
+    legacy.Add(op::PutDedup{a_, cmid, *rec});
+  }
+  ASSERT_TRUE(core().store().Apply(legacy, Durability::kSync).ok());
+  Reopen();
+
+  EXPECT_TRUE(core().messages().SendSync(Id(a_), Req(conv_, "old-1", "original"))->duplicate);
+  EXPECT_EQ(core().messages().SendSync(Id(a_), Req(conv_, "old-1", "other")).status().code(),
+            Code::kIdempotencyConflict);
+  EXPECT_EQ(core()
+                .messages()
+                .SendSync(Id(a_), Req(conv_, "old-3", R"({"a":1})", MessageKind::kText))
+                .status()
+                .code(),
+            Code::kIdempotencyConflict);
+  EXPECT_TRUE(core()
+                  .messages()
+                  .SendSync(Id(a_), Req(conv_, "old-3", R"({"a":1})", MessageKind::kCustom))
+                  ->duplicate);
+  // Edited since: the original body is gone, so a retry of the same kind is taken as one.
+  auto retry = core().messages().SendSync(Id(a_), Req(conv_, "old-2", "before edit"));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->msg_id, edited->msg_id);
 }
 
 TEST_F(MessagingTest, ConcurrentRetriesStoreExactlyOneMessage) {
@@ -179,7 +257,7 @@ TEST_F(MessagingTest, ConcurrentRetriesStoreExactlyOneMessage) {
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
         start.arrive_and_wait();
-        acks[t] = core().messages().SendSync(Id(a_), Req(conv_, cmid, Cat("try ", t)));
+        acks[t] = core().messages().SendSync(Id(a_, Cat("device-", t)), Req(conv_, cmid, "same"));
       });
     }
     for (auto& th : threads) th.join();
@@ -204,7 +282,7 @@ TEST_F(MessagingTest, ReusingAnIdInAnotherConversationIsRejected) {
   ASSERT_TRUE(core().messages().SendSync(Id(a_), Req(conv_, "only-once")).ok());
   const Seq other_head = Head(other->id);
   auto r = core().messages().SendSync(Id(a_), Req(other->id, "only-once"));
-  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(r.status().code(), Code::kIdempotencyConflict);
   EXPECT_EQ(Head(other->id), other_head);
   // Also when the first send is still in the same batch or in flight.
   Results<SendAck> both(2);
@@ -212,7 +290,7 @@ TEST_F(MessagingTest, ReusingAnIdInAnotherConversationIsRejected) {
   core().messages().Send(Id(a_), Req(other->id, "racing"), both.Slot(1));
   both.Wait();
   ASSERT_TRUE(both[0].ok());
-  EXPECT_EQ(both[1].status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(both[1].status().code(), Code::kIdempotencyConflict);
   EXPECT_EQ(Head(other->id), other_head);
 }
 

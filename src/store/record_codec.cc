@@ -1,6 +1,7 @@
 #include "store/record_codec.h"
 
 #include "common/codec.h"
+#include "common/crypto.h"
 
 namespace parley {
 namespace {
@@ -211,6 +212,15 @@ void EncodeDedup(const DedupRecord& v, std::string* out) {
   w.Varint(v.msg_id);
   w.SignedVarint(v.server_ms);
   w.SignedVarint(v.expires_ms);
+  // Appended, and only when known: a record without it is byte-for-byte the old format,
+  // and older servers (which ignore trailing bytes) still read the new one.
+  if (!v.request_digest.empty()) w.Bytes(v.request_digest);
+}
+
+std::string SendRequestDigest(MessageKind kind, std::string_view body) {
+  std::string data(1, static_cast<char>(kind));
+  data.append(body);
+  return Digest(data).substr(0, 16);
 }
 
 Result<DedupRecord> DecodeDedup(std::string_view in) {
@@ -222,6 +232,7 @@ Result<DedupRecord> DecodeDedup(std::string_view in) {
   v.msg_id = r.Varint();
   v.server_ms = r.SignedVarint();
   v.expires_ms = r.SignedVarint();
+  if (r.ok() && !r.done()) v.request_digest = std::string(r.Bytes());
   if (!r.ok()) return Corrupt("dedup");
   return v;
 }

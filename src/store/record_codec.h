@@ -38,7 +38,12 @@ Result<MessageRecord> DecodeMessage(std::string_view in, ConvId conv, Seq seq);
 void EncodeInboxEvent(const InboxEvent& r, std::string* out);
 Result<InboxEvent> DecodeInboxEvent(std::string_view in, UserId user, Seq user_seq);
 
+// The request digest is an optional trailing field: values written before it existed (or
+// without one) decode with an empty digest.
 void EncodeDedup(const DedupRecord& r, std::string* out);
+// DedupRecord::request_digest of a send of `body` as `kind`: 16 bytes of BLAKE2b over the
+// kind byte and the body (collisions are out of reach).
+std::string SendRequestDigest(MessageKind kind, std::string_view body);
 Result<DedupRecord> DecodeDedup(std::string_view in);
 
 void EncodeChange(const ChangeRecord& r, std::string* out);

@@ -35,7 +35,7 @@ auto Tie(const InboxEvent& r) {
                   r.gseq);
 }
 auto Tie(const DedupRecord& r) {
-  return std::tie(r.conv_id, r.seq, r.msg_id, r.server_ms, r.expires_ms);
+  return std::tie(r.conv_id, r.seq, r.msg_id, r.server_ms, r.expires_ms, r.request_digest);
 }
 auto Tie(const ChangeRecord& r) { return std::tie(r.gseq, r.kind, r.conv_id, r.conv_seq, r.ms); }
 auto Tie(const Counters& r) { return std::tie(r.last_user_id, r.last_conv_id, r.last_gseq); }
@@ -212,8 +212,8 @@ TEST(RecordCodec, InboxEvent) {
 }
 
 TEST(RecordCodec, DedupChangeCountersAndNumbers) {
-  CheckCodec<DedupRecord>({5, 77, 1234, 1700000000000, 1700000000000 + 7LL * 86400000}, EncodeDedup,
-                          DecodeDedup);
+  CheckCodec<DedupRecord>({5, 77, 1234, 1700000000000, 1700000000000 + 7LL * 86400000, ""},
+                          EncodeDedup, DecodeDedup);
   CheckCodec<DedupRecord>({}, EncodeDedup, DecodeDedup);
   auto change = [](std::string_view in) { return DecodeChange(in, 4321); };
   CheckCodec<ChangeRecord>({4321, ChangeKind::kMessage, 5, 77, 1700000000000}, EncodeChange,
@@ -233,6 +233,41 @@ TEST(RecordCodec, DedupChangeCountersAndNumbers) {
               Code::kCorruption);
   }
   EXPECT_EQ(DecodeU64(std::string(11, '\xff')).status().code(), Code::kCorruption);
+}
+
+// Dedup records gained a trailing request digest (issue 10, item 14): records of the old
+// format still decode (empty digest), new ones round-trip, and a cut digest is corruption.
+TEST(RecordCodec, DedupDigestIsABackwardCompatibleTrailer) {
+  DedupRecord old{5, 77, 1234, 1700000000000, 1700000000000 + 7LL * 86400000, ""};
+  std::string old_bytes;
+  EncodeDedup(old, &old_bytes);
+  // The old encoding, written field by field as the previous build did.
+  std::string legacy;
+  Writer w(&legacy);
+  w.U8(1);
+  w.Varint(5);
+  w.Varint(77);
+  w.Varint(1234);
+  w.SignedVarint(1700000000000);
+  w.SignedVarint(1700000000000 + 7LL * 86400000);
+  EXPECT_EQ(old_bytes, legacy);
+  auto back = DecodeDedup(legacy);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->request_digest.empty());
+
+  DedupRecord rec = old;
+  rec.request_digest = std::string("\x01\x02\0\xff digest bytes", 17);
+  std::string bytes;
+  EncodeDedup(rec, &bytes);
+  EXPECT_EQ(bytes.compare(0, legacy.size(), legacy), 0) << "the old fields come first";
+  auto full = DecodeDedup(bytes);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(Tie(*full), Tie(rec));
+  for (size_t cut = legacy.size() + 1; cut < bytes.size(); ++cut) {
+    EXPECT_EQ(DecodeDedup(std::string_view(bytes).substr(0, cut)).status().code(),
+              Code::kCorruption)
+        << cut;
+  }
 }
 
 TEST(RecordCodec, GarbageNeverCrashes) {

@@ -116,6 +116,10 @@ struct DedupRecord {
   uint64_t msg_id = 0;
   int64_t server_ms = 0;
   int64_t expires_ms = 0;
+  // What the first send asked for (a digest of its kind and body; its conversation is
+  // conv_id), so that a reuse of the key for another message is told from a retry. Empty in
+  // records written before it existed.
+  std::string request_digest;
 };
 
 enum class ChangeKind : uint8_t { kMessage = 1, kRecall = 2, kEdit = 3 };

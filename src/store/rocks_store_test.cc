@@ -169,7 +169,7 @@ TEST_F(RocksStoreTest, EveryRecordRoundTripsAndSurvivesReopen) {
   ws.Add(op::PutInboxEvent{InboxEvent{6, 2, EventType::kRecall, 9, 2, 5, 0, 601, 78}});
   ws.Add(op::PutReadCursor{5, 9, 2});
   ws.Add(op::PutDeviceCursor{5, "phone", 17});
-  ws.Add(op::PutDedup{5, "cmid", DedupRecord{9, 1, 76, 700, 800}});
+  ws.Add(op::PutDedup{5, "cmid", DedupRecord{9, 1, 76, 700, 800, ""}});
   ws.Add(op::PutChange{ChangeRecord{76, ChangeKind::kMessage, 9, 1, 700}});
   ws.Add(op::PutChange{ChangeRecord{78, ChangeKind::kRecall, 9, 2, 701}});
   ws.Add(op::PutCounters{Counters{6, 10, 78}});
@@ -405,8 +405,8 @@ TEST_F(RocksStoreTest, ScanInboxLastUserSeqAndTrimming) {
 
 TEST_F(RocksStoreTest, DedupExpires) {
   WriteSet ws;
-  ws.Add(op::PutDedup{3, "a", DedupRecord{1, 1, 10, 1000, 5000}});
-  ws.Add(op::PutDedup{3, "ab", DedupRecord{1, 2, 11, 1000, 9000}});
+  ws.Add(op::PutDedup{3, "a", DedupRecord{1, 1, 10, 1000, 5000, ""}});
+  ws.Add(op::PutDedup{3, "ab", DedupRecord{1, 2, 11, 1000, 9000, "digest"}});
   Apply(ws);
   EXPECT_TRUE(store_->GetDedup(3, "a", 0).ok());
   EXPECT_TRUE(store_->GetDedup(3, "a", 5000).ok());
