@@ -857,7 +857,12 @@ class Importer {
   Status WriteInboxes() {
     std::map<UserId, std::vector<std::pair<const ConvInfo*, const MemberBrief*>>> memberships;
     for (const auto& [id, info] : convs_) {
-      for (const MemberBrief& m : info.members) memberships[m.user].emplace_back(&info, &m);
+      for (const MemberBrief& m : info.members) {
+        // Still hidden from this member (opened by the peer, no message): no event yet,
+        // and a user with nothing else counts as in no conversation (an inbox floor).
+        if (info.conv.hidden_from == m.user) continue;
+        memberships[m.user].emplace_back(&info, &m);
+      }
     }
     struct Item {
       int rank;  // at the same time: joins, then messages, then cursors
@@ -867,8 +872,6 @@ class Importer {
     for (const auto& [user, convs] : memberships) {
       items.clear();
       for (const auto& [info, me] : convs) {
-        // Still hidden from this member (opened by the peer, no message): no event yet.
-        if (info->conv.hidden_from == user) continue;
         const ConvId conv = info->conv.id;
         const auto& msgs = info->messages;
         // The messages sent since the member joined (server time never goes back along
