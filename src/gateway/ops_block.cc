@@ -1,5 +1,5 @@
 // Block ops: block, unblock and blocks (docs/protocol.md, block). The changes wait for
-// their commit, so they run on a worker.
+// their commit, so they run on a worker, in order with the connection's other writes.
 #include "gateway/dispatcher.h"
 #include "protocol/encode.h"
 
@@ -9,7 +9,7 @@ Status Dispatcher::BlockChange(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(UserRef ref, r.fields.User("user"));
   const UserId me = s->state().identity->user_id;
   const bool block = r.op == Op::kBlock;
-  OnWorker(s, r.id, [this, s, me, block, id = r.id, ref = std::move(ref)] {
+  OnWorkerInOrder(s, r.id, [this, s, me, block, id = r.id, ref = std::move(ref)] {
     PARLEY_ASSIGN_OR_RETURN(UserId user, ResolveUser(ref));
     BlockService& blocks = core_.blocks();
     PARLEY_RETURN_IF_ERROR(block ? blocks.Block(me, user) : blocks.Unblock(me, user));
