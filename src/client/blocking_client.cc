@@ -313,17 +313,21 @@ Status BlockingClient::RemoveMember(ConvId conv, const UserArg& user) {
 }
 
 Status BlockingClient::Block(const UserArg& user) {
-  return CallRaw("block", [&](JsonWriter& w) {
-           w.Key("user");
-           WriteUser(w, user);
-         }).status();
+  return CallRaw("block",
+                 [&](JsonWriter& w) {
+                   w.Key("user");
+                   WriteUser(w, user);
+                 })
+      .status();
 }
 
 Status BlockingClient::Unblock(const UserArg& user) {
-  return CallRaw("unblock", [&](JsonWriter& w) {
-           w.Key("user");
-           WriteUser(w, user);
-         }).status();
+  return CallRaw("unblock",
+                 [&](JsonWriter& w) {
+                   w.Key("user");
+                   WriteUser(w, user);
+                 })
+      .status();
 }
 
 Status BlockingClient::Leave(ConvId conv) {
