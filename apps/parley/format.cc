@@ -100,6 +100,9 @@ std::string FormatEventLine(const SyncItem& item, const EventNames& n, int64_t n
     case EventType::kConvUpdated:
       what = fmt::format("{} updated the conversation", actor);
       break;
+    case EventType::kWithheld:
+      what = "(withheld: you are no longer a member)";
+      break;
   }
   return fmt::format("{} [{}] {}", FormatTime(e.ms, now_ms), SafeText(n.conv), what);
 }

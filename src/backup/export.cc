@@ -96,6 +96,16 @@ class Exporter {
         if (!user.ok()) return user.status();
         PARLEY_RETURN_IF_ERROR(WriteUser(*user));
       }
+      // Blocks only in a whole export: a scoped one may not hold the blocked users.
+      for (UserId id = 1; id <= counters.last_user_id; ++id) {
+        PARLEY_ASSIGN_OR_RETURN(auto blocks, store_.ListBlocks(id));
+        for (const BlockRecord& b : blocks) {
+          PARLEY_RETURN_IF_ERROR(Line(Json{{"type", "block"},
+                                           {"user", b.blocker},
+                                           {"blocked", b.blocked},
+                                           {"created_ms", b.created_ms}}));
+        }
+      }
       for (ConvId id = 1; id <= counters.last_conv_id; ++id) {
         auto conv = store_.GetConversation(id);
         if (!conv.ok() && conv.status().code() == Code::kNotFound) continue;
@@ -182,6 +192,7 @@ class Exporter {
     if (c.owner != 0) line["owner"] = c.owner;
     line["created_ms"] = c.created_ms;
     if (c.read_fanout) line["read_fanout"] = true;
+    if (c.hidden_from != 0) line["hidden_from"] = c.hidden_from;
     line["last_seq"] = head.last_seq;
     line["last_ms"] = head.last_ms;
     line["last_gseq"] = head.last_gseq;
@@ -329,8 +340,8 @@ struct EndLine {
   uint64_t read_cursors = 0;
   uint64_t messages = 0;
 };
-using Parsed =
-    std::variant<HeaderLine, UserLine, ConvLine, MemberRecord, CursorLine, MessageRecord, EndLine>;
+using Parsed = std::variant<HeaderLine, UserLine, ConvLine, MemberRecord, CursorLine, MessageRecord,
+                            EndLine, BlockRecord>;
 
 Result<Parsed> ParseLine(const std::string& text, size_t line) {
   Json j;
@@ -365,6 +376,7 @@ Result<Parsed> ParseLine(const std::string& text, size_t line) {
     c.conv.owner = f.U64("owner", false);
     c.conv.created_ms = f.I64("created_ms");
     c.conv.read_fanout = f.Bool("read_fanout");
+    c.conv.hidden_from = f.U64("hidden_from", false);
     c.head.last_seq = f.U64("last_seq");
     c.head.last_ms = f.I64("last_ms");
     c.head.last_gseq = f.U64("last_gseq");
@@ -427,6 +439,12 @@ Result<Parsed> ParseLine(const std::string& text, size_t line) {
       }
     }
     out = std::move(m);
+  } else if (type == "block") {
+    BlockRecord b;
+    b.blocker = f.Id("user");
+    b.blocked = f.Id("blocked");
+    b.created_ms = f.I64("created_ms");
+    out = b;
   } else if (type == "end") {
     EndLine e;
     e.users = f.U64("users");
@@ -588,6 +606,18 @@ class Importer {
     return Status::Ok();
   }
 
+  Status Take(BlockRecord& b, size_t line) {
+    if (!KnownUser(b.blocker)) return UnknownUser(b.blocker, line);
+    if (!KnownUser(b.blocked)) return UnknownUser(b.blocked, line);
+    if (b.blocker == b.blocked) return Bad(line, "a user cannot block themselves");
+    if (!block_keys_.insert({b.blocker, b.blocked}).second) {
+      return Bad(line, "block of " + std::to_string(b.blocked) + " by " +
+                           std::to_string(b.blocker) + " appears twice");
+    }
+    blocks_.push_back(b);
+    return Status::Ok();
+  }
+
   Status Take(ConvLine& c, size_t line) {
     if (convs_.count(c.conv.id)) {
       return Bad(line, "conversation " + std::to_string(c.conv.id) + " appears twice");
@@ -686,6 +716,13 @@ class Importer {
                                   std::to_string(conv.members.size()) +
                                   " members (it needs exactly 2)");
       }
+      if (conv.conv.hidden_from != 0 &&
+          (conv.conv.kind != ConvKind::kDirect || conv.head.last_seq != 0 ||
+           !conv.member_index.count(conv.conv.hidden_from))) {
+        return Bad(conv.line, "hidden_from of conversation " + std::to_string(id) +
+                                  " needs a direct conversation without messages and one of "
+                                  "its members");
+      }
       if (conv.conv.kind == ConvKind::kDirect) {
         const UserId a = conv.members[0].user, b = conv.members[1].user;
         auto [it, fresh] = direct_pairs.emplace(std::minmax(a, b), id);
@@ -735,6 +772,7 @@ class Importer {
       PARLEY_RETURN_IF_ERROR(Add(op::PutUser{u}, u.password_hash.size()));
       ++stats_.users;
     }
+    for (const BlockRecord& b : blocks_) PARLEY_RETURN_IF_ERROR(Add(op::PutBlock{b}, 0));
     PARLEY_RETURN_IF_ERROR(WriteMessages(start));
     PARLEY_RETURN_IF_ERROR(WriteConversations());
     PARLEY_RETURN_IF_ERROR(WriteInboxes());
@@ -823,7 +861,12 @@ class Importer {
   Status WriteInboxes() {
     std::map<UserId, std::vector<std::pair<const ConvInfo*, const MemberBrief*>>> memberships;
     for (const auto& [id, info] : convs_) {
-      for (const MemberBrief& m : info.members) memberships[m.user].emplace_back(&info, &m);
+      for (const MemberBrief& m : info.members) {
+        // Still hidden from this member (opened by the peer, no message): no event yet,
+        // and a user with nothing else counts as in no conversation (an inbox floor).
+        if (info.conv.hidden_from == m.user) continue;
+        memberships[m.user].emplace_back(&info, &m);
+      }
     }
     struct Item {
       int rank;  // at the same time: joins, then messages, then cursors
@@ -953,6 +996,8 @@ class Importer {
   std::unordered_map<UserId, Seq> last_user_seq_;
   std::vector<UserId> floors_;  // users whose old last user_seq needs an inbox floor
   std::unordered_set<std::string> names_;
+  std::vector<BlockRecord> blocks_;
+  std::set<std::pair<UserId, UserId>> block_keys_;
   std::map<ConvId, ConvInfo> convs_;
   std::vector<std::pair<uint64_t, size_t>> msg_ids_;  // (msg_id, line)
   uint64_t members_ = 0;

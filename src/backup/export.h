@@ -13,9 +13,13 @@
 //       name normalised; password_hash "" when exported without passwords (such an
 //       account exists but cannot log in); last_user_seq: the user's last sync-timeline
 //       position on the exporting server
+//   {"type":"block","user":1,"blocked":2,"created_ms":…}
+//       user 1 blocks user 2; whole exports only (a scoped one may lack the blocked user)
 //   {"type":"conversation","id":3,"kind":"direct"|"group","title"?:"…","owner"?:1,
-//    "created_ms":…,"read_fanout"?:true,"last_seq":12,"last_ms":…,"last_gseq":40}
-//       last_*: the conversation head (last_seq = its number of messages)
+//    "created_ms":…,"read_fanout"?:true,"hidden_from"?:2,"last_seq":12,"last_ms":…,
+//    "last_gseq":40}
+//       last_*: the conversation head (last_seq = its number of messages); hidden_from:
+//       a direct conversation without messages not shown to that member yet (no event)
 //   {"type":"member","conv":3,"user":1,"role":"owner"|"admin"|"member","joined_ms":…}
 //   {"type":"read_cursor","user":1,"conv":3,"seq":10}
 //   {"type":"message","conv":3,"seq":1,"msg_id":17,"sender":1,"sender_device":"phone",
@@ -25,7 +29,7 @@
 //   {"type":"end","users":N,"conversations":N,"members":N,"read_cursors":N,"messages":N}
 //       the last line: import checks the counts, so a truncated file is refused
 //
-// Order: the header, every user, then per conversation (ascending id) its line, its
+// Order: the header, every user, the blocks, then per conversation (ascending id) its line, its
 // members, its read cursors and its messages in seq order (1, 2, 3… without gaps), then
 // "end". A line may refer only to users and conversations of earlier lines.
 //

@@ -312,6 +312,24 @@ Status BlockingClient::RemoveMember(ConvId conv, const UserArg& user) {
       .status();
 }
 
+Status BlockingClient::Block(const UserArg& user) {
+  return CallRaw("block",
+                 [&](JsonWriter& w) {
+                   w.Key("user");
+                   WriteUser(w, user);
+                 })
+      .status();
+}
+
+Status BlockingClient::Unblock(const UserArg& user) {
+  return CallRaw("unblock",
+                 [&](JsonWriter& w) {
+                   w.Key("user");
+                   WriteUser(w, user);
+                 })
+      .status();
+}
+
 Status BlockingClient::Leave(ConvId conv) {
   return CallRaw("conv.leave", [&](JsonWriter& w) { w.Key("conv").Uint(conv); }).status();
 }

@@ -126,6 +126,9 @@ class BlockingClient {
   Result<SearchResult> Search(const SearchArgs& args);
   Status Typing(ConvId conv);
   Status Ping();
+  // `block` / `unblock` (docs/protocol.md, block); the list with `blocks` through CallRaw.
+  Status Block(const UserArg& user);
+  Status Unblock(const UserArg& user);
 
   // The raw reply frame of any op; *retry_after_ms gets the retry hint of an error reply
   // (-1 if none). For ops without a typed method and for tests of the protocol itself.

@@ -156,6 +156,11 @@ Status Dispatcher::Route(const Link& s, const ParsedRequest& r) {
     case Op::kConvRename:
     case Op::kConvRole:
       return ConvChange(s, r);
+    case Op::kBlock:
+    case Op::kUnblock:
+      return BlockChange(s, r);
+    case Op::kBlocks:
+      return Blocks(s, r);
   }
   return Status(Code::kUnknownOp, "unknown op");
 }

@@ -92,6 +92,8 @@ class Dispatcher {
   Status ConvGet(const Link& s, const ParsedRequest& r);
   Status ConvMembers(const Link& s, const ParsedRequest& r);
   Status ConvChange(const Link& s, const ParsedRequest& r);
+  Status BlockChange(const Link& s, const ParsedRequest& r);  // block and unblock
+  Status Blocks(const Link& s, const ParsedRequest& r);
 
   // Becomes authenticated as `who` and joins the hub. Session thread.
   void Authenticated(const Link& s, const Identity& who, std::string name);

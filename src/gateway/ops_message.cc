@@ -201,12 +201,8 @@ Status Dispatcher::Typing(const Link& s, const ParsedRequest& r) {
       KeyLimited(s, r.id, user_typing_buckets_, me, 1, "typing notices")) {
     return Status::Ok();
   }
-  PARLEY_ASSIGN_OR_RETURN(auto members, core_.conversations().Members(me, conv));
-  std::vector<UserId> others;
-  others.reserve(members.size());
-  for (const auto& m : members) {
-    if (m.user_id != me) others.push_back(m.user_id);
-  }
+  // Not to a direct peer the conversation is still hidden from (conv.open alone).
+  PARLEY_ASSIGN_OR_RETURN(auto others, core_.conversations().Audience(me, conv));
   hub_.Broadcast(others, std::make_shared<const std::string>(TypingPush(conv, me)), nullptr);
   s->Reply(EmptyReply(r.id));
   return Status::Ok();

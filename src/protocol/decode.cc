@@ -134,7 +134,7 @@ Role RoleFrom(const std::string& s) {
 }
 
 std::optional<EventType> EventTypeFrom(std::string_view name) {
-  for (int t = static_cast<int>(EventType::kMessage); t <= static_cast<int>(EventType::kEdit);
+  for (int t = static_cast<int>(EventType::kMessage); t <= static_cast<int>(EventType::kWithheld);
        ++t) {
     if (EventTypeName(static_cast<EventType>(t)) == name) return static_cast<EventType>(t);
   }

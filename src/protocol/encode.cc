@@ -20,6 +20,8 @@ std::string_view EventTypeName(EventType type) {
       return "conv_updated";
     case EventType::kEdit:
       return "edit";
+    case EventType::kWithheld:
+      return "withheld";
   }
   return "unknown";
 }

@@ -17,6 +17,7 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "send",      "sync",         "history",  "convs",       "conv.open",  "conv.create",
     "conv.get",  "conv.members", "conv.add", "conv.remove", "conv.leave", "conv.rename",
     "conv.role", "read",         "recall",   "edit",        "typing",     "search",
+    "block",     "unblock",      "blocks",
 };
 
 // Request ids are limited in bytes of UTF-8 (docs/protocol.md §1).

@@ -90,6 +90,16 @@ void StageConvRecord(CommitBatch& b, ConvState* conv, size_t threshold) {
   b.writes().Add(op::PutConversation{conv->conv});
 }
 
+// Group adds by `actor` are refused if any of `users` blocks the actor (the whole request,
+// so that nothing is half done).
+Status CheckAddAllowed(CommitBatch& b, UserId actor, const std::vector<UserId>& users) {
+  for (UserId u : users) {
+    PARLEY_ASSIGN_OR_RETURN(bool blocked, b.IsBlocked(u, actor));
+    if (blocked) return BlockedRefusal();
+  }
+  return Status::Ok();
+}
+
 Status EmitConvUpdated(CommitBatch& b, ConvState* conv, UserId actor, UserId subject) {
   return EmitToMembers(b, *conv, ConvEvent(b, *conv, EventType::kConvUpdated, actor, subject));
 }
@@ -127,7 +137,10 @@ Status ConversationService::CheckUsersExist(const std::vector<UserId>& users) {
 Result<ConversationRecord> ConversationService::OpenDirect(UserId me, UserId peer) {
   if (me == peer) return InvalidArgument("a direct conversation needs another user");
   if (auto existing = store_->FindDirect(me, peer); existing.ok()) {
-    return store_->GetConversation(*existing);
+    auto conv = store_->GetConversation(*existing);
+    // Hidden from me (the peer opened it and wrote nothing yet): opening it shows it to me,
+    // which is a write.
+    if (!conv.ok() || conv->hidden_from != me) return conv;
   }
   PARLEY_RETURN_IF_ERROR(CheckUsersExist({peer}));
   return Await<ConversationRecord>([&](Callback<ConversationRecord> cb) {
@@ -143,14 +156,24 @@ Result<ConversationRecord> ConversationService::OpenDirect(UserId me, UserId pee
           }
           if (existing != 0) {
             PARLEY_ASSIGN_OR_RETURN(ConvState * conv, b.Conv(existing));
+            if (conv->conv.hidden_from == me) {
+              // Showing it to me is like opening it anew: refused if the peer blocks me.
+              PARLEY_ASSIGN_OR_RETURN(bool blocked, b.IsBlocked(peer, me));
+              if (blocked) return BlockedRefusal();
+              PARLEY_RETURN_IF_ERROR(RevealDirect(b, conv, me));
+            }
             out = conv->conv;
             return Status::Ok();
           }
+          PARLEY_ASSIGN_OR_RETURN(bool blocked, b.IsBlocked(peer, me));
+          if (blocked) return BlockedRefusal();
           ConversationRecord rec;
           rec.id = b.NextConvId();
           rec.kind = ConvKind::kDirect;
           rec.created_ms = b.now_ms();
           rec.member_count = 2;
+          // The peer sees it with the first message (or by opening it too), not before.
+          rec.hidden_from = peer;
           ConvState* conv = b.AddConv(rec);
           conv->head.last_ms = b.now_ms();
           b.AddPendingDirect(key, rec.id);
@@ -161,15 +184,13 @@ Result<ConversationRecord> ConversationService::OpenDirect(UserId me, UserId pee
           conv->members[peer] = MemberRecord{rec.id, peer, Role::kMember, b.now_ms(), false};
           for (auto& [u, m] : conv->members) b.writes().Add(op::PutMember{m});
           InboxEvent e{};
+          e.user_id = me;
           e.type = EventType::kMemberJoined;
           e.conv_id = rec.id;
           e.actor = me;
+          e.subject = me;
           e.ms = b.now_ms();
-          for (UserId u : {me, peer}) {
-            e.user_id = u;
-            e.subject = u;
-            PARLEY_RETURN_IF_ERROR(b.Emit(e));
-          }
+          PARLEY_RETURN_IF_ERROR(b.Emit(e));
           out = rec;
           return Status::Ok();
         },
@@ -195,6 +216,7 @@ Result<ConversationRecord> ConversationService::CreateGroup(UserId owner, const 
   return Await<ConversationRecord>([&](Callback<ConversationRecord> cb) {
     sequencer_->SubmitFor<ConversationRecord>(
         [owner, title, all, threshold](CommitBatch& b, ConversationRecord& out) -> Status {
+          PARLEY_RETURN_IF_ERROR(CheckAddAllowed(b, owner, all));
           ConversationRecord rec;
           rec.id = b.NextConvId();
           rec.kind = ConvKind::kGroup;
@@ -245,6 +267,7 @@ Status ConversationService::AddMembers(UserId actor, ConvId id, const std::vecto
                     "a group holds at most " + std::to_string(cfg.max_group_members) + " members");
     }
     if (fresh.empty()) return Status::Ok();
+    PARLEY_RETURN_IF_ERROR(CheckAddAllowed(b, actor, fresh));
     for (UserId u : fresh) PARLEY_RETURN_IF_ERROR(StageJoin(b, conv, u, Role::kMember, actor));
     StageConvRecord(b, conv, cfg.read_fanout_threshold);
     return Status::Ok();
@@ -338,7 +361,22 @@ Result<ConversationRecord> ConversationService::Get(UserId me, ConvId id) {
     }
     return member.status();
   }
+  // A direct conversation the peer opened and has not written in yet does not exist for me.
+  if (conv->hidden_from == me) {
+    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
+  }
   return conv;
+}
+
+Result<std::vector<UserId>> ConversationService::Audience(UserId me, ConvId id) {
+  PARLEY_ASSIGN_OR_RETURN(ConversationRecord conv, Get(me, id));
+  PARLEY_ASSIGN_OR_RETURN(auto members, store_->ListMembers(id));
+  std::vector<UserId> out;
+  out.reserve(members.size());
+  for (const auto& m : members) {
+    if (m.user_id != me && m.user_id != conv.hidden_from) out.push_back(m.user_id);
+  }
+  return out;
 }
 
 Result<std::vector<MemberRecord>> ConversationService::Members(UserId me, ConvId id) {

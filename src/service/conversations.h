@@ -4,7 +4,9 @@
 // and rename; members may read, send and leave. A direct conversation has exactly two
 // members forever and cannot be left. Every membership change is an inbox event for the
 // affected user; in write-fan-out groups all members are told, in read-fan-out groups
-// only the affected user (members see the list when they fetch it).
+// only the affected user (members see the list when they fetch it). A direct conversation
+// opened by one user stays hidden from the other until its first message
+// (ConversationRecord::hidden_from); blocks (service/blocks.h) refuse opens and adds.
 //
 // Thread-safety: all methods are thread-safe; they block until the change is durable.
 #pragma once
@@ -24,11 +26,16 @@ class ConversationService {
   ConversationService(Store* store, Sequencer* sequencer, const ServiceConfig& config)
       : store_(store), sequencer_(sequencer), config_(config) {}
 
-  // The one direct conversation of the pair, created on first use.
+  // The one direct conversation of the pair, created on first use. A new one is shown to
+  // `me` at once and to `peer` only with its first message (or when `peer` opens it too).
+  // kPermissionDenied (BlockedRefusal) if `peer` blocks `me` and the conversation would be
+  // created or shown to `me` by this call.
   Result<ConversationRecord> OpenDirect(UserId me, UserId peer);
   // `members` need not include the owner; duplicates are ignored.
   Result<ConversationRecord> CreateGroup(UserId owner, const std::string& title,
                                          const std::vector<UserId>& members);
+  // CreateGroup and AddMembers refuse the whole request with kPermissionDenied
+  // (BlockedRefusal) if a user to add blocks the one adding.
   // Members already present are skipped. kPermissionDenied unless owner/admin.
   Status AddMembers(UserId actor, ConvId conv, const std::vector<UserId>& users);
   Status RemoveMember(UserId actor, ConvId conv, UserId target);
@@ -40,6 +47,9 @@ class ConversationService {
 
   Result<ConversationRecord> Get(UserId me, ConvId conv);
   Result<std::vector<MemberRecord>> Members(UserId me, ConvId conv);
+  // Who else should hear about `me`'s activity in `conv` (typing): the other members,
+  // without a direct peer the conversation is still hidden from. kNotMember like Get.
+  Result<std::vector<UserId>> Audience(UserId me, ConvId conv);
 
  private:
   Status CheckTitle(const std::string& title) const;

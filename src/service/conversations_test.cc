@@ -55,14 +55,15 @@ TEST_F(ConversationsTest, OpenDirectIsOneConversationBothWays) {
   EXPECT_EQ(*core().store().FindDirect(b, a), ab->id);
   EXPECT_EQ(MemberIds(ab->id), (std::set<UserId>{a, b}));
   EXPECT_EQ(RoleOf(ab->id, a), Role::kMember);
-  // Each side was told once that it joined.
+  // Each side was told once that it joined: b when b opened it too (before that it was
+  // hidden from b).
   for (UserId u : {a, b}) {
     auto inbox = Inbox(u);
     ASSERT_EQ(inbox.size(), 1u);
     EXPECT_EQ(inbox[0].type, EventType::kMemberJoined);
     EXPECT_EQ(inbox[0].conv_id, ab->id);
     EXPECT_EQ(inbox[0].subject, u);
-    EXPECT_EQ(inbox[0].actor, a);
+    EXPECT_EQ(inbox[0].actor, u);
   }
   auto got = convs().Get(b, ab->id);
   ASSERT_TRUE(got.ok());

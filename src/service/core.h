@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "service/accounts.h"
+#include "service/blocks.h"
 #include "service/config.h"
 #include "service/conversations.h"
 #include "service/messaging.h"
@@ -26,6 +27,7 @@ class Core {
   ~Core();
 
   AccountService& accounts() { return *accounts_; }
+  BlockService& blocks() { return *blocks_; }
   ConversationService& conversations() { return *conversations_; }
   MessageService& messages() { return *messages_; }
   TimelineService& timeline() { return *timeline_; }
@@ -43,6 +45,7 @@ class Core {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<BlockService> blocks_;
   std::unique_ptr<ConversationService> conversations_;
   std::unique_ptr<MessageService> messages_;
   std::unique_ptr<TimelineService> timeline_;

@@ -124,10 +124,14 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
           ack = SendAck{prior->conv_id, prior->seq, prior->msg_id, prior->server_ms, true};
           return Status::Ok();
         }
-        // 2. Only members may write.
+        // 2. Only members may write, and not to a peer who blocks them.
         PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, req.conv_id, who.user_id));
+        PARLEY_RETURN_IF_ERROR(CheckDirectAllowed(b, *conv, who.user_id));
 
-        // 3. Sequence and stage.
+        // 3. Sequence and stage. The first message shows a direct conversation to the peer
+        // it was hidden from (conv.open alone does not): their member_joined event comes
+        // before the message.
+        PARLEY_RETURN_IF_ERROR(RevealDirect(b, conv, who.user_id));
         MessageRecord m;
         m.conv_id = req.conv_id;
         m.seq = conv->head.last_seq + 1;
@@ -235,6 +239,8 @@ void MessageService::Edit(const Identity& who, ConvId conv_id, Seq seq, std::str
         if (seq == 0 || seq > conv->head.last_seq) return NoMessage(conv_id, seq);
         PARLEY_ASSIGN_OR_RETURN(MessageRecord m, CurrentMessage(b, conv_id, seq));
         if (m.sender != who.user_id) return PermissionDenied("only the sender may edit a message");
+        // An edit reaches the peer like a message: refused once the peer blocks the sender.
+        PARLEY_RETURN_IF_ERROR(CheckDirectAllowed(b, *conv, who.user_id));
         // conv->recalled: a recall staged earlier, not in the store yet.
         if (m.recalled || conv->recalled.count(seq)) {
           return InvalidArgument("message " + std::to_string(seq) + " was recalled");

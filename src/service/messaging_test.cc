@@ -106,7 +106,11 @@ TEST_F(MessagingTest, SendStoresMessageEventsChangeAndCursor) {
   EXPECT_EQ(head->last_ms, ack->server_ms);
   for (auto [user, before] : {std::pair{a_, a_before}, std::pair{b_, b_before}}) {
     auto inbox = Inbox(user);
-    ASSERT_EQ(inbox.size(), before + 1);
+    // The first message shows the conversation a_ opened to b_: a member_joined first.
+    ASSERT_EQ(inbox.size(), before + (user == b_ ? 2 : 1));
+    if (user == b_) {
+      EXPECT_EQ(inbox[inbox.size() - 2].type, EventType::kMemberJoined);
+    }
     const InboxEvent& e = inbox.back();
     EXPECT_EQ(e.type, EventType::kMessage);
     EXPECT_EQ(e.conv_id, conv_);

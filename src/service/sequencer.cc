@@ -74,7 +74,9 @@ class SequencerState {
     std::unordered_map<std::string, ConvId> directs;
     std::map<std::pair<UserId, ConvId>, Seq> reads;
     std::map<std::pair<ConvId, Seq>, MessageRecord> edits;
+    std::map<std::pair<UserId, UserId>, bool> blocks;  // (blocker, blocked) -> blocked now
     void clear() {
+      blocks.clear();
       dedup.clear();
       names.clear();
       directs.clear();
@@ -221,6 +223,24 @@ const MessageRecord* CommitBatch::FindPendingEdit(ConvId conv, Seq seq) const {
 
 void CommitBatch::SetPendingEdit(const MessageRecord& message) {
   state_->staging().edits[{message.conv_id, message.seq}] = message;
+}
+
+Result<bool> CommitBatch::IsBlocked(UserId blocker, UserId blocked) {
+  // The staging generation first: it holds the newer change if both have one.
+  const SequencerState::Pending* newest_first[] = {&state_->staging(), &state_->previous()};
+  for (const auto* generation : newest_first) {
+    if (auto it = generation->blocks.find({blocker, blocked}); it != generation->blocks.end()) {
+      return it->second;
+    }
+  }
+  auto r = store_->GetBlock(blocker, blocked);
+  if (r.ok()) return true;
+  if (r.status().code() == Code::kNotFound) return false;
+  return r.status();
+}
+
+void CommitBatch::SetPendingBlock(UserId blocker, UserId blocked, bool on) {
+  state_->staging().blocks[{blocker, blocked}] = on;
 }
 
 void CommitBatch::Finalize() {

@@ -99,6 +99,10 @@ class CommitBatch {
   // edit or a recall must start from it: the store still has the older body.
   const MessageRecord* FindPendingEdit(ConvId conv, Seq seq) const;
   void SetPendingEdit(const MessageRecord& message);
+  // Whether `blocker` blocks `blocked`, counting blocks and unblocks not yet durable.
+  // Errors only when the store cannot be read.
+  Result<bool> IsBlocked(UserId blocker, UserId blocked);
+  void SetPendingBlock(UserId blocker, UserId blocked, bool on);
 
   // Adds the head and counter writes; called once after the last stage.
   void Finalize();

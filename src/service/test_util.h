@@ -163,6 +163,8 @@ class ForwardingStore : public Store {
   Result<std::vector<ChangeRecord>> ScanChanges(uint64_t after, size_t limit) override {
     return inner_->ScanChanges(after, limit);
   }
+  Result<BlockRecord> GetBlock(UserId a, UserId b) override { return inner_->GetBlock(a, b); }
+  Result<std::vector<BlockRecord>> ListBlocks(UserId a) override { return inner_->ListBlocks(a); }
   Result<Counters> LoadCounters() override { return inner_->LoadCounters(); }
   Status Apply(const WriteSet& writes, Durability d) override { return inner_->Apply(writes, d); }
   StoreStats Stats() override { return inner_->Stats(); }

@@ -1,12 +1,42 @@
 #include "service/timeline.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace parley {
 
+namespace {
+
+// Whether sync shows `e` to a user who is not a member of e.conv_id now: only their own
+// joins and departures, so that a device learns it was in the conversation and left it.
+bool ShownToNonMember(const InboxEvent& e) {
+  return (e.type == EventType::kMemberJoined || e.type == EventType::kMemberLeft) &&
+         e.subject == e.user_id;
+}
+
+// The stand-in for an event sync withholds: the user_seq stays (clients see no gap), the
+// conversation and time stay (the user was in it then), the rest goes.
+InboxEvent Withheld(const InboxEvent& e) {
+  InboxEvent w{};
+  w.user_id = e.user_id;
+  w.user_seq = e.user_seq;
+  w.type = EventType::kWithheld;
+  w.conv_id = e.conv_id;
+  w.ms = e.ms;
+  w.gseq = e.gseq;
+  return w;
+}
+
+}  // namespace
+
 Status TimelineService::CheckMember(UserId user, ConvId conv) {
   auto m = store_->GetMember(conv, user);
-  if (m.ok()) return Status::Ok();
+  if (m.ok()) {
+    // A direct conversation the peer opened and has not written in yet is not mine yet.
+    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, store_->GetConversation(conv));
+    if (c.hidden_from != user) return Status::Ok();
+    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
+  }
   if (m.status().code() == Code::kNotFound) {
     return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
   }
@@ -41,6 +71,19 @@ Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& 
   if (reply.has_more) events.resize(limit);
   reply.next = events.empty() ? req.since : events.back().user_seq;
 
+  // One rule for sync, history and search: what a conversation holds is shown to its
+  // members now. Events of a conversation the user left or was removed from are
+  // withheld (their own member_joined / member_left stay). Membership is read after the
+  // events: a user added meanwhile sees their new events whole, one removed meanwhile is
+  // refused at once.
+  PARLEY_ASSIGN_OR_RETURN(auto memberships, store_->ListUserConversations(who.user_id));
+  std::unordered_set<ConvId> member_of;
+  member_of.reserve(memberships.size());
+  for (const auto& m : memberships) member_of.insert(m.conv_id);
+  for (auto& e : events) {
+    if (e.conv_id != 0 && !member_of.count(e.conv_id) && !ShownToNonMember(e)) e = Withheld(e);
+  }
+
   std::vector<MessageKey> keys;
   for (const auto& e : events) {
     if (EventCarriesMessage(e.type)) {
@@ -63,7 +106,6 @@ Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& 
     reply.items.push_back(std::move(item));
   }
 
-  PARLEY_ASSIGN_OR_RETURN(auto memberships, store_->ListUserConversations(who.user_id));
   for (const auto& m : memberships) {
     if (!m.read_fanout) continue;
     PARLEY_ASSIGN_OR_RETURN(ConvHead head, store_->GetConvHead(m.conv_id));
@@ -170,6 +212,8 @@ Result<std::vector<ConversationSummary>> TimelineService::ListConversations(cons
   for (const auto& m : memberships) {
     ConversationSummary s;
     PARLEY_ASSIGN_OR_RETURN(s.conv, store_->GetConversation(m.conv_id));
+    // Opened by the peer, no message yet: it shows up with the first message.
+    if (s.conv.hidden_from == who.user_id) continue;
     PARLEY_ASSIGN_OR_RETURN(s.head, store_->GetConvHead(m.conv_id));
     PARLEY_ASSIGN_OR_RETURN(s.read_seq, store_->GetReadCursor(who.user_id, m.conv_id));
     s.role = m.role;

@@ -18,10 +18,13 @@ class TimelineService {
 
   // Events of `who` after request.since, with their messages attached; plus the heads of
   // read-fan-out conversations that moved after request.heads_since. Records
-  // request.since as the device's processed cursor.
+  // request.since as the device's processed cursor. Events of conversations `who` is no
+  // longer a member of come as kWithheld stand-ins (same user_seq, no message), except
+  // their own member_joined / member_left.
   Result<SyncReply> Sync(const Identity& who, const SyncRequest& request);
 
-  // One page of a conversation's storage timeline. kNotMember for outsiders.
+  // One page of a conversation's storage timeline. kNotMember for outsiders (also for
+  // former members, and for the peer a direct conversation is still hidden from).
   Result<HistoryPage> History(const Identity& who, const HistoryRequest& request);
 
   // The user's conversations, most recently active first, with unread counts and the

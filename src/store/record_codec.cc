@@ -72,6 +72,9 @@ void EncodeConversation(const ConversationRecord& v, std::string* out) {
   w.SignedVarint(v.created_ms);
   w.Varint(v.member_count);
   w.U8(v.read_fanout ? 1 : 0);
+  // Appended field: written only when set, so records without it keep their old bytes and
+  // a record from before the field decodes as 0.
+  if (v.hidden_from != 0) w.Varint(v.hidden_from);
 }
 
 Result<ConversationRecord> DecodeConversation(std::string_view in) {
@@ -85,6 +88,7 @@ Result<ConversationRecord> DecodeConversation(std::string_view in) {
   v.created_ms = r.SignedVarint();
   v.member_count = static_cast<uint32_t>(r.Varint());
   v.read_fanout = r.U8() != 0;
+  if (r.ok() && !r.done()) v.hidden_from = r.Varint();
   if (!r.ok() || (v.kind != ConvKind::kDirect && v.kind != ConvKind::kGroup)) {
     return Corrupt("conversation");
   }
@@ -256,6 +260,23 @@ Result<ChangeRecord> DecodeChange(std::string_view in, uint64_t gseq) {
   v.conv_seq = r.Varint();
   v.ms = r.SignedVarint();
   if (!r.ok()) return Corrupt("change");
+  return v;
+}
+
+void EncodeBlock(const BlockRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.SignedVarint(v.created_ms);
+}
+
+Result<BlockRecord> DecodeBlock(std::string_view in, UserId blocker, UserId blocked) {
+  Reader r(in);
+  BlockRecord v;
+  if (!Begin(r)) return Corrupt("block");
+  v.blocker = blocker;
+  v.blocked = blocked;
+  v.created_ms = r.SignedVarint();
+  if (!r.ok()) return Corrupt("block");
   return v;
 }
 

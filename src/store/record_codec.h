@@ -49,6 +49,10 @@ Result<DedupRecord> DecodeDedup(std::string_view in);
 void EncodeChange(const ChangeRecord& r, std::string* out);
 Result<ChangeRecord> DecodeChange(std::string_view in, uint64_t gseq);
 
+// Block values omit (blocker, blocked), which live in the key.
+void EncodeBlock(const BlockRecord& r, std::string* out);
+Result<BlockRecord> DecodeBlock(std::string_view in, UserId blocker, UserId blocked);
+
 void EncodeCounters(const Counters& r, std::string* out);
 Result<Counters> DecodeCounters(std::string_view in);
 

@@ -20,7 +20,8 @@ auto Tie(const DeviceRecord& r) {
   return std::tie(r.user_id, r.device_id, r.token_digest, r.created_ms);
 }
 auto Tie(const ConversationRecord& r) {
-  return std::tie(r.id, r.kind, r.title, r.owner, r.created_ms, r.member_count, r.read_fanout);
+  return std::tie(r.id, r.kind, r.title, r.owner, r.created_ms, r.member_count, r.read_fanout,
+                  r.hidden_from);
 }
 auto Tie(const ConvHead& r) { return std::tie(r.last_seq, r.last_ms, r.last_gseq); }
 auto Tie(const MemberRecord& r) {
@@ -95,6 +96,45 @@ TEST(RecordCodec, Conversation) {
     std::string bytes;
     EncodeConversation({1, static_cast<ConvKind>(kind), "t", 1, 1, 1, false}, &bytes);
     EXPECT_EQ(DecodeConversation(bytes).status().code(), Code::kCorruption) << int{kind};
+  }
+}
+
+// hidden_from is appended only when set: a record without it keeps the bytes of before the
+// field, and such bytes decode as 0.
+TEST(RecordCodec, ConversationHiddenFrom) {
+  ConversationRecord plain{7, ConvKind::kDirect, "", 0, 1700000000000, 2, false};
+  ConversationRecord hidden = plain;
+  hidden.hidden_from = 42;
+  std::string old_bytes, new_bytes;
+  EncodeConversation(plain, &old_bytes);
+  EncodeConversation(hidden, &new_bytes);
+  ASSERT_GT(new_bytes.size(), old_bytes.size());
+  EXPECT_EQ(new_bytes.substr(0, old_bytes.size()), old_bytes);
+  auto back = DecodeConversation(new_bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(Tie(*back), Tie(hidden));
+  auto old = DecodeConversation(old_bytes);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->hidden_from, 0u);
+  new_bytes.back() = '\x80';  // a cut varint
+  EXPECT_EQ(DecodeConversation(new_bytes).status().code(), Code::kCorruption);
+}
+
+TEST(RecordCodec, Block) {
+  for (int64_t ms : {int64_t{0}, int64_t{1700000000000}, kMin64}) {
+    std::string bytes;
+    EncodeBlock(BlockRecord{3, 4, ms}, &bytes);
+    ASSERT_EQ(bytes[0], '\x01');
+    auto back = DecodeBlock(bytes, 3, 4);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->blocker, 3u);
+    EXPECT_EQ(back->blocked, 4u);
+    EXPECT_EQ(back->created_ms, ms);
+    for (size_t cut = 0; cut < bytes.size(); ++cut) {
+      EXPECT_EQ(DecodeBlock(bytes.substr(0, cut), 3, 4).status().code(), Code::kCorruption);
+    }
+    bytes[0] = '\x02';
+    EXPECT_EQ(DecodeBlock(bytes, 3, 4).status().code(), Code::kCorruption);
   }
 }
 
@@ -296,6 +336,7 @@ TEST(RecordCodec, GarbageNeverCrashes) {
     check(DecodeDedup(bytes).status());
     check(DecodeChange(bytes, 3).status());
     check(DecodeCounters(bytes).status());
+    check(DecodeBlock(bytes, 1, 2).status());
     check(DecodeU64(bytes).status());
   }
 }

@@ -44,6 +44,11 @@ struct ConversationRecord {
   // Read fan-out: members' inboxes get no per-message event; sync reports the head.
   // Set once a group grows past the configured threshold, and kept.
   bool read_fanout = false;
+  // Direct conversations only: the peer who has not been shown the conversation yet. It is
+  // set when one user opens it (conv.open) and cleared by the first message or when the
+  // peer opens it too; until then the peer's list, history and typing notices leave it out.
+  // 0: both members see it (also every conversation stored before this field existed).
+  UserId hidden_from = 0;
 };
 
 // The moving part of a conversation, written with every message.
@@ -88,6 +93,9 @@ enum class EventType : uint8_t {
   kMemberLeft = 6,    // subject left or was removed (by actor)
   kConvUpdated = 7,   // title or roles changed (by actor)
   kEdit = 8,          // message (conv_id, conv_seq) got a new body; actor (its sender) edited it
+  // Never stored: sync's stand-in for an event of a conversation the user no longer belongs
+  // to (left or removed). It keeps the event's user_seq, conv_id and ms; the rest is zero.
+  kWithheld = 9,
 };
 
 // Events whose sync items and pushes carry the message itself, so a client needs no
@@ -131,6 +139,14 @@ struct ChangeRecord {
   ConvId conv_id = 0;
   Seq conv_seq = 0;
   int64_t ms = 0;
+};
+
+// User `blocker` refuses direct messages, new direct conversations and group adds from
+// user `blocked` (docs/protocol.md, block).
+struct BlockRecord {
+  UserId blocker = 0;
+  UserId blocked = 0;
+  int64_t created_ms = 0;
 };
 
 // Server-wide id counters, persisted in every commit that moves them.

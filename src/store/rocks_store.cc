@@ -38,18 +38,20 @@ enum Cf : size_t {
   kDedup,
   kChanges,
   kMeta,
+  kUserBlock,
   kCfCount,
 };
 
 constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default",       "users",       "username_user", "token_device", "user_device", "device_cursor",
-    "conversations", "conv_head",   "direct_pair",   "conv_member",  "user_conv",   "messages",
-    "inbox",         "inbox_floor", "read_cursor",   "dedup",        "changes",     "meta"};
+    "default",       "users",         "username_user", "token_device", "user_device",
+    "device_cursor", "conversations", "conv_head",     "direct_pair",  "conv_member",
+    "user_conv",     "messages",      "inbox",         "inbox_floor",  "read_cursor",
+    "dedup",         "changes",       "meta",          "user_block"};
 
 // Keyspaces whose keys start with an 8-byte id and are scanned by that prefix.
 bool HasIdPrefix(size_t cf) {
   return cf == kUserDevice || cf == kConvMember || cf == kUserConv || cf == kMessages ||
-         cf == kInbox || cf == kReadCursor || cf == kDeviceCursor;
+         cf == kInbox || cf == kReadCursor || cf == kDeviceCursor || cf == kUserBlock;
 }
 
 constexpr std::string_view kCountersKey = "counters";
@@ -216,6 +218,30 @@ class RocksStore final : public Store {
 
   Result<std::vector<MemberRecord>> ListUserConversations(UserId user) override {
     return ScanMembers(kUserConv, user, /*key_is_conv_first=*/false);
+  }
+
+  // --- blocks
+
+  Result<BlockRecord> GetBlock(UserId blocker, UserId blocked) override {
+    std::string v;
+    PARLEY_RETURN_IF_ERROR(Get(kUserBlock, Key2(blocker, blocked), &v));
+    return DecodeBlock(v, blocker, blocked);
+  }
+
+  Result<std::vector<BlockRecord>> ListBlocks(UserId blocker) override {
+    std::vector<BlockRecord> out;
+    Status st = ScanPrefix(kUserBlock, Key1(blocker), SIZE_MAX,
+                           [&](std::string_view k, std::string_view v) -> Status {
+                             Reader r(k);
+                             r.BigEndian64();
+                             UserId blocked = r.BigEndian64();
+                             if (!r.ok()) return Status(Code::kCorruption, "bad block key");
+                             PARLEY_ASSIGN_OR_RETURN(auto b, DecodeBlock(v, blocker, blocked));
+                             out.push_back(b);
+                             return Status::Ok();
+                           });
+    if (!st.ok()) return st;
+    return out;
   }
 
   // --- storage timeline
@@ -502,6 +528,15 @@ class RocksStore final : public Store {
     v.clear();
     EncodeCounters(o.counters, &v);
     return Put(b, kMeta, kCountersKey, v);
+  }
+
+  Status Stage(const op::PutBlock& o, rocksdb::WriteBatch& b, std::string&, std::string& v) {
+    v.clear();
+    EncodeBlock(o.block, &v);
+    return Put(b, kUserBlock, Key2(o.block.blocker, o.block.blocked), v);
+  }
+  Status Stage(const op::DeleteBlock& o, rocksdb::WriteBatch& b, std::string&, std::string&) {
+    return Delete(b, kUserBlock, Key2(o.blocker, o.blocked));
   }
 
   Status Get(Cf cf, std::string_view key, std::string* value) {

@@ -19,6 +19,9 @@
 //                                                   once expired)
 //   changes          gseq                         -> ChangeRecord   (change feed)
 //   meta             "counters"                   -> Counters
+//   user_block       blocker user_id, blocked user_id -> BlockRecord (created_ms); the
+//                                                   keyspace is created on open, so data
+//                                                   directories from before it still open
 //
 // Thread-safety: all methods are thread-safe; Apply() is meant for one writer at a time.
 #pragma once

@@ -84,6 +84,12 @@ class Store {
   virtual Result<DedupRecord> GetDedup(UserId sender, std::string_view client_msg_id,
                                        int64_t now_ms) = 0;
 
+  // --- blocks
+  // kNotFound unless `blocker` blocks `blocked`.
+  virtual Result<BlockRecord> GetBlock(UserId blocker, UserId blocked) = 0;
+  // The users `blocker` blocks, ascending by blocked user id.
+  virtual Result<std::vector<BlockRecord>> ListBlocks(UserId blocker) = 0;
+
   // --- change feed
   virtual Result<std::vector<ChangeRecord>> ScanChanges(uint64_t after_gseq, size_t limit) = 0;
 

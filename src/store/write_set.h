@@ -72,12 +72,20 @@ struct PutChange {
 struct PutCounters {
   Counters counters;
 };
+struct PutBlock {
+  BlockRecord block;
+};
+struct DeleteBlock {
+  UserId blocker;
+  UserId blocked;
+};
 }  // namespace op
 
-using WriteOp = std::variant<op::PutUser, op::PutDevice, op::DeleteDevice, op::PutConversation,
-                             op::PutConvHead, op::PutDirectPair, op::PutMember, op::DeleteMember,
-                             op::PutMessage, op::PutInboxEvent, op::PutReadCursor,
-                             op::PutDeviceCursor, op::PutDedup, op::PutChange, op::PutCounters>;
+using WriteOp =
+    std::variant<op::PutUser, op::PutDevice, op::DeleteDevice, op::PutConversation, op::PutConvHead,
+                 op::PutDirectPair, op::PutMember, op::DeleteMember, op::PutMessage,
+                 op::PutInboxEvent, op::PutReadCursor, op::PutDeviceCursor, op::PutDedup,
+                 op::PutChange, op::PutCounters, op::PutBlock, op::DeleteBlock>;
 
 struct WriteSet {
   std::vector<WriteOp> ops;
