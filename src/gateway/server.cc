@@ -15,6 +15,7 @@
 #include <boost/beast/websocket.hpp>
 #include <thread>
 
+#include "common/hash_pool.h"
 #include "common/worker_pool.h"
 #include "gateway/dispatcher.h"
 #include "gateway/gateway_context.h"
@@ -168,7 +169,10 @@ struct Server::Impl {
         workers(std::make_unique<WorkerPool>(
             c.worker_threads ? c.worker_threads
                              : std::max(2u, std::thread::hardware_concurrency()))),
-        dispatcher(core, hub, c, metrics, *workers, search) {
+        hashers(std::make_unique<HashPool>(
+            c.hash_threads ? c.hash_threads : std::max(1u, std::thread::hardware_concurrency() / 2),
+            c.hash_queue)),
+        dispatcher(core, hub, c, metrics, *workers, *hashers, search) {
     ctx.config = c;
     ctx.dispatcher = &dispatcher;
     ctx.metrics = &metrics;
@@ -281,6 +285,7 @@ struct Server::Impl {
   metrics::Registry& registry;
   GatewayMetrics metrics;
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<HashPool> hashers;
   Dispatcher dispatcher;
   GatewayContext ctx;
   std::vector<std::unique_ptr<asio::io_context>> ios;
@@ -313,6 +318,13 @@ Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, Core&
   registry.gauge_fn("parley_worker_queue", "Jobs waiting for a worker thread.", [raw] {
     return raw->workers ? static_cast<double>(raw->workers->queued()) : 0.0;
   });
+  registry.gauge_fn("parley_hash_queue", "Password checks waiting for a hashing thread.", [raw] {
+    return raw->hashers ? static_cast<double>(raw->hashers->queued()) : 0.0;
+  });
+  registry.gauge_fn(
+      "parley_hash_rejected_total",
+      "Password operations refused with `unavailable`: the hash queue was full (counter).",
+      [raw] { return raw->hashers ? static_cast<double>(raw->hashers->rejected()) : 0.0; });
   std::unique_ptr<Server> server(new Server(std::move(impl)));
   raw->Accept();
   for (auto& io : raw->ios) {
@@ -358,6 +370,7 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Blocking jobs finish first (their replies go nowhere now), then the network threads.
+  m.hashers.reset();  // a login's token commit goes on to the worker pool: hashers first
   m.workers.reset();
   for (auto& io : m.ios) io->stop();
   for (auto& t : m.threads) t.join();

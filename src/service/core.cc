@@ -14,6 +14,7 @@ Result<std::unique_ptr<Core>> Core::Open(std::unique_ptr<Store> store, const Ser
   Store* s = core->store_.get();
   Sequencer* q = core->sequencer_.get();
   core->accounts_ = std::make_unique<AccountService>(s, q, config);
+  core->invites_ = std::make_unique<InviteService>(s);
   core->conversations_ = std::make_unique<ConversationService>(s, q, config);
   core->messages_ = std::make_unique<MessageService>(q, config);
   core->timeline_ = std::make_unique<TimelineService>(s, q, config);

@@ -10,6 +10,7 @@
 #include "service/accounts.h"
 #include "service/config.h"
 #include "service/conversations.h"
+#include "service/invites.h"
 #include "service/messaging.h"
 #include "service/sequencer.h"
 #include "service/timeline.h"
@@ -26,6 +27,7 @@ class Core {
   ~Core();
 
   AccountService& accounts() { return *accounts_; }
+  InviteService& invites() { return *invites_; }
   ConversationService& conversations() { return *conversations_; }
   MessageService& messages() { return *messages_; }
   TimelineService& timeline() { return *timeline_; }
@@ -43,6 +45,7 @@ class Core {
   std::unique_ptr<Store> store_;
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<AccountService> accounts_;
+  std::unique_ptr<InviteService> invites_;
   std::unique_ptr<ConversationService> conversations_;
   std::unique_ptr<MessageService> messages_;
   std::unique_ptr<TimelineService> timeline_;

@@ -19,6 +19,8 @@
 //                                                   once expired)
 //   changes          gseq                         -> ChangeRecord   (change feed)
 //   meta             "counters"                   -> Counters
+//   invites          token digest (32 bytes)      -> InviteRecord (uses left, expiry);
+//                                                   created on open if missing
 //
 // Thread-safety: all methods are thread-safe; Apply() is meant for one writer at a time.
 #pragma once
