@@ -7,7 +7,8 @@ namespace parley::bench {
 
 const char kBenchConfig[] =
     "[accounts]\npassword_hash = \"min\"\n"
-    "[limits]\nsend_rate_per_conn = 0\nsend_rate_per_user = 0\nauth_rate_per_conn = 0\n";
+    "[limits]\nsend_rate_per_conn = 0\nsend_rate_per_user = 0\nauth_rate_per_conn = 0\n"
+    "register_rate_per_ip = 0\n";
 
 Result<Target> OpenTarget(const NetOptions& options) {
   Target t;

@@ -26,8 +26,7 @@ namespace parley {
 class HashPool {
  public:
   // `threads` 0 is taken as 1. `max_queued`: jobs that may wait beyond the running ones.
-  HashPool(size_t threads, size_t max_queued)
-      : pool_(std::max<size_t>(threads, 1), max_queued) {}
+  HashPool(size_t threads, size_t max_queued) : pool_(std::max<size_t>(threads, 1), max_queued) {}
 
   // Queues `job`; false if the queue is full, with *retry_after_ms set to a suggested wait
   // (at least 1 ms). `job` is dropped then.

@@ -63,9 +63,9 @@ Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
   OnHasher(s, r.id,
            [this, s, id = r.id, policy, name = std::string(name), pw = std::string(password),
             inv = std::string(invite.value_or(""))] {
-             PARLEY_ASSIGN_OR_RETURN(UserRecord user,
-                                     RegisterUnderPolicy(core_.accounts(), core_.invites(), policy,
-                                                         name, pw, inv));
+             PARLEY_ASSIGN_OR_RETURN(
+                 UserRecord user,
+                 RegisterUnderPolicy(core_.accounts(), core_.invites(), policy, name, pw, inv));
              JsonWriter w = BeginReply(id);
              w.Key("user").Uint(user.id).Key("name").String(user.name).EndObject();
              s->Reply(w.Take());

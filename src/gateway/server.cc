@@ -102,7 +102,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
     auto self = shared_from_this();
     ctx_.admin(std::string(shared_req->method_string()), std::string(shared_req->target()),
-               std::string((*shared_req)[http::field::authorization]),
+               std::string((*shared_req)[http::field::authorization]), shared_req->body(),
                [self, shared_req](int status, std::string body) {
                  asio::post(self->stream_.get_executor(),
                             [self, shared_req, status, body = std::move(body)]() mutable {

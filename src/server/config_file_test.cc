@@ -504,8 +504,7 @@ TEST_F(ConfigFileTest, AuthAbuseKeysFillTheirFields) {
 
   EXPECT_NE(Error("[accounts]\nregistration = \"invites\"\n").find("'accounts.registration'"),
             std::string::npos);
-  EXPECT_NE(Error("[accounts]\nhash_queue = 0\n").find("'accounts.hash_queue'"),
-            std::string::npos);
+  EXPECT_NE(Error("[accounts]\nhash_queue = 0\n").find("'accounts.hash_queue'"), std::string::npos);
   EXPECT_NE(Error("[limits]\nlogin_backoff_initial_ms = 0\n").find("login_backoff_initial_ms"),
             std::string::npos);
   EXPECT_NE(Error("[limits]\nusers_burst_per_conn = 0.5\n").find("'limits.users_burst_per_conn'"),
@@ -525,12 +524,11 @@ TEST_F(ConfigFileTest, DocumentedExampleHasTheAuthAbuseKeysAtTheirDefaults) {
   ASSERT_NE(at, std::string::npos);
   at += 8;
   const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
-  for (const char* key :
-       {"login_failures_per_account", "login_failures_per_ip", "login_backoff_initial_ms",
-        "login_backoff_max_account_ms", "login_backoff_max_ip_ms", "users_rate_per_conn",
-        "users_burst_per_conn", "users_rate_per_user", "users_burst_per_user",
-        "register_rate_per_ip", "register_burst_per_ip", "registration", "hash_threads",
-        "hash_queue"}) {
+  for (const char* key : {"login_failures_per_account", "login_failures_per_ip",
+                          "login_backoff_initial_ms", "login_backoff_max_account_ms",
+                          "login_backoff_max_ip_ms", "users_rate_per_conn", "users_burst_per_conn",
+                          "users_rate_per_user", "users_burst_per_user", "register_rate_per_ip",
+                          "register_burst_per_ip", "registration", "hash_threads", "hash_queue"}) {
     EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
   }
   ServerConfig odd;

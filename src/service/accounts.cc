@@ -71,8 +71,7 @@ const std::string& AccountService::DummyHash() {
   return dummy_hash_;
 }
 
-Result<UserRecord> AccountService::CheckPassword(std::string_view name,
-                                                 std::string_view password) {
+Result<UserRecord> AccountService::CheckPassword(std::string_view name, std::string_view password) {
   const Status bad_login(Code::kUnauthenticated, "unknown user or wrong password");
   auto user = FindUser(name);
   if (!user.ok()) {

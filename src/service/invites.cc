@@ -7,9 +7,7 @@ namespace parley {
 namespace {
 constexpr size_t kMaxTokenBytes = 256;
 
-Status NoInvite() {
-  return PermissionDenied("the invite is unknown, expired or used up");
-}
+Status NoInvite() { return PermissionDenied("the invite is unknown, expired or used up"); }
 }  // namespace
 
 Result<NewInvite> InviteService::Create(uint32_t uses, int64_t ttl_ms) {

@@ -79,13 +79,13 @@ TEST_F(InvitesTest, UsesExpiryAndRestart) {
   ASSERT_TRUE(three.ok());
   auto expired = invites().Create(5, 1);  // 1 ms
   ASSERT_TRUE(expired.ok());
-  EXPECT_TRUE(Register("m1", three->token).ok());
+  EXPECT_TRUE(Register("mem1", three->token).ok());
   Reopen();
-  EXPECT_TRUE(Register("m2", three->token).ok());
-  EXPECT_TRUE(Register("m3", three->token).ok());
-  EXPECT_EQ(Register("m4", three->token).status().code(), Code::kPermissionDenied);
+  EXPECT_TRUE(Register("mem2", three->token).ok());
+  EXPECT_TRUE(Register("mem3", three->token).ok());
+  EXPECT_EQ(Register("mem4", three->token).status().code(), Code::kPermissionDenied);
   std::this_thread::sleep_for(std::chrono::milliseconds(5));  // past a 1 ms expiry
-  EXPECT_EQ(Register("e1", expired->token).status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(Register("exp1", expired->token).status().code(), Code::kPermissionDenied);
   EXPECT_EQ(invites().Create(0, 0).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(invites().Create(1, -1).status().code(), Code::kInvalidArgument);
 }
