@@ -92,9 +92,9 @@ struct GatewayConfig {
   double users_rate_per_user = 200;
   double users_burst_per_user = 2000;
   // `register` requests per client IP (over all its connections). Defaults: 0.1/s (6 per
-  // minute), burst 20.
+  // minute), burst 100 (a classroom or office behind one address signing up at once).
   double register_rate_per_ip = 0.1;
-  double register_burst_per_ip = 20;
+  double register_burst_per_ip = 100;
 
   // [accounts]
   // Threads for password hashing (register, login, password changes), apart from the
