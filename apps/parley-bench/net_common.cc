@@ -12,7 +12,8 @@ const char kBenchConfig[] =
     "[accounts]\npassword_hash = \"min\"\n"
     "[limits]\nsend_rate_per_conn = 0\nsend_rate_per_user = 0\nauth_rate_per_conn = 0\n"
     // Every bench connection comes from 127.0.0.x: no per-address limits.
-    "max_connections_per_ip = 0\nhandshake_rate_per_ip = 0\n";
+    "max_connections_per_ip = 0\nhandshake_rate_per_ip = 0\n"
+    "register_rate_per_ip = 0\n";
 
 Result<Target> OpenTarget(const NetOptions& options) {
   Target t;

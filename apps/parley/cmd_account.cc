@@ -30,12 +30,12 @@ void AddPasswordOptions(CLI::App* sub, PasswordArgs& p) {
       ->excludes(pw);
 }
 
-int Register(Cli& cli, const std::string& name, const PasswordArgs& p) {
+int Register(Cli& cli, const std::string& name, const PasswordArgs& p, const std::string& invite) {
   auto password = ReadPassword(p.password, p.from_stdin);
   if (!password.ok()) return cli.Usage(password.status().message());
   auto c = cli.Connect(cli.ServerUrl());
   if (!c.ok()) return cli.Fail(c.status());
-  auto user = (*c)->Register(name, *password);
+  auto user = (*c)->Register(name, *password, invite);
   if (!user.ok()) return cli.Fail(user.status());
   cli.Out(cli.opts.json ? UserJson(user->id, user->name)
                         : fmt::format("registered {} (user {})", user->name, user->id));
@@ -158,10 +158,12 @@ void AddAccountCommands(CLI::App& app, Cli& cli) {
     auto* sub = app.add_subcommand("register", "create an account");
     auto name = std::make_shared<std::string>();
     auto pw = std::make_shared<PasswordArgs>();
+    auto invite = std::make_shared<std::string>();
     sub->add_option("NAME", *name, "3-32 characters of a-z 0-9 _ . - starting with a letter")
         ->required();
     AddPasswordOptions(sub, *pw);
-    cli.Command(sub, [&cli, name, pw] { return Register(cli, *name, *pw); });
+    sub->add_option("--invite", *invite, "an invite token (servers with registration = invite)");
+    cli.Command(sub, [&cli, name, pw, invite] { return Register(cli, *name, *pw, *invite); });
   }
   {
     auto* sub = app.add_subcommand("login", "log in and store the session in $PARLEY_HOME");

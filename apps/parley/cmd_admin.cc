@@ -1,5 +1,6 @@
 // `parley admin …`: server administration. This file: `reindex`; backups are in
-// cmd_backup.cc, export and import in cmd_export.cc.
+// cmd_backup.cc, export and import in cmd_export.cc, invites and users in
+// cmd_admin_accounts.cc.
 //
 // `parley admin reindex --data DIR` rebuilds the search index from the store: it deletes
 // DIR/search and indexes the whole change feed again. The store is opened directly, so
@@ -55,7 +56,8 @@ int Reindex(Cli& cli, const std::string& data_dir) {
 }  // namespace
 
 void AddAdminCommands(CLI::App& app, Cli& cli) {
-  auto* admin = app.add_subcommand("admin", "server administration: backups, export, reindex");
+  auto* admin = app.add_subcommand(
+      "admin", "server administration: backups, export, reindex, invites, users");
   admin->require_subcommand(1);
   auto* sub = admin->add_subcommand("reindex", "rebuild the search index from the store");
   auto data = std::make_shared<std::string>("./data");
@@ -63,6 +65,7 @@ void AddAdminCommands(CLI::App& app, Cli& cli) {
   cli.Command(sub, [&cli, data] { return Reindex(cli, *data); });
   AddAdminBackupCommands(*admin, cli);
   AddAdminExportCommands(*admin, cli);
+  AddAdminUserCommands(*admin, cli);
 }
 
 }  // namespace parley::cli

@@ -22,12 +22,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "admin_http.h"
 #include "backup/backup.h"
 #include "backup/codec.h"
 #include "backup/target.h"
 #include "cli.h"
-#include "client/http_request.h"
-#include "client/url.h"
 #include "common/clock.h"
 #include "format.h"
 
@@ -78,57 +77,12 @@ Result<TargetAndKey> OpenTarget(const BackupArgs& a) {
   return out;
 }
 
-// The admin endpoint: --admin-url (http[s]:// or ws[s]://), else the server the CLI talks to.
-Result<client::Url> AdminUrl(Cli& cli, const BackupArgs& a) {
-  return client::ParseHttpUrl(a.admin_url.empty() ? cli.ServerUrl() : a.admin_url);
-}
+Result<std::string> AdminToken(const BackupArgs& a) { return ReadAdminToken(a.token_file); }
 
-Result<std::string> AdminToken(const BackupArgs& a) {
-  std::string token;
-  if (!a.token_file.empty()) {
-    std::ifstream in(a.token_file);
-    if (!in) return Status(Code::kInvalidArgument, "cannot read --token-file " + a.token_file);
-    // Its first line, read with a bound (a token is short; /dev/zero is not a token file).
-    token.resize(4096);
-    in.read(token.data(), static_cast<std::streamsize>(token.size()));
-    token.resize(static_cast<size_t>(in.gcount()));
-    token = token.substr(0, token.find('\n'));
-  } else if (const char* env = std::getenv("PARLEY_ADMIN_TOKEN")) {
-    token = env;
-  }
-  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) {
-    return Status(Code::kInvalidArgument,
-                  "the admin token is needed: --token-file FILE or $PARLEY_ADMIN_TOKEN");
-  }
-  return token;
-}
-
-// Calls an admin endpoint; a non-2xx answer becomes an error carrying the server's text.
 Result<nlohmann::json> CallAdmin(Cli& cli, const BackupArgs& a, const std::string& token,
                                  const std::string& method, const std::string& path,
                                  int timeout_s) {
-  PARLEY_ASSIGN_OR_RETURN(client::Url url, AdminUrl(cli, a));
-  client::HttpRequestSpec spec = cli.HttpSpecFor(url);
-  spec.method = method;
-  spec.path = path;
-  spec.headers.emplace_back("Authorization", "Bearer " + token);
-  spec.timeout_s = timeout_s;
-  PARLEY_ASSIGN_OR_RETURN(client::HttpResponse res, client::HttpRequest(spec));
-  auto body = nlohmann::json::parse(res.body, nullptr, /*allow_exceptions=*/false);
-  if (res.status / 100 != 2) {
-    std::string message = body.is_object() && body.contains("error") && body["error"].is_string()
-                              ? body["error"].get<std::string>()
-                              : res.body;
-    const Code code = res.status == 401   ? Code::kUnauthenticated
-                      : res.status == 409 ? Code::kFailedPrecondition
-                      : res.status == 503 ? Code::kFailedPrecondition
-                      : res.status == 404 ? Code::kNotFound
-                                          : Code::kInternal;
-    return Status(code, fmt::format("HTTP {}: {}", res.status, message));
-  }
-  if (body.is_discarded()) return Status(Code::kIOError, "the server's answer is not JSON");
-  return body;
+  return AdminCall(cli, a.admin_url, token, method, path, "", timeout_s);
 }
 
 // One backup as a row: id, time, kind, parent, size, stored, messages, duration.

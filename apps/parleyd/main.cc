@@ -209,12 +209,12 @@ int main(int argc, char** argv) {
                       [b] { return b->running() ? 1.0 : 0.0; });
     backups->Start();
   }
-  parley::AdminApi admin(config.admin_token, backups.get());
+  parley::AdminApi admin(config.admin_token, backups.get(), core->get());
   parley::AdminHandler admin_handler;
   if (!config.admin_token.empty()) {
     admin_handler = [&admin](std::string method, std::string target, std::string authorization,
-                             std::function<void(int, std::string)> respond) {
-      admin.Handle(method, target, authorization, std::move(respond));
+                             std::string body, std::function<void(int, std::string)> respond) {
+      admin.Handle(method, target, authorization, body, std::move(respond));
     };
   }
 

@@ -157,11 +157,14 @@ Result<std::string> BlockingClient::CallRaw(const std::string& op,
   return std::move(frame);
 }
 
-Result<UserInfo> BlockingClient::Register(const std::string& name, const std::string& password) {
-  return Decoded<UserInfo>(
-      CallRaw("register",
-              [&](JsonWriter& w) { w.Key("name").String(name).Key("password").String(password); }),
-      DecodeRegister);
+Result<UserInfo> BlockingClient::Register(const std::string& name, const std::string& password,
+                                          const std::string& invite) {
+  return Decoded<UserInfo>(CallRaw("register",
+                                   [&](JsonWriter& w) {
+                                     w.Key("name").String(name).Key("password").String(password);
+                                     if (!invite.empty()) w.Key("invite").String(invite);
+                                   }),
+                           DecodeRegister);
 }
 
 Result<LoginReply> BlockingClient::Login(const std::string& name, const std::string& password,

@@ -92,7 +92,9 @@ class BlockingClient {
   void set_max_queued_frames(size_t n) { max_queued_ = n; }
 
   // --- Typed operations (docs/protocol.md §3) ---
-  Result<UserInfo> Register(const std::string& name, const std::string& password);
+  // `invite` empty: left out (servers with `registration = "invite"` need one).
+  Result<UserInfo> Register(const std::string& name, const std::string& password,
+                            const std::string& invite = "");
   Result<LoginReply> Login(const std::string& name, const std::string& password,
                            const std::string& device = "");
   Result<LoginReply> Auth(const std::string& token, const std::string& device = "");

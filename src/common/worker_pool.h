@@ -2,10 +2,17 @@
 // off network and sequencer threads (password hashing, conversation changes that wait for
 // their commit).
 //
-// Thread-safety: Submit is thread-safe. The destructor runs every queued job, then joins.
+// A pool may bound its queue (`max_queued`): TrySubmit then refuses work beyond it, so a
+// flood of expensive requests (password guesses) is answered "busy" at once instead of
+// waiting behind each other for seconds. Submit ignores the bound (internal work that must
+// not be dropped).
+//
+// Thread-safety: Submit and TrySubmit are thread-safe. The destructor runs every queued
+// job, then joins.
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -16,7 +23,8 @@ namespace parley {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(size_t threads) {
+  // `max_queued`: jobs that may wait (beyond those running) before TrySubmit refuses.
+  explicit WorkerPool(size_t threads, size_t max_queued = SIZE_MAX) : max_queued_(max_queued) {
     if (threads == 0) threads = 1;
     for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
@@ -39,6 +47,20 @@ class WorkerPool {
     cv_.notify_one();
   }
 
+  // Queues `job` unless max_queued jobs are already waiting; false (and `job` dropped)
+  // if the queue is full.
+  [[nodiscard]] bool TrySubmit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (jobs_.size() >= max_queued_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+
+  size_t threads() const { return threads_.size(); }
+
   size_t queued() {
     std::lock_guard<std::mutex> lock(mu_);
     return jobs_.size();
@@ -59,6 +81,7 @@ class WorkerPool {
     }
   }
 
+  const size_t max_queued_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;

@@ -135,6 +135,35 @@ struct GatewayConfig {
   size_t max_connections_per_ip = 1000;
   double handshake_rate_per_ip = 100;
   double handshake_burst_per_ip = 1000;
+  // Login backoff (docs/operations.md, "Login limits"): after this many failed logins for
+  // one account name / from one client IP, each further failure locks that name / IP out
+  // for a time that doubles from login_backoff_initial_ms up to the cap; a success resets
+  // the account (not the IP). 0 turns that limit off. Defaults: 5 per account, 20 per IP,
+  // 1 s initial, caps 60 s per account (so an attacker cannot lock a user out for long)
+  // and 5 min per IP.
+  size_t login_failures_per_account = 5;
+  size_t login_failures_per_ip = 20;
+  int64_t login_backoff_initial_ms = 1000;
+  int64_t login_backoff_max_account_ms = 60'000;
+  int64_t login_backoff_max_ip_ms = 300'000;
+  // `users` lookups, counted in names/ids looked up, per connection and per user.
+  // Defaults: 100/s burst 1000 per connection; 200/s burst 2000 per user.
+  double users_rate_per_conn = 100;
+  double users_burst_per_conn = 1000;
+  double users_rate_per_user = 200;
+  double users_burst_per_user = 2000;
+  // `register` requests per client IP (over all its connections). Defaults: 0.1/s (6 per
+  // minute), burst 100 (a classroom or office behind one address signing up at once).
+  double register_rate_per_ip = 0.1;
+  double register_burst_per_ip = 100;
+
+  // [accounts]
+  // Threads for password hashing (register, login, password changes), apart from the
+  // worker pool; 0 = half the cores, at least 1. Default: 0.
+  size_t hash_threads = 0;
+  // Password operations that may wait for a hashing thread; beyond, they are refused at
+  // once with `unavailable` and retry_after_ms. Default: 64.
+  size_t hash_queue = 64;
 };
 
 }  // namespace parley

@@ -1,5 +1,6 @@
 #include "gateway/dispatcher.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 
 #include "common/clock.h"
@@ -30,6 +31,14 @@ bool IsClientFault(Code code) {
   }
 }
 
+BackoffPolicy LoginPolicy(size_t free_failures, int64_t initial_ms, int64_t max_ms) {
+  BackoffPolicy p;
+  p.free_failures = free_failures;
+  p.initial_us = initial_ms * 1000;
+  p.max_us = std::max(max_ms, initial_ms) * 1000;
+  return p;
+}
+
 bool AllowedBeforeAuth(Op op) {
   return op == Op::kPing || op == Op::kRegister || op == Op::kLogin || op == Op::kAuth;
 }
@@ -37,23 +46,34 @@ bool AllowedBeforeAuth(Op op) {
 }  // namespace
 
 Dispatcher::Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
-                       WorkerPool& workers, search::SearchService* search)
+                       WorkerPool& workers, HashPool& hashers, search::SearchService* search)
     : core_(core),
       search_(search),
       hub_(hub),
       config_(config),
       metrics_(metrics),
       workers_(workers),
+      hashers_(hashers),
       user_send_buckets_(config.send_rate_per_user, config.send_burst_per_user),
       user_typing_buckets_(config.typing_rate_per_user, config.typing_burst_per_user),
       conv_typing_buckets_(config.typing_rate_per_conv, config.typing_burst_per_conv),
-      user_membership_buckets_(config.membership_rate_per_user, config.membership_burst_per_user) {}
+      user_membership_buckets_(config.membership_rate_per_user, config.membership_burst_per_user),
+      user_lookup_buckets_(config.users_rate_per_user, config.users_burst_per_user),
+      register_ip_buckets_(config.register_rate_per_ip, config.register_burst_per_ip),
+      login_account_backoff_(LoginPolicy(config.login_failures_per_account,
+                                         config.login_backoff_initial_ms,
+                                         config.login_backoff_max_account_ms)),
+      login_ip_backoff_(LoginPolicy(config.login_failures_per_ip, config.login_backoff_initial_ms,
+                                    config.login_backoff_max_ip_ms)),
+      login_log_(10, 10'000'000) {}
 
 SessionState Dispatcher::NewSessionState() const {
-  return SessionState(config_.send_rate_per_conn, config_.send_burst_per_conn,
-                      config_.auth_rate_per_conn, config_.auth_burst_per_conn,
-                      config_.typing_rate_per_conn, config_.typing_burst_per_conn,
-                      config_.search_rate_per_conn, config_.search_burst_per_conn);
+  SessionState st(config_.send_rate_per_conn, config_.send_burst_per_conn,
+                  config_.auth_rate_per_conn, config_.auth_burst_per_conn,
+                  config_.typing_rate_per_conn, config_.typing_burst_per_conn,
+                  config_.search_rate_per_conn, config_.search_burst_per_conn);
+  st.users_bucket = TokenBucket(config_.users_rate_per_conn, config_.users_burst_per_conn);
+  return st;
 }
 
 void Dispatcher::Fail(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms) {
@@ -193,6 +213,34 @@ void Dispatcher::OnWorkerInOrder(const Link& s, const RequestId& id, std::functi
   });
 }
 
+bool Dispatcher::OnHasher(const Link& s, const RequestId& id, std::function<Status()> job) {
+  int64_t retry_ms = 0;
+  const bool queued = hashers_.TrySubmit(
+      [this, s, id, job = std::move(job)] {
+        Status st = job();
+        if (!st.ok()) Fail(s, id, st);
+      },
+      &retry_ms);
+  if (!queued) {
+    Fail(s, id, Status(Code::kUnavailable, "password checks are busy; retry later"), retry_ms);
+  }
+  return queued;
+}
+
+void Dispatcher::LoginFailed(const std::string& account, const std::string& ip, const Status& why) {
+  const int64_t now = NowMicros();
+  const int64_t account_lock = login_account_backoff_.Fail(account, now);
+  const int64_t ip_lock = login_ip_backoff_.Fail(ip, now);
+  metrics_.login_failures.Inc();
+  uint64_t suppressed = 0;
+  if (login_log_.Allow(now, &suppressed)) {
+    spdlog::warn(
+        "login failed: user={} ip={} reason=\"{}\" locked_ms(account={}, ip={}){}", account, ip,
+        why.message(), account_lock / 1000, ip_lock / 1000,
+        suppressed ? " (" + std::to_string(suppressed) + " more failures not logged)" : "");
+  }
+}
+
 Result<UserId> Dispatcher::ResolveUser(const UserRef& ref) {
   if (const auto* id = std::get_if<uint64_t>(&ref)) {
     PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(*id));
@@ -213,12 +261,12 @@ Result<std::vector<UserId>> Dispatcher::ResolveUsers(const std::vector<UserRef>&
 }
 
 bool Dispatcher::Limited(const Link& s, const RequestId& id, TokenBucket& bucket,
-                         KeyedTokenBuckets* per_user, std::string_view what) {
+                         KeyedTokenBuckets* per_user, std::string_view what, double cost) {
   int64_t now = NowMicros();
-  int64_t wait = bucket.Take(now);
+  int64_t wait = bucket.Take(now, cost);
   // A connection token spent before the per-user bucket refuses stays spent: the client is
   // over a limit either way.
-  if (wait == 0 && per_user) wait = per_user->Take(s->state().identity->user_id, now);
+  if (wait == 0 && per_user) wait = per_user->Take(s->state().identity->user_id, now, cost);
   if (wait == 0) return false;
   Refuse(s, id, Status(Code::kRateLimited, std::string(what) + " too fast"), (wait + 999) / 1000);
   return true;

@@ -4,8 +4,11 @@
 // (sync, history, lists, token auth) are answered inline — they are sub-millisecond store
 // reads. Sends, recalls, edits and read cursors go to the sequencer asynchronously; their
 // completions run on the committer thread and only queue the reply. Blocking work
-// (password hashing, conversation changes that wait for their commit) runs on the worker
-// pool. Every request produces exactly one reply.
+// (conversation changes that wait for their commit, search) runs on the worker pool;
+// password hashing runs on the bounded hash pool (OnHasher), so guessers cannot starve
+// other work and a full pool is answered `unavailable` at once. Logins are limited per
+// account name and per client IP with growing lockouts (FailureBackoff). Every request
+// produces exactly one reply.
 #pragma once
 
 #include <atomic>
@@ -13,12 +16,15 @@
 #include <memory>
 #include <string_view>
 
+#include "common/hash_pool.h"
 #include "common/worker_pool.h"
 #include "gateway/config.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/session_link.h"
 #include "hub/hub.h"
+#include "limits/failure_backoff.h"
 #include "limits/keyed_token_buckets.h"
+#include "limits/log_throttle.h"
 #include "protocol/request.h"
 #include "service/core.h"
 
@@ -33,7 +39,7 @@ class Dispatcher {
 
   // `search` may be null (search disabled): the op then answers `unavailable`.
   Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
-             WorkerPool& workers, search::SearchService* search = nullptr);
+             WorkerPool& workers, HashPool& hashers, search::SearchService* search = nullptr);
 
   void OnText(const Link& s, std::string_view frame);
   void OnBinary(const Link& s);
@@ -58,7 +64,7 @@ class Dispatcher {
   // Takes a token from `bucket` (and from the user's bucket in `per_user`, if given). If
   // one is empty, replies `rate_limited` with the wait and returns true.
   bool Limited(const Link& s, const RequestId& id, TokenBucket& bucket, KeyedTokenBuckets* per_user,
-               std::string_view what);
+               std::string_view what, double cost = 1);
   // Takes `cost` tokens of `key`'s bucket in `buckets` (shared by connections). If it is
   // short, replies `rate_limited` with the time until the tokens are there; returns true.
   bool KeyLimited(const Link& s, const RequestId& id, KeyedTokenBuckets& buckets, uint64_t key,
@@ -103,6 +109,13 @@ class Dispatcher {
   // has returned (its write committed, or for a send queued at the sequencer), so the
   // writes of one connection commit in the order their frames were read.
   void OnWorkerInOrder(const Link& s, const RequestId& id, std::function<Status()> job);
+  // Runs `job` (which hashes or verifies a password) on the hash pool; its Status, if not
+  // OK, becomes the error reply. If the pool's queue is full, replies `unavailable` with
+  // retry_after_ms at once and returns false (`job` is dropped). Any thread.
+  bool OnHasher(const Link& s, const RequestId& id, std::function<Status()> job);
+  // A login failed for `account` from `ip`: counts it towards both lockouts, the metric and
+  // the (throttled) log. Any thread.
+  void LoginFailed(const std::string& account, const std::string& ip, const Status& why);
 
   Core& core_;
   search::SearchService* search_;
@@ -110,10 +123,16 @@ class Dispatcher {
   GatewayConfig config_;
   GatewayMetrics& metrics_;
   WorkerPool& workers_;
+  HashPool& hashers_;
   KeyedTokenBuckets user_send_buckets_;
   KeyedTokenBuckets user_typing_buckets_;
   KeyedTokenBuckets conv_typing_buckets_;  // by (user, conversation)
   KeyedTokenBuckets user_membership_buckets_;
+  KeyedTokenBuckets user_lookup_buckets_;
+  KeyedTokenBuckets register_ip_buckets_;  // keyed by a hash of the client IP
+  FailureBackoff login_account_backoff_;   // keyed by normalised user name
+  FailureBackoff login_ip_backoff_;        // keyed by client IP
+  LogThrottle login_log_;
   std::atomic<bool> draining_{false};
 };
 

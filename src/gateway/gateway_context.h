@@ -20,10 +20,10 @@ namespace parley {
 class WsSession;
 
 // Serves an HTTP request under /admin/: (method, target with query, Authorization header,
-// respond(status, JSON body)). `respond` may be called later, from any thread.
-using AdminHandler =
-    std::function<void(std::string method, std::string target, std::string authorization,
-                       std::function<void(int status, std::string body)> respond)>;
+// request body, respond(status, JSON body)). `respond` may be called later, from any thread.
+using AdminHandler = std::function<void(std::string method, std::string target,
+                                        std::string authorization, std::string body,
+                                        std::function<void(int status, std::string body)> respond)>;
 
 struct GatewayContext {
   AdminHandler admin;  // empty: /admin/ answers 404

@@ -27,6 +27,11 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                              "Sends over their rate that paused reading (backpressure).")),
       abuse_closes(r.counter("parley_abuse_closes_total",
                              "Connections closed (1008) for too many failed requests.")),
+      login_failures(r.counter("parley_login_failures_total",
+                               "Logins refused for an unknown name or a wrong password.")),
+      login_lockouts(r.counter("parley_login_lockouts_total",
+                               "Login attempts refused unchecked: the account or IP was locked "
+                               "out after repeated failures.")),
       send_latency(r.histogram("parley_send_latency_seconds",
                                "Time from a send request to its durable ack.", kLatencyBounds)),
       sync_latency(r.histogram("parley_sync_latency_seconds", "Time to answer a sync request.",

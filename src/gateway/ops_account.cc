@@ -1,4 +1,7 @@
 // Account ops: ping, register, login, auth (token resume), logout, users.
+#include <algorithm>
+#include <functional>
+
 #include "common/clock.h"
 #include "common/text.h"
 #include "gateway/dispatcher.h"
@@ -9,6 +12,13 @@ namespace {
 
 constexpr size_t kMaxUsersPerLookup = 500;
 constexpr size_t kMaxPasswordField = 4096;
+constexpr size_t kMaxInviteField = 256;
+
+// The key of per-IP buckets: a hash of the address (a collision only merges two addresses'
+// buckets).
+uint64_t IpKey(const std::string& ip) { return std::hash<std::string>{}(ip); }
+
+int64_t NowMicros() { return MonotonicNanos() / 1000; }
 
 Status CheckNotAuthenticated(const SessionState& st) {
   if (st.identity || st.auth_pending) {
@@ -27,18 +37,40 @@ Status Dispatcher::Ping(const Link& s, const ParsedRequest& r) {
 }
 
 Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
+  SessionState& st = s->state();
   PARLEY_ASSIGN_OR_RETURN(std::string_view name, r.fields.String("name"));
   PARLEY_ASSIGN_OR_RETURN(std::string_view password, r.fields.String("password"));
+  PARLEY_ASSIGN_OR_RETURN(auto invite, r.fields.OptString("invite"));
   if (password.size() > kMaxPasswordField)
     return Status(Code::kInvalidArgument, "password too long");
-  if (Limited(s, r.id, s->state().auth_bucket, nullptr, "account requests")) return Status::Ok();
-  OnWorker(s, r.id, [this, s, id = r.id, name = std::string(name), pw = std::string(password)] {
-    PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().Register(name, pw));
-    JsonWriter w = BeginReply(id);
-    w.Key("user").Uint(user.id).Key("name").String(user.name).EndObject();
-    s->Reply(w.Take());
+  if (invite && invite->size() > kMaxInviteField) {
+    return Status(Code::kInvalidArgument, "invite too long");
+  }
+  // Refusals the policy makes without a password hash come first: they cost nothing.
+  const RegistrationPolicy policy = core_.config().registration;
+  if (policy == RegistrationPolicy::kClosed) {
+    return PermissionDenied("registration is closed on this server; ask an administrator");
+  }
+  if (policy == RegistrationPolicy::kInvite && (!invite || invite->empty())) {
+    return PermissionDenied("registration needs an invite on this server");
+  }
+  if (Limited(s, r.id, st.auth_bucket, nullptr, "account requests")) return Status::Ok();
+  if (int64_t wait = register_ip_buckets_.Take(IpKey(st.peer_ip), NowMicros()); wait > 0) {
+    Refuse(s, r.id, Status(Code::kRateLimited, "too many registrations from this address"),
+           (wait + 999) / 1000);
     return Status::Ok();
-  });
+  }
+  OnHasher(s, r.id,
+           [this, s, id = r.id, policy, name = std::string(name), pw = std::string(password),
+            inv = std::string(invite.value_or(""))] {
+             PARLEY_ASSIGN_OR_RETURN(
+                 UserRecord user,
+                 RegisterUnderPolicy(core_.accounts(), core_.invites(), policy, name, pw, inv));
+             JsonWriter w = BeginReply(id);
+             w.Key("user").Uint(user.id).Key("name").String(user.name).EndObject();
+             s->Reply(w.Take());
+             return Status::Ok();
+           });
   return Status::Ok();
 }
 
@@ -54,25 +86,55 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
     return Status(Code::kInvalidArgument, "device must be 1-64 printable ASCII characters");
   }
   if (Limited(s, r.id, st.auth_bucket, nullptr, "login attempts")) return Status::Ok();
+  // The lockout key: the normalised name. Names that can never exist share one key, which
+  // also keeps what an attacker sends out of the log.
+  std::string account = NormalizeUserName(name);
+  if (account.empty()) account = "(invalid name)";
+  const int64_t now = NowMicros();
+  const int64_t wait = std::max(login_account_backoff_.Check(account, now),
+                                login_ip_backoff_.Check(st.peer_ip, now));
+  if (wait > 0) {
+    metrics_.login_lockouts.Inc();
+    Refuse(s, r.id, Status(Code::kRateLimited, "too many failed logins; retry later"),
+           (wait + 999) / 1000);
+    return Status::Ok();
+  }
   st.auth_pending = true;
-  workers_.Submit([this, s, id = r.id, name = std::string(name), pw = std::string(password),
-                   dev = std::string(device.value_or(""))] {
-    auto login = core_.accounts().Login(name, pw, dev);
-    s->RunOnSession([this, s, id, login = std::move(login), name] {
+  // On the session's thread: the login is over (failed, or answered `unavailable`).
+  auto failed = [this, s, id = r.id, account, ip = st.peer_ip](Status why) {
+    s->RunOnSession([this, s, id, account, ip, why] {
       s->state().auth_pending = false;
-      if (!login.ok()) {
-        Refuse(s, id, login.status());
-        return;
-      }
-      Identity who{login->user_id, login->device_id};
-      std::string normalized = NormalizeUserName(name);
-      Authenticated(s, who, normalized);
-      JsonWriter w = BeginReply(id);
-      w.Key("user").Uint(who.user_id).Key("name").String(normalized);
-      w.Key("device").String(who.device_id).Key("token").String(login->token).EndObject();
-      s->Reply(w.Take());
+      if (why.code() == Code::kUnauthenticated) LoginFailed(account, ip, why);
+      Refuse(s, id, why);
     });
-  });
+  };
+  const bool queued = OnHasher(
+      s, r.id,
+      [this, s, id = r.id, name = std::string(name), pw = std::string(password), account,
+       dev = std::string(device.value_or("")), failed] {
+        auto user = core_.accounts().CheckPassword(name, pw);
+        if (!user.ok()) {
+          failed(user.status());
+          return Status::Ok();
+        }
+        login_account_backoff_.Reset(account);
+        // The token commit waits for an fsync: on a worker, so hashing threads only hash.
+        workers_.Submit([this, s, id, user_id = user->id, user_name = user->name, dev, failed] {
+          auto login = core_.accounts().OpenDevice(user_id, dev);
+          if (!login.ok()) return failed(login.status());
+          s->RunOnSession([this, s, id, login = std::move(login), user_name] {
+            s->state().auth_pending = false;
+            Identity who{login->user_id, login->device_id};
+            Authenticated(s, who, user_name);
+            JsonWriter w = BeginReply(id);
+            w.Key("user").Uint(who.user_id).Key("name").String(user_name);
+            w.Key("device").String(who.device_id).Key("token").String(login->token).EndObject();
+            s->Reply(w.Take());
+          });
+        });
+        return Status::Ok();
+      });
+  if (!queued) st.auth_pending = false;
   return Status::Ok();
 }
 
@@ -119,6 +181,11 @@ Status Dispatcher::Users(const Link& s, const ParsedRequest& r) {
   }
   if (refs.size() > kMaxUsersPerLookup) {
     return Status(Code::kInvalidArgument, "at most 500 users per lookup");
+  }
+  // Counted per name or id looked up: the op is how a client could walk the directory.
+  if (Limited(s, r.id, s->state().users_bucket, &user_lookup_buckets_, "user lookups",
+              static_cast<double>(std::max<size_t>(refs.size(), 1)))) {
+    return Status::Ok();
   }
   JsonWriter w = BeginReply(r.id);
   w.Key("users").BeginArray();

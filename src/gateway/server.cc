@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/files.h"
+#include "common/hash_pool.h"
 #include "common/worker_pool.h"
 #include "gateway/connection_slot.h"
 #include "gateway/dispatcher.h"
@@ -150,7 +151,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto shared_req = std::make_shared<http::request<http::string_body>>(std::move(req));
     auto self = shared_from_this();
     ctx_.admin(std::string(shared_req->method_string()), std::string(shared_req->target()),
-               std::string((*shared_req)[http::field::authorization]),
+               std::string((*shared_req)[http::field::authorization]), shared_req->body(),
                [self, shared_req](int status, std::string body) {
                  asio::post(self->stream_.get_executor(),
                             [self, shared_req, status, body = std::move(body)]() mutable {
@@ -259,7 +260,10 @@ struct Server::Impl {
         workers(std::make_unique<WorkerPool>(
             c.worker_threads ? c.worker_threads
                              : std::max(2u, std::thread::hardware_concurrency()))),
-        dispatcher(core, hub, c, metrics, *workers, search),
+        hashers(std::make_unique<HashPool>(
+            c.hash_threads ? c.hash_threads : std::max(1u, std::thread::hardware_concurrency() / 2),
+            c.hash_queue)),
+        dispatcher(core, hub, c, metrics, *workers, *hashers, search),
         address_limits(c.max_connections_per_ip, c.handshake_rate_per_ip,
                        c.handshake_burst_per_ip) {
     ctx.config = c;
@@ -444,6 +448,7 @@ struct Server::Impl {
   metrics::Registry& registry;
   GatewayMetrics metrics;
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<HashPool> hashers;
   Dispatcher dispatcher;
   AddressLimits address_limits;
   GatewayContext ctx;
@@ -480,6 +485,13 @@ Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, Core&
   registry.gauge_fn("parley_worker_queue", "Jobs waiting for a worker thread.", [raw] {
     return raw->workers ? static_cast<double>(raw->workers->queued()) : 0.0;
   });
+  registry.gauge_fn("parley_hash_queue", "Password checks waiting for a hashing thread.", [raw] {
+    return raw->hashers ? static_cast<double>(raw->hashers->queued()) : 0.0;
+  });
+  registry.gauge_fn(
+      "parley_hash_rejected_total",
+      "Password operations refused with `unavailable`: the hash queue was full (counter).",
+      [raw] { return raw->hashers ? static_cast<double>(raw->hashers->rejected()) : 0.0; });
   std::unique_ptr<Server> server(new Server(std::move(impl)));
   raw->Accept(*raw->acceptor, false);
   if (raw->admin_acceptor) raw->Accept(*raw->admin_acceptor, true);
@@ -536,6 +548,7 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Blocking jobs finish first (their replies go nowhere now), then the network threads.
+  m.hashers.reset();  // a login's token commit goes on to the worker pool: hashers first
   m.workers.reset();
   for (auto& io : m.ios) io->stop();
   for (auto& t : m.threads) t.join();

@@ -44,6 +44,8 @@ struct SessionState {
   int64_t read_resume_us = 0;
   int ordered_hops = 0;
   int64_t send_refused_until_us = 0;
+  // `users` lookups, in names/ids (set from the config by Dispatcher::NewSessionState).
+  TokenBucket users_bucket{0, 1};
   // Failed requests in the current 10 s window, for the abuse limit.
   int64_t error_window_start_us = 0;
   size_t errors_in_window = 0;

@@ -38,6 +38,10 @@ int HttpStatusOf(const Status& st) {
       return 409;
     case Code::kNotFound:
       return 404;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kAlreadyExists:
+      return 409;
     default:
       return 500;
   }
@@ -70,8 +74,49 @@ bool AdminApi::StartListing(std::function<void()> work) {
   return true;
 }
 
+void AdminApi::Accounts(const std::string& path, const std::string& body, Respond respond) {
+  if (core_ == nullptr) return respond(503, Error("accounts are not available"));
+  nlohmann::json req =
+      body.empty() ? nlohmann::json::object() : nlohmann::json::parse(body, nullptr, false);
+  if (!req.is_object()) return respond(400, Error("the body must be a JSON object"));
+  if (path == "/admin/invites") {
+    const auto uses = req.value("uses", nlohmann::json(1));
+    const auto ttl_s = req.value("expires_in_s", nlohmann::json(0));
+    if (!uses.is_number_integer() || !ttl_s.is_number_integer()) {
+      return respond(400, Error("uses and expires_in_s must be integers"));
+    }
+    const int64_t u = uses.get<int64_t>(), t = ttl_s.get<int64_t>();
+    if (u < 1 || u > InviteService::kMaxUses || t < 0 || t > InviteService::kMaxTtlMs / 1000) {
+      return respond(400, Error("uses must be 1 to 1000000, expires_in_s 0 to 31536000"));
+    }
+    auto invite = core_->invites().Create(static_cast<uint32_t>(u), t * 1000);
+    if (!invite.ok())
+      return respond(HttpStatusOf(invite.status()), Error(invite.status().ToString()));
+    return respond(200, nlohmann::json{{"token", invite->token},
+                                       {"uses", invite->record.uses_left},
+                                       {"expires_ms", invite->record.expires_ms}}
+                                .dump() +
+                            "\n");
+  }
+  const auto name = req.value("name", nlohmann::json());
+  const auto password = req.value("password", nlohmann::json());
+  if (!name.is_string() || !password.is_string()) {
+    return respond(400, Error("name and password (strings) are required"));
+  }
+  auto shared = std::make_shared<Respond>(std::move(respond));
+  // Hashing the password takes tens of milliseconds: not on the network thread.
+  const bool started =
+      StartListing([this, shared, n = name.get<std::string>(), pw = password.get<std::string>()] {
+        auto user = core_->accounts().Register(n, pw);
+        if (!user.ok())
+          return (*shared)(HttpStatusOf(user.status()), Error(user.status().ToString()));
+        (*shared)(200, nlohmann::json{{"user", user->id}, {"name", user->name}}.dump() + "\n");
+      });
+  if (!started) (*shared)(429, Error("too many admin requests at once"));
+}
+
 void AdminApi::Handle(const std::string& method, const std::string& target,
-                      const std::string& authorization, Respond respond) {
+                      const std::string& authorization, const std::string& body, Respond respond) {
   const std::string expected = "Bearer " + token_;
   // Constant-time comparison: the token must not leak through timing.
   if (token_.empty() || authorization.size() != expected.size() ||
@@ -80,6 +125,10 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
   }
   const std::string path = target.substr(0, target.find('?'));
   const std::string query = target.size() > path.size() ? target.substr(path.size() + 1) : "";
+  if (path == "/admin/invites" || path == "/admin/users") {
+    if (method != "POST") return respond(405, Error("POST only"));
+    return Accounts(path, body, std::move(respond));
+  }
   if (path != "/admin/backup" && path != "/admin/backups") {
     return respond(404, Error("no such admin endpoint"));
   }

@@ -4,6 +4,11 @@
 //   GET  /admin/backups           list the backups on the target → 200 [{…}, …]; an object
 //                                 that is not a valid backup is listed with "valid": false
 //                                 and its "error" (before the valid ones, oldest first)
+//   POST /admin/invites           {"uses": N, "expires_in_s": S} (both optional) → 200
+//                                 {"token", "uses", "expires_ms"}: a registration invite
+//   POST /admin/users             {"name", "password"} → 200 {"user", "name"}: an account
+//                                 created whatever `[accounts] registration` says;
+//                                 400 for a bad name/password/body, 409 if the name is taken
 //
 // 401 without the right token, 404 for other paths, 405 for wrong methods, 409 while a
 // backup runs, 429 with too many listings at once, 503 when backups are not configured.
@@ -21,25 +26,31 @@
 #include <vector>
 
 #include "backup/backup_service.h"
+#include "service/core.h"
 
 namespace parley {
 
 class AdminApi {
  public:
   using Respond = std::function<void(int status, std::string body)>;
-  // `backup` may be null (not configured).
-  AdminApi(std::string token, backup::BackupService* backup)
-      : token_(std::move(token)), backup_(backup) {}
+  // `backup` may be null (not configured); `core` may be null (no account endpoints).
+  AdminApi(std::string token, backup::BackupService* backup, Core* core = nullptr)
+      : token_(std::move(token)), backup_(backup), core_(core) {}
   ~AdminApi() { Wait(); }
   // Waits for a running job (its answer is sent first).
   void Wait();
 
+  // `body`: the request body (JSON for the account endpoints; empty otherwise).
   void Handle(const std::string& method, const std::string& target,
-              const std::string& authorization, Respond respond);
+              const std::string& authorization, const std::string& body, Respond respond);
 
  private:
+  // POST /admin/invites and /admin/users (the latter hashes a password: on a thread).
+  void Accounts(const std::string& path, const std::string& body, Respond respond);
+
   std::string token_;
   backup::BackupService* backup_;
+  Core* core_;
   static constexpr size_t kMaxListings = 4;
   // Starts `work` on a thread of its own; false if `kMaxListings` listings are running.
   bool StartListing(std::function<void()> work);

@@ -210,7 +210,19 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
                                      "membership_burst_per_user",
                                      "max_connections_per_ip",
                                      "handshake_rate_per_ip",
-                                     "handshake_burst_per_ip"}));
+                                     "handshake_burst_per_ip",
+
+                                     "login_failures_per_account",
+                                     "login_failures_per_ip",
+                                     "login_backoff_initial_ms",
+                                     "login_backoff_max_account_ms",
+                                     "login_backoff_max_ip_ms",
+                                     "users_rate_per_conn",
+                                     "users_burst_per_conn",
+                                     "users_rate_per_user",
+                                     "users_burst_per_user",
+                                     "register_rate_per_ip",
+                                     "register_burst_per_ip"}));
   // Rates may be 0 (no limit); a burst below 1 would refuse everything.
   constexpr double kMax = 1e9;
   PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
@@ -236,7 +248,22 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
       t.Int("max_connections_per_ip", &g->max_connections_per_ip, 0, 10'000'000));
   PARLEY_RETURN_IF_ERROR(t.Double("handshake_rate_per_ip", &g->handshake_rate_per_ip, 0, kMax));
   PARLEY_RETURN_IF_ERROR(t.Double("handshake_burst_per_ip", &g->handshake_burst_per_ip, 1, kMax));
-  return t.Int("max_errors", &g->max_errors, 1, 1'000'000);
+  PARLEY_RETURN_IF_ERROR(t.Int("max_errors", &g->max_errors, 1, 1'000'000));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("login_failures_per_account", &g->login_failures_per_account, 0, 1'000'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("login_failures_per_ip", &g->login_failures_per_ip, 0, 1'000'000));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("login_backoff_initial_ms", &g->login_backoff_initial_ms, 1, 3'600'000));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("login_backoff_max_account_ms", &g->login_backoff_max_account_ms, 1, 86'400'000));
+  PARLEY_RETURN_IF_ERROR(
+      t.Int("login_backoff_max_ip_ms", &g->login_backoff_max_ip_ms, 1, 86'400'000));
+  PARLEY_RETURN_IF_ERROR(t.Double("users_rate_per_conn", &g->users_rate_per_conn, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("users_burst_per_conn", &g->users_burst_per_conn, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("users_rate_per_user", &g->users_rate_per_user, 0, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("users_burst_per_user", &g->users_burst_per_user, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Double("register_rate_per_ip", &g->register_rate_per_ip, 0, kMax));
+  return t.Double("register_burst_per_ip", &g->register_burst_per_ip, 1, kMax);
 }
 
 Status ReadMessages(const Table& t, ServiceConfig* s) {
@@ -276,12 +303,20 @@ Status ReadStorage(const Table& t, ServerConfig* c) {
   return Status::Ok();
 }
 
-Status ReadAccounts(const Table& t, ServiceConfig* s) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"password_hash"}));
-  return t.Choice<PasswordCost>(
+Status ReadAccounts(const Table& t, ServerConfig* c) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"password_hash", "registration", "hash_threads", "hash_queue"}));
+  PARLEY_RETURN_IF_ERROR(t.Choice<PasswordCost>(
       "password_hash",
       {{"interactive", PasswordCost::kInteractive}, {"min", PasswordCost::kMinimum}},
-      &s->password_cost);
+      &c->service.password_cost));
+  PARLEY_RETURN_IF_ERROR(t.Choice<RegistrationPolicy>("registration",
+                                                      {{"open", RegistrationPolicy::kOpen},
+                                                       {"invite", RegistrationPolicy::kInvite},
+                                                       {"closed", RegistrationPolicy::kClosed}},
+                                                      &c->service.registration));
+  PARLEY_RETURN_IF_ERROR(t.Int("hash_threads", &c->gateway.hash_threads, 0, 256));
+  return t.Int("hash_queue", &c->gateway.hash_queue, 1, 1'000'000);
 }
 
 Status ReadSearch(const Table& t, search::SearchConfig* s) {
@@ -367,7 +402,7 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   PARLEY_RETURN_IF_ERROR(SubTable(root, "storage", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadStorage(Table(*t, "storage."), c));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "accounts", &t));
-  if (t) PARLEY_RETURN_IF_ERROR(ReadAccounts(Table(*t, "accounts."), &c->service));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadAccounts(Table(*t, "accounts."), c));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "search", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadSearch(Table(*t, "search."), &c->search));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "backup", &t));

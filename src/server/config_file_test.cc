@@ -585,6 +585,94 @@ TEST(ParseListen, AcceptsHostsAndPorts) {
   }
 }
 
+// The keys of the login, lookup and registration limits and of password hashing.
+TEST_F(ConfigFileTest, AuthAbuseKeysFillTheirFields) {
+  ASSERT_TRUE(Load("[limits]\nlogin_failures_per_account = 3\nlogin_failures_per_ip = 0\n"
+                   "login_backoff_initial_ms = 250\nlogin_backoff_max_account_ms = 9000\n"
+                   "login_backoff_max_ip_ms = 90000\nusers_rate_per_conn = 7.5\n"
+                   "users_burst_per_conn = 70\nusers_rate_per_user = 8\n"
+                   "users_burst_per_user = 80\nregister_rate_per_ip = 0\n"
+                   "register_burst_per_ip = 5\n"
+                   "[accounts]\nregistration = \"invite\"\nhash_threads = 3\nhash_queue = 9\n")
+                  .ok());
+  const GatewayConfig& g = config_.gateway;
+  EXPECT_EQ(g.login_failures_per_account, 3u);
+  EXPECT_EQ(g.login_failures_per_ip, 0u);
+  EXPECT_EQ(g.login_backoff_initial_ms, 250);
+  EXPECT_EQ(g.login_backoff_max_account_ms, 9000);
+  EXPECT_EQ(g.login_backoff_max_ip_ms, 90000);
+  EXPECT_EQ(g.users_rate_per_conn, 7.5);
+  EXPECT_EQ(g.users_burst_per_conn, 70);
+  EXPECT_EQ(g.users_rate_per_user, 8);
+  EXPECT_EQ(g.users_burst_per_user, 80);
+  EXPECT_EQ(g.register_rate_per_ip, 0);
+  EXPECT_EQ(g.register_burst_per_ip, 5);
+  EXPECT_EQ(g.hash_threads, 3u);
+  EXPECT_EQ(g.hash_queue, 9u);
+  EXPECT_EQ(config_.service.registration, RegistrationPolicy::kInvite);
+  ASSERT_TRUE(Load("[accounts]\nregistration = \"closed\"\n").ok());
+  EXPECT_EQ(config_.service.registration, RegistrationPolicy::kClosed);
+  ASSERT_TRUE(Load("[accounts]\nregistration = \"open\"\n").ok());
+  EXPECT_EQ(config_.service.registration, RegistrationPolicy::kOpen);
+
+  EXPECT_NE(Error("[accounts]\nregistration = \"invites\"\n").find("'accounts.registration'"),
+            std::string::npos);
+  EXPECT_NE(Error("[accounts]\nhash_queue = 0\n").find("'accounts.hash_queue'"), std::string::npos);
+  EXPECT_NE(Error("[limits]\nlogin_backoff_initial_ms = 0\n").find("login_backoff_initial_ms"),
+            std::string::npos);
+  EXPECT_NE(Error("[limits]\nusers_burst_per_conn = 0.5\n").find("'limits.users_burst_per_conn'"),
+            std::string::npos);
+  EXPECT_NE(Error("[limits]\nlogin_failures_per_ip = -1\n").find("login_failures_per_ip"),
+            std::string::npos);
+}
+
+// docs/operations.md's complete example lists these keys too, at their defaults.
+TEST_F(ConfigFileTest, DocumentedExampleHasTheAuthAbuseKeysAtTheirDefaults) {
+  std::ifstream docs(PARLEY_OPERATIONS_MD);
+  ASSERT_TRUE(docs) << PARLEY_OPERATIONS_MD;
+  std::stringstream text;
+  text << docs.rdbuf();
+  const std::string md = text.str();
+  size_t at = md.find("```toml\n", md.find("### Complete example"));
+  ASSERT_NE(at, std::string::npos);
+  at += 8;
+  const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
+  for (const char* key : {"login_failures_per_account", "login_failures_per_ip",
+                          "login_backoff_initial_ms", "login_backoff_max_account_ms",
+                          "login_backoff_max_ip_ms", "users_rate_per_conn", "users_burst_per_conn",
+                          "users_rate_per_user", "users_burst_per_user", "register_rate_per_ip",
+                          "register_burst_per_ip", "registration", "hash_threads", "hash_queue"}) {
+    EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
+  }
+  ServerConfig odd;
+  odd.gateway.login_failures_per_account = odd.gateway.login_failures_per_ip = 3;
+  odd.gateway.login_backoff_initial_ms = odd.gateway.login_backoff_max_account_ms = 3;
+  odd.gateway.login_backoff_max_ip_ms = 3;
+  odd.gateway.users_rate_per_conn = odd.gateway.users_burst_per_conn = 3;
+  odd.gateway.users_rate_per_user = odd.gateway.users_burst_per_user = 3;
+  odd.gateway.register_rate_per_ip = odd.gateway.register_burst_per_ip = 3;
+  odd.gateway.hash_threads = odd.gateway.hash_queue = 3;
+  odd.service.registration = RegistrationPolicy::kClosed;
+  config_ = odd;
+  ASSERT_TRUE(Load(example).ok()) << example;
+  const ServerConfig d;
+  const GatewayConfig& g = config_.gateway;
+  EXPECT_EQ(g.login_failures_per_account, d.gateway.login_failures_per_account);
+  EXPECT_EQ(g.login_failures_per_ip, d.gateway.login_failures_per_ip);
+  EXPECT_EQ(g.login_backoff_initial_ms, d.gateway.login_backoff_initial_ms);
+  EXPECT_EQ(g.login_backoff_max_account_ms, d.gateway.login_backoff_max_account_ms);
+  EXPECT_EQ(g.login_backoff_max_ip_ms, d.gateway.login_backoff_max_ip_ms);
+  EXPECT_EQ(g.users_rate_per_conn, d.gateway.users_rate_per_conn);
+  EXPECT_EQ(g.users_burst_per_conn, d.gateway.users_burst_per_conn);
+  EXPECT_EQ(g.users_rate_per_user, d.gateway.users_rate_per_user);
+  EXPECT_EQ(g.users_burst_per_user, d.gateway.users_burst_per_user);
+  EXPECT_EQ(g.register_rate_per_ip, d.gateway.register_rate_per_ip);
+  EXPECT_EQ(g.register_burst_per_ip, d.gateway.register_burst_per_ip);
+  EXPECT_EQ(g.hash_threads, d.gateway.hash_threads);
+  EXPECT_EQ(g.hash_queue, d.gateway.hash_queue);
+  EXPECT_EQ(config_.service.registration, d.service.registration);
+}
+
 TEST(ParseListen, RefusesAndLeavesOutputsAlone) {
   for (const char* in : {"", "7800", ":7800", "h:", "h:65536", "h:-1", "h: 80", "h:123456",
                          "1.2.3.4.5:80", "under_score:80", "end-.example:80", "::1:80"}) {

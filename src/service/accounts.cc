@@ -61,23 +61,40 @@ Result<UserRecord> AccountService::FindUser(std::string_view name) {
   return store_->GetUser(*id);
 }
 
-Result<LoginResult> AccountService::Login(std::string_view name, std::string_view password,
-                                          std::string_view device_id) {
+const std::string& AccountService::DummyHash() {
+  std::call_once(dummy_once_, [this] {
+    auto hash = HashPassword(RandomHex(16), config_.password_cost);
+    // Hashing fails only when out of memory; an empty hash verifies nothing (fast, but
+    // still refuses), and the next start tries again.
+    if (hash.ok()) dummy_hash_ = std::move(*hash);
+  });
+  return dummy_hash_;
+}
+
+Result<UserRecord> AccountService::CheckPassword(std::string_view name, std::string_view password) {
   const Status bad_login(Code::kUnauthenticated, "unknown user or wrong password");
+  auto user = FindUser(name);
+  if (!user.ok()) {
+    if (user.status().code() != Code::kNotFound) return user.status();
+    // Spend the same time as a real check: the reply must not tell whether the name exists.
+    (void)VerifyPassword(DummyHash(), password);
+    return bad_login;
+  }
+  if (!VerifyPassword(user->password_hash, password)) return bad_login;
+  return user;
+}
+
+Result<LoginResult> AccountService::OpenDevice(UserId user, std::string_view device_id) {
   if (!device_id.empty() && !IsValidClientId(device_id, config_.max_client_id_chars)) {
     return InvalidArgument("device id must be 1-64 printable ASCII characters without spaces");
   }
-  auto user = FindUser(name);
-  if (!user.ok()) return user.status().code() == Code::kNotFound ? bad_login : user.status();
-  if (!VerifyPassword(user->password_hash, password)) return bad_login;
-
   LoginResult result;
-  result.user_id = user->id;
+  result.user_id = user;
   result.device_id = device_id.empty() ? "dev-" + RandomHex(8) : std::string(device_id);
   result.token = RandomHex(32);
-  DeviceRecord device{user->id, result.device_id, Digest(result.token), NowMillis()};
-  std::lock_guard<std::mutex> lock(DeviceLock(user->id));
-  PARLEY_RETURN_IF_ERROR(RemoveDevices(user->id, result.device_id, nullptr));
+  DeviceRecord device{user, result.device_id, Digest(result.token), NowMillis()};
+  std::lock_guard<std::mutex> lock(DeviceLock(user));
+  PARLEY_RETURN_IF_ERROR(RemoveDevices(user, result.device_id, nullptr));
   auto st = Await<bool>([&](Callback<bool> cb) {
     sequencer_->SubmitFor<bool>(
         [device](CommitBatch& b, bool&) -> Status {
@@ -88,6 +105,15 @@ Result<LoginResult> AccountService::Login(std::string_view name, std::string_vie
   });
   if (!st.ok()) return st.status();
   return result;
+}
+
+Result<LoginResult> AccountService::Login(std::string_view name, std::string_view password,
+                                          std::string_view device_id) {
+  if (!device_id.empty() && !IsValidClientId(device_id, config_.max_client_id_chars)) {
+    return InvalidArgument("device id must be 1-64 printable ASCII characters without spaces");
+  }
+  PARLEY_ASSIGN_OR_RETURN(UserRecord user, CheckPassword(name, password));
+  return OpenDevice(user.id, device_id);
 }
 
 Result<Identity> AccountService::Authenticate(std::string_view token) {

@@ -30,8 +30,17 @@ class AccountService {
   Result<UserRecord> RegisterWithHash(std::string_view name, std::string password_hash);
   // `device_id` empty: a new one is generated. Logging in again on the same device id
   // replaces its previous token. kUnauthenticated on an unknown name or wrong password.
+  // = CheckPassword, then OpenDevice.
   Result<LoginResult> Login(std::string_view name, std::string_view password,
                             std::string_view device_id);
+  // The password check of a login (the expensive half: one Argon2id verification, run on
+  // a hashing thread). An unknown name is verified against a dummy hash of the configured
+  // cost, so it costs as much as a known one and timing does not tell which names exist.
+  // kUnauthenticated on an unknown name or wrong password (the same message for both).
+  Result<UserRecord> CheckPassword(std::string_view name, std::string_view password);
+  // The cheap half: a new token for `device_id` of `user` (empty: a new device id),
+  // replacing that device's previous one. Waits for the commit.
+  Result<LoginResult> OpenDevice(UserId user, std::string_view device_id);
   // kUnauthenticated if the token is unknown or revoked.
   Result<Identity> Authenticate(std::string_view token);
   // Revokes the token of one device.
@@ -50,9 +59,14 @@ class AccountService {
   // device row is gone or overwritten, which no logout or revocation could reach.
   std::mutex& DeviceLock(UserId user) { return device_locks_[user % device_locks_.size()]; }
 
+  // A hash of a random password at the configured cost, made on first use.
+  const std::string& DummyHash();
+
   Store* store_;
   Sequencer* sequencer_;
   ServiceConfig config_;
+  std::once_flag dummy_once_;
+  std::string dummy_hash_;  // written once under dummy_once_
   std::array<std::mutex, 64> device_locks_;
 };
 

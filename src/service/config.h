@@ -9,6 +9,13 @@
 
 namespace parley {
 
+// Who may create an account with the `register` op (admins always can, over HTTP).
+enum class RegistrationPolicy : uint8_t {
+  kOpen,    // anyone
+  kInvite,  // only with a valid invite token (`parley admin invite`)
+  kClosed,  // nobody
+};
+
 struct ServiceConfig {
   // Largest message body in bytes (text or custom JSON). Default: 32 KiB.
   size_t max_message_bytes = 32 * 1024;
@@ -43,6 +50,8 @@ struct ServiceConfig {
   size_t user_cache_max = 1000000;
   // Password hashing cost for new accounts. kMinimum only for tests and benchmarks.
   PasswordCost password_cost = PasswordCost::kInteractive;
+  // Who may register. Default: kOpen (a fresh `make run` needs it).
+  RegistrationPolicy registration = RegistrationPolicy::kOpen;
 };
 
 }  // namespace parley

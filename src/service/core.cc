@@ -15,6 +15,7 @@ Result<std::unique_ptr<Core>> Core::Open(std::unique_ptr<Store> store, const Ser
   Sequencer* q = core->sequencer_.get();
   core->accounts_ = std::make_unique<AccountService>(s, q, config);
   core->blocks_ = std::make_unique<BlockService>(s, q);
+  core->invites_ = std::make_unique<InviteService>(s);
   core->conversations_ = std::make_unique<ConversationService>(s, q, config);
   core->messages_ = std::make_unique<MessageService>(q, config);
   core->timeline_ = std::make_unique<TimelineService>(s, q, config);

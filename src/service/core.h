@@ -11,6 +11,7 @@
 #include "service/blocks.h"
 #include "service/config.h"
 #include "service/conversations.h"
+#include "service/invites.h"
 #include "service/messaging.h"
 #include "service/sequencer.h"
 #include "service/timeline.h"
@@ -28,6 +29,7 @@ class Core {
 
   AccountService& accounts() { return *accounts_; }
   BlockService& blocks() { return *blocks_; }
+  InviteService& invites() { return *invites_; }
   ConversationService& conversations() { return *conversations_; }
   MessageService& messages() { return *messages_; }
   TimelineService& timeline() { return *timeline_; }
@@ -46,6 +48,7 @@ class Core {
   std::unique_ptr<Sequencer> sequencer_;
   std::unique_ptr<AccountService> accounts_;
   std::unique_ptr<BlockService> blocks_;
+  std::unique_ptr<InviteService> invites_;
   std::unique_ptr<ConversationService> conversations_;
   std::unique_ptr<MessageService> messages_;
   std::unique_ptr<TimelineService> timeline_;

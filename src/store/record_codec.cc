@@ -62,6 +62,27 @@ Result<DeviceRecord> DecodeDevice(std::string_view in) {
   return v;
 }
 
+void EncodeInvite(const InviteRecord& v, std::string* out) {
+  Writer w(out);
+  w.U8(kFormat);
+  w.Varint(v.uses_left);
+  w.SignedVarint(v.expires_ms);
+  w.SignedVarint(v.created_ms);
+}
+
+Result<InviteRecord> DecodeInvite(std::string_view in, std::string_view token_digest) {
+  Reader r(in);
+  InviteRecord v;
+  if (!Begin(r)) return Corrupt("invite");
+  v.token_digest = std::string(token_digest);
+  const uint64_t uses = r.Varint();
+  v.expires_ms = r.SignedVarint();
+  v.created_ms = r.SignedVarint();
+  if (!r.ok() || uses > UINT32_MAX) return Corrupt("invite");
+  v.uses_left = static_cast<uint32_t>(uses);
+  return v;
+}
+
 void EncodeConversation(const ConversationRecord& v, std::string* out) {
   Writer w(out);
   w.U8(kFormat);

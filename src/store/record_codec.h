@@ -18,6 +18,9 @@ Result<UserRecord> DecodeUser(std::string_view in);
 
 void EncodeDevice(const DeviceRecord& r, std::string* out);
 Result<DeviceRecord> DecodeDevice(std::string_view in);
+// The digest is the key, not part of the value: decoding takes it back.
+void EncodeInvite(const InviteRecord& r, std::string* out);
+Result<InviteRecord> DecodeInvite(std::string_view in, std::string_view token_digest);
 
 void EncodeConversation(const ConversationRecord& r, std::string* out);
 Result<ConversationRecord> DecodeConversation(std::string_view in);

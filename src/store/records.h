@@ -156,4 +156,14 @@ struct Counters {
   uint64_t last_gseq = 0;
 };
 
+// An invitation to register (`[accounts] registration = "invite"`). The token is given to
+// the invitee once; only its digest is kept, so a copy of the store reveals no usable
+// invite.
+struct InviteRecord {
+  std::string token_digest;  // 32 raw bytes (BLAKE2b of the token)
+  uint32_t uses_left = 1;    // registrations it still allows; deleted at 0
+  int64_t expires_ms = 0;    // server time after which it is refused; 0: never
+  int64_t created_ms = 0;
+};
+
 }  // namespace parley

@@ -39,6 +39,7 @@ enum Cf : size_t {
   kChanges,
   kMeta,
   kUserBlock,
+  kInvites,
   kCfCount,
 };
 
@@ -46,7 +47,8 @@ constexpr std::array<const char*, kCfCount> kCfNames = {
     "default",       "users",         "username_user", "token_device", "user_device",
     "device_cursor", "conversations", "conv_head",     "direct_pair",  "conv_member",
     "user_conv",     "messages",      "inbox",         "inbox_floor",  "read_cursor",
-    "dedup",         "changes",       "meta",          "user_block"};
+    "dedup",         "changes",       "meta",          "user_block",
+    "invites"};
 
 // Keyspaces whose keys start with an 8-byte id and are scanned by that prefix.
 bool HasIdPrefix(size_t cf) {
@@ -396,6 +398,28 @@ class RocksStore final : public Store {
     rocksdb::WriteOptions wo;
     wo.sync = durability == Durability::kSync;
     return FromRocks(db_->Write(wo, &batch));
+  }
+
+  // --- invites
+
+  Result<InviteRecord> GetInvite(std::string_view digest) override {
+    std::string v;
+    PARLEY_RETURN_IF_ERROR(Get(kInvites, digest, &v));
+    return DecodeInvite(v, digest);
+  }
+
+  Status PutInvite(const InviteRecord& invite) override {
+    std::string v;
+    EncodeInvite(invite, &v);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Put(wo, handles_[kInvites], ToSlice(invite.token_digest), ToSlice(v)));
+  }
+
+  Status DeleteInvite(std::string_view digest) override {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Delete(wo, handles_[kInvites], ToSlice(digest)));
   }
 
   Status Checkpoint(const std::string& dir) override {

@@ -22,6 +22,8 @@
 //   user_block       blocker user_id, blocked user_id -> BlockRecord (created_ms); the
 //                                                   keyspace is created on open, so data
 //                                                   directories from before it still open
+//   invites          token digest (32 bytes)      -> InviteRecord (uses left, expiry);
+//                                                   created on open if missing
 //
 // Thread-safety: all methods are thread-safe; Apply() is meant for one writer at a time.
 #pragma once

@@ -1,6 +1,7 @@
 #include "store/rocks_store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -475,6 +476,53 @@ TEST_F(RocksStoreTest, OpenFailsWhenLockedOrUnusable) {
   ws.Add(op::PutMessage{Msg(1, 1)});
   Apply(ws);
   EXPECT_TRUE(store_->GetMessage(1, 1).ok());
+}
+
+TEST_F(RocksStoreTest, InvitesRoundTripSurviveReopenAndDelete) {
+  const std::string digest(32, '\x07');
+  EXPECT_EQ(store_->GetInvite(digest).status().code(), Code::kNotFound);
+  InviteRecord invite{digest, 3, 123456789, 1000};
+  ASSERT_TRUE(store_->PutInvite(invite).ok());
+  Reopen();
+  auto back = store_->GetInvite(digest);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->token_digest, digest);
+  EXPECT_EQ(back->uses_left, 3u);
+  EXPECT_EQ(back->expires_ms, 123456789);
+  EXPECT_EQ(back->created_ms, 1000);
+  ASSERT_TRUE(store_->DeleteInvite(digest).ok());
+  Reopen();
+  EXPECT_EQ(store_->GetInvite(digest).status().code(), Code::kNotFound);
+}
+
+// A data directory written before the invites keyspace existed opens, keeps its data and
+// gains the keyspace.
+TEST_F(RocksStoreTest, DataDirectoryWithoutTheInvitesKeyspaceOpens) {
+  store_.reset();
+  std::filesystem::remove_all(dir_);
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (const char* name :
+         {"default", "users", "username_user", "token_device", "user_device", "device_cursor",
+          "conversations", "conv_head", "direct_pair", "conv_member", "user_conv", "messages",
+          "inbox", "inbox_floor", "read_cursor", "dedup", "changes", "meta"}) {
+      descs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_, descs, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), handles[12], "x", "y").ok());  // inbox
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  Open();
+  const std::string digest(32, 'd');
+  ASSERT_TRUE(store_->PutInvite(InviteRecord{digest, 1, 0, 5}).ok());
+  Reopen();
+  EXPECT_TRUE(store_->GetInvite(digest).ok());
 }
 
 }  // namespace

@@ -99,6 +99,12 @@ class Store {
 
   virtual StoreStats Stats() = 0;
 
+  // --- invites: written directly (synced), not through Apply: they need no ordering with
+  // the sequencer's commits. kNotFound for an unknown digest.
+  virtual Result<InviteRecord> GetInvite(std::string_view token_digest) = 0;
+  virtual Status PutInvite(const InviteRecord& invite) = 0;
+  virtual Status DeleteInvite(std::string_view token_digest) = 0;
+
   // --- backup
   // Writes a consistent, openable copy of the store into `dir` (which must not exist)
   // while writes continue: hard links to immutable files where possible. kIOError if the
