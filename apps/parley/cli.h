@@ -97,5 +97,6 @@ void AddSearchCommands(CLI::App& app, Cli& cli);         // search
 void AddAdminCommands(CLI::App& app, Cli& cli);          // admin …
 void AddAdminBackupCommands(CLI::App& admin, Cli& cli);  // admin backup …
 void AddAdminExportCommands(CLI::App& admin, Cli& cli);  // admin export, admin import
+void AddAdminUserCommands(CLI::App& admin, Cli& cli);    // admin user revoke
 
 }  // namespace parley::cli

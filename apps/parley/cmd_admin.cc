@@ -63,6 +63,7 @@ void AddAdminCommands(CLI::App& app, Cli& cli) {
   cli.Command(sub, [&cli, data] { return Reindex(cli, *data); });
   AddAdminBackupCommands(*admin, cli);
   AddAdminExportCommands(*admin, cli);
+  AddAdminUserCommands(*admin, cli);
 }
 
 }  // namespace parley::cli

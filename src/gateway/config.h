@@ -74,6 +74,10 @@ struct GatewayConfig {
   double search_burst_per_conn = 20;
   // Failed requests within 10 s after which a connection is closed with 1008. Default: 100.
   size_t max_errors = 100;
+  // Live (authenticated) sessions per user; one more closes that user's OLDEST session
+  // with 4002 (a user reconnecting past half-open connections is never locked out).
+  // 0 = no cap. Default: 64.
+  size_t max_sessions_per_user = 64;
 };
 
 }  // namespace parley

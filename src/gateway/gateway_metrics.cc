@@ -27,6 +27,9 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                              "Sends over their rate that paused reading (backpressure).")),
       abuse_closes(r.counter("parley_abuse_closes_total",
                              "Connections closed (1008) for too many failed requests.")),
+      sessions_revoked(r.counter("parley_sessions_revoked_total",
+                                 "Live sessions closed by the hub: revoked or expired "
+                                 "credentials (4001), over the per-user cap (4002).")),
       send_latency(r.histogram("parley_send_latency_seconds",
                                "Time from a send request to its durable ack.", kLatencyBounds)),
       sync_latency(r.histogram("parley_sync_latency_seconds", "Time to answer a sync request.",

@@ -27,6 +27,7 @@ struct GatewayMetrics {
   metrics::Counter& rate_limited;
   metrics::Counter& reads_paused;  // a send over its rate held its connection's reading
   metrics::Counter& abuse_closes;
+  metrics::Counter& sessions_revoked;
   metrics::Histogram& send_latency;
   metrics::Histogram& sync_latency;
   metrics::Histogram& search_latency;

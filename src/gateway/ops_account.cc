@@ -11,6 +11,7 @@ constexpr size_t kMaxUsersPerLookup = 500;
 constexpr size_t kMaxPasswordField = 4096;
 
 Status CheckNotAuthenticated(const SessionState& st) {
+  if (st.revoked) return Status(Code::kUnauthenticated, "session revoked");
   if (st.identity || st.auth_pending) {
     return Status(Code::kFailedPrecondition, "this connection is already authenticated");
   }
@@ -57,8 +58,15 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
   st.auth_pending = true;
   workers_.Submit([this, s, id = r.id, name = std::string(name), pw = std::string(password),
                    dev = std::string(device.value_or(""))] {
+    // Read before the token exists: a revocation racing with this login is seen (Attach).
+    const uint64_t epoch = hub_.epoch();
     auto login = core_.accounts().Login(name, pw, dev);
-    s->RunOnSession([this, s, id, login = std::move(login), name] {
+    if (login.ok()) {
+      // A new login on a device id replaces its token: the old token's sessions end.
+      hub_.Close(login->user_id, Hub::Scope::kDevice, login->device_id, kCloseRevoked,
+                 "session revoked: device replaced");
+    }
+    s->RunOnSession([this, s, id, login = std::move(login), name, epoch] {
       s->state().auth_pending = false;
       if (!login.ok()) {
         Refuse(s, id, login.status());
@@ -66,7 +74,10 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
       }
       Identity who{login->user_id, login->device_id};
       std::string normalized = NormalizeUserName(name);
-      Authenticated(s, who, normalized);
+      if (Status st = Authenticated(s, who, normalized, login->token, epoch); !st.ok()) {
+        Refuse(s, id, st);
+        return;
+      }
       JsonWriter w = BeginReply(id);
       w.Key("user").Uint(who.user_id).Key("name").String(normalized);
       w.Key("device").String(who.device_id).Key("token").String(login->token).EndObject();
@@ -82,12 +93,20 @@ Status Dispatcher::Auth(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view token, r.fields.String("token"));
   PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
   if (Limited(s, r.id, st.auth_bucket, nullptr, "auth attempts")) return Status::Ok();
-  PARLEY_ASSIGN_OR_RETURN(Identity who, core_.accounts().Authenticate(token));
+  // Read before the token check: a revocation racing with it is seen (Authenticated).
+  const uint64_t epoch = hub_.epoch();
+  PARLEY_ASSIGN_OR_RETURN(TokenCheck check, core_.accounts().CheckToken(token));
+  const Identity& who = check.who;
+  if (check.expired) {
+    TouchOnWorker(who);  // deletes it (and closes any session still using it)
+    return Status(Code::kUnauthenticated, "token expired; log in again");
+  }
   if (device && *device != who.device_id) {
     return Status(Code::kUnauthenticated, "the token belongs to another device");
   }
   PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(who.user_id));
-  Authenticated(s, who, user.name);
+  PARLEY_RETURN_IF_ERROR(Authenticated(s, who, user.name, std::string(token), epoch));
+  if (check.touch_due) TouchOnWorker(who);
   JsonWriter w = BeginReply(r.id);
   w.Key("user").Uint(who.user_id).Key("name").String(user.name);
   w.Key("device").String(who.device_id).EndObject();
@@ -102,6 +121,9 @@ Status Dispatcher::Logout(const Link& s, const ParsedRequest& r) {
   s->state().identity.reset();
   OnWorker(s, r.id, [this, s, who, id = r.id] {
     PARLEY_RETURN_IF_ERROR(core_.accounts().Logout(who));
+    // Other connections that authenticated with this device's token end too.
+    hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
+               "session revoked: logout");
     s->Reply(EmptyReply(id));
     return Status::Ok();
   });

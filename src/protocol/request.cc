@@ -14,6 +14,7 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "send",      "sync",         "history",  "convs",       "conv.open",  "conv.create",
     "conv.get",  "conv.members", "conv.add", "conv.remove", "conv.leave", "conv.rename",
     "conv.role", "read",         "recall",   "edit",        "typing",     "search",
+    "password.change", "devices", "device.revoke",
 };
 
 constexpr size_t kMaxIdChars = 64;

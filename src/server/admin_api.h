@@ -4,6 +4,8 @@
 //   GET  /admin/backups           list the backups on the target → 200 [{…}, …]; an object
 //                                 that is not a valid backup is listed with "valid": false
 //                                 and its "error" (before the valid ones, oldest first)
+//   POST /admin/users/NAME/revoke revoke every device of NAME and close its live sessions
+//                                 → 200 {"user": NAME, "revoked": N}; 404 for an unknown user
 //
 // 401 without the right token, 404 for other paths, 405 for wrong methods, 409 while a
 // backup runs, 429 with too many listings at once, 503 when backups are not configured.
@@ -34,12 +36,22 @@ class AdminApi {
   // Waits for a running job (its answer is sent first).
   void Wait();
 
+  // Revokes every device of the user named `name` and closes its live sessions; returns
+  // how many devices were revoked, kNotFound for an unknown user. Blocking (a commit).
+  using RevokeUser = std::function<Result<size_t>(const std::string& name)>;
+  // Set before the first request; without it /admin/users/ answers 404.
+  void SetRevokeUser(RevokeUser revoke) { revoke_user_ = std::move(revoke); }
+
   void Handle(const std::string& method, const std::string& target,
               const std::string& authorization, Respond respond);
 
  private:
+  // POST /admin/users/NAME/revoke (token already checked).
+  void HandleUser(const std::string& method, const std::string& path, Respond respond);
+
   std::string token_;
   backup::BackupService* backup_;
+  RevokeUser revoke_user_;
   static constexpr size_t kMaxListings = 4;
   // Starts `work` on a thread of its own; false if `kMaxListings` listings are running.
   bool StartListing(std::function<void()> work);

@@ -152,7 +152,8 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
        "auth_rate_per_conn", "auth_burst_per_conn", "typing_rate_per_conn", "typing_burst_per_conn",
        "search_rate_per_conn", "search_burst_per_conn", "max_errors", "send_max_wait_ms",
        "typing_rate_per_user", "typing_burst_per_user", "typing_rate_per_conv",
-       "typing_burst_per_conv", "membership_rate_per_user", "membership_burst_per_user"}));
+       "typing_burst_per_conv", "membership_rate_per_user", "membership_burst_per_user",
+       "max_sessions_per_user"}));
   // Rates may be 0 (no limit); a burst below 1 would refuse everything.
   constexpr double kMax = 1e9;
   PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
@@ -174,6 +175,7 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
       t.Double("membership_rate_per_user", &g->membership_rate_per_user, 0, kMax));
   PARLEY_RETURN_IF_ERROR(
       t.Double("membership_burst_per_user", &g->membership_burst_per_user, 1, kMax));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_sessions_per_user", &g->max_sessions_per_user, 0, 1'000'000));
   return t.Int("max_errors", &g->max_errors, 1, 1'000'000);
 }
 
@@ -215,7 +217,15 @@ Status ReadStorage(const Table& t, ServerConfig* c) {
 }
 
 Status ReadAccounts(const Table& t, ServiceConfig* s) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"password_hash"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"password_hash", "token_ttl_days"}));
+  // Fractional days are allowed (0.0001 ~ 8.6 s), so tests can watch tokens expire.
+  constexpr double kDayMs = 86400.0 * 1000;
+  double ttl_days = static_cast<double>(s->token_ttl_ms) / kDayMs;
+  PARLEY_RETURN_IF_ERROR(t.Double("token_ttl_days", &ttl_days, 0, 36500));
+  s->token_ttl_ms = static_cast<int64_t>(ttl_days * kDayMs + 0.5);
+  if (ttl_days > 0 && s->token_ttl_ms < 1000) {
+    return InvalidArgument("config key 'accounts.token_ttl_days' must be 0 or at least 1 second");
+  }
   return t.Choice<PasswordCost>(
       "password_hash",
       {{"interactive", PasswordCost::kInteractive}, {"min", PasswordCost::kMinimum}},

@@ -43,6 +43,9 @@ struct ServiceConfig {
   size_t user_cache_max = 1000000;
   // Password hashing cost for new accounts. kMinimum only for tests and benchmarks.
   PasswordCost password_cost = PasswordCost::kInteractive;
+  // A login token unused for this long expires ([accounts] token_ttl_days); each use
+  // (auth, requests of a live session) slides it. 0 = tokens never expire. Default: 30 days.
+  int64_t token_ttl_ms = 30LL * 24 * 3600 * 1000;
 };
 
 }  // namespace parley
