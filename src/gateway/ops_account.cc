@@ -74,8 +74,8 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
       }
       Identity who{login->user_id, login->device_id};
       std::string normalized = NormalizeUserName(name);
-      if (Status st = Authenticated(s, who, normalized, login->token, epoch); !st.ok()) {
-        Refuse(s, id, st);
+      if (Status joined = Authenticated(s, who, normalized, login->token, epoch); !joined.ok()) {
+        Refuse(s, id, joined);
         return;
       }
       JsonWriter w = BeginReply(id);
