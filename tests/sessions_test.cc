@@ -60,7 +60,9 @@ class SessionsTest : public GatewayFixture {
     auto r = c->Auth(token);
     return r.ok() ? Code::kOk : r.status().code();
   }
-  static Code CodeOf(const Result<std::string>& r) { return r.ok() ? Code::kOk : r.status().code(); }
+  static Code CodeOf(const Result<std::string>& r) {
+    return r.ok() ? Code::kOk : r.status().code();
+  }
   static Result<std::string> ChangePassword(BlockingClient& c, const std::string& old_pw,
                                             const std::string& new_pw) {
     return c.CallRaw("password.change", [&](JsonWriter& w) {
@@ -209,7 +211,8 @@ TEST_F(SessionsTest, AdminRevokesEveryDeviceOverHttpAndFromTheCli) {
   EXPECT_EQ(Admin("GET", "/admin/users/alice/revoke").status, 405);
   auto unknown = Admin("POST", "/admin/users/nobody/revoke");
   EXPECT_EQ(unknown.status, 404);
-  EXPECT_TRUE(nlohmann::json::parse(unknown.body, nullptr, false).contains("error")) << unknown.body;
+  EXPECT_TRUE(nlohmann::json::parse(unknown.body, nullptr, false).contains("error"))
+      << unknown.body;
   EXPECT_EQ(Admin("POST", "/admin/users//revoke").status, 404);
   EXPECT_TRUE(phone->Sync(0).ok());
 
@@ -252,9 +255,7 @@ TEST_F(SessionsTest, SessionCapClosesTheOldest) {
 TEST_F(SessionsTest, TokensExpireWhenUnusedAndSlideOnUse) {
   StartServer("[accounts]\ntoken_ttl_days = 0.0000462963\n");
   LoginReply login;
-  {
-    auto c = Device("alice", "phone", &login);
-  }
+  { auto c = Device("alice", "phone", &login); }
   // Resumed every second for 6 s: each auth moves the expiry.
   for (int i = 0; i < 6; ++i) {
     std::this_thread::sleep_for(1s);

@@ -105,8 +105,8 @@ void Dispatcher::OnText(const Link& s, std::string_view frame) {
   }
   if (!s->state().identity && !AllowedBeforeAuth(request.op)) {
     Refuse(s, request.id,
-           Status(Code::kUnauthenticated, s->state().revoked ? "session revoked"
-                                                             : "log in first (login or auth)"));
+           Status(Code::kUnauthenticated,
+                  s->state().revoked ? "session revoked" : "log in first (login or auth)"));
     return;
   }
   if (s->state().identity) MaybeTouch(s);

@@ -21,19 +21,20 @@ Status Dispatcher::PasswordChange(const Link& s, const ParsedRequest& r) {
   }
   // The auth bucket: a stolen session must not become a fast oracle for the password.
   if (Limited(s, r.id, st.auth_bucket, nullptr, "password attempts")) return Status::Ok();
-  // Two Argon2id computations: off the network thread.
-  OnWorker(s, r.id,
-           [this, s, who = *st.identity, id = r.id, old_pw = std::string(old_password),
-            new_pw = std::string(new_password)] {
-             PARLEY_ASSIGN_OR_RETURN(size_t revoked,
-                                     core_.accounts().ChangePassword(who, old_pw, new_pw));
-             hub_.Close(who.user_id, Hub::Scope::kOtherDevices, who.device_id, kCloseRevoked,
-                        "session revoked: password changed");
-             JsonWriter w = BeginReply(id);
-             w.Key("revoked").Uint(revoked).EndObject();
-             s->Reply(w.Take());
-             return Status::Ok();
-           });
+  // Two Argon2id computations: off the network thread. In order: a request pipelined
+  // behind it runs under the new password.
+  OnWorkerInOrder(s, r.id,
+                  [this, s, who = *st.identity, id = r.id, old_pw = std::string(old_password),
+                   new_pw = std::string(new_password)] {
+                    PARLEY_ASSIGN_OR_RETURN(size_t revoked,
+                                            core_.accounts().ChangePassword(who, old_pw, new_pw));
+                    hub_.Close(who.user_id, Hub::Scope::kOtherDevices, who.device_id, kCloseRevoked,
+                               "session revoked: password changed");
+                    JsonWriter w = BeginReply(id);
+                    w.Key("revoked").Uint(revoked).EndObject();
+                    s->Reply(w.Take());
+                    return Status::Ok();
+                  });
   return Status::Ok();
 }
 
@@ -57,15 +58,16 @@ Status Dispatcher::DeviceRevoke(const Link& s, const ParsedRequest& r) {
   if (!IsValidClientId(device, core_.config().max_client_id_chars)) {
     return Status(Code::kInvalidArgument, "device must be 1-64 printable ASCII characters");
   }
-  OnWorker(s, r.id, [this, s, who = *s->state().identity, id = r.id, dev = std::string(device)] {
-    PARLEY_RETURN_IF_ERROR(core_.accounts().RevokeDevice(who.user_id, dev));
-    // The reply is queued before the close: revoking one's own device answers, then ends
-    // this connection too.
-    s->Reply(EmptyReply(id));
-    hub_.Close(who.user_id, Hub::Scope::kDevice, dev, kCloseRevoked,
-               "session revoked: device revoked");
-    return Status::Ok();
-  });
+  OnWorkerInOrder(s, r.id,
+                  [this, s, who = *s->state().identity, id = r.id, dev = std::string(device)] {
+                    PARLEY_RETURN_IF_ERROR(core_.accounts().RevokeDevice(who.user_id, dev));
+                    // The reply is queued before the close: revoking one's own device answers, then
+                    // ends this connection too.
+                    s->Reply(EmptyReply(id));
+                    hub_.Close(who.user_id, Hub::Scope::kDevice, dev, kCloseRevoked,
+                               "session revoked: device revoked");
+                    return Status::Ok();
+                  });
   return Status::Ok();
 }
 

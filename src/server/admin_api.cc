@@ -70,8 +70,7 @@ bool AdminApi::StartListing(std::function<void()> work) {
   return true;
 }
 
-void AdminApi::HandleUser(const std::string& method, const std::string& path,
-                          Respond respond) {
+void AdminApi::HandleUser(const std::string& method, const std::string& path, Respond respond) {
   constexpr std::string_view kPrefix = "/admin/users/", kSuffix = "/revoke";
   const bool shaped = path.size() > kPrefix.size() + kSuffix.size() &&
                       path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;

@@ -157,9 +157,9 @@ TEST_F(ConfigFileTest, SessionKeys) {
   ASSERT_TRUE(Load("[accounts]\ntoken_ttl_days = 0\n[limits]\nmax_sessions_per_user = 0\n").ok());
   EXPECT_EQ(config_.service.token_ttl_ms, 0);
   EXPECT_EQ(config_.gateway.max_sessions_per_user, 0u);
-  for (const char* bad : {"[accounts]\ntoken_ttl_days = -1\n", "[accounts]\ntoken_ttl_days = \"1\"\n",
-                          "[accounts]\ntoken_ttl_days = 0.000001\n",
-                          "[accounts]\ntoken_ttl_days = 40000\n"}) {
+  for (const char* bad :
+       {"[accounts]\ntoken_ttl_days = -1\n", "[accounts]\ntoken_ttl_days = \"1\"\n",
+        "[accounts]\ntoken_ttl_days = 0.000001\n", "[accounts]\ntoken_ttl_days = 40000\n"}) {
     EXPECT_NE(Error(bad).find("'accounts.token_ttl_days'"), std::string::npos) << bad;
   }
   EXPECT_NE(Error("[limits]\nmax_sessions_per_user = -1\n").find("'limits.max_sessions_per_user'"),

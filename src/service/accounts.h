@@ -32,8 +32,8 @@ namespace parley {
 // What a token check found (Authenticate).
 struct TokenCheck {
   Identity who;
-  bool expired = false;     // unused for longer than the lifetime: refuse, then Touch deletes it
-  bool touch_due = false;   // the device's last-seen time should be moved (Touch)
+  bool expired = false;    // unused for longer than the lifetime: refuse, then Touch deletes it
+  bool touch_due = false;  // the device's last-seen time should be moved (Touch)
 };
 
 class AccountService {

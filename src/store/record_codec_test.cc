@@ -82,8 +82,8 @@ TEST(RecordCodec, User) {
 }
 
 TEST(RecordCodec, Device) {
-  CheckCodec<DeviceRecord>({7, "phone", std::string(32, '\xab'), -1, 5}, EncodeDevice,
-                           DecodeDevice, '\x02');
+  CheckCodec<DeviceRecord>({7, "phone", std::string(32, '\xab'), -1, 5}, EncodeDevice, DecodeDevice,
+                           '\x02');
   CheckCodec<DeviceRecord>({0, "", kBinary, 0, kMin64}, EncodeDevice, DecodeDevice, '\x02');
 }
 
