@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -15,7 +16,9 @@
 namespace parley {
 namespace {
 
+using client::BlockingClient;
 using testing::GatewayFixture;
+using namespace std::chrono_literals;
 
 constexpr char kAdminToken[] = "sessions-admin-token-0123456789";
 constexpr int kRevoked = 4001;
