@@ -42,7 +42,7 @@ class SessionsTest : public GatewayFixture {
  protected:
   void SetUp() override {
     StartServer(std::string("[admin]\ntoken = \"") + kAdminToken +
-                "\"\n[limits]\nmax_sessions_per_user = 3\nauth_rate_per_conn = 0\n");
+                "\"\n[limits]\nmax_sessions_per_user = 4\nauth_rate_per_conn = 0\n");
   }
 
   // A second connection resuming `login`'s token (same user, same device).
@@ -97,6 +97,7 @@ TEST_F(SessionsTest, LogoutClosesOtherConnectionsOfTheSameToken) {
   // Before: the second connection gets pushes.
   ASSERT_TRUE(bob->SendTo("alice", "before").ok());
   ASSERT_EQ(MessagePushes(*second, 1).size(), 1u);
+  ASSERT_EQ(MessagePushes(*owner, 1).size(), 1u);
 
   ASSERT_TRUE(owner->Logout().ok());
   EXPECT_EQ(ClosedWith(*second), kRevoked);
@@ -147,7 +148,7 @@ TEST_F(SessionsTest, PasswordChangeKeepsTheCallerAndEndsEveryOtherDevice) {
 
   auto changed = ChangePassword(*phone, "alice-password", "brand new password");
   ASSERT_TRUE(changed.ok()) << changed.status().ToString();
-  EXPECT_EQ(nlohmann::json::parse(*changed).value("revoked", -1), 1);
+  EXPECT_EQ(nlohmann::json::parse(*changed).value("revoked", -1), 1) << *changed;
   EXPECT_EQ(ClosedWith(*laptop), kRevoked);
   EXPECT_NE(laptop->close_status().message().find("password changed"), std::string::npos);
   EXPECT_EQ(AuthCode(laptop_login.token), Code::kUnauthenticated);
@@ -243,12 +244,13 @@ TEST_F(SessionsTest, SessionCapClosesTheOldest) {
   auto first = Device("alice", "d1");
   auto second = Device("alice", "d2");
   auto third = Device("alice", "d3");
+  auto fourth = Device("alice", "d4");
   auto bob = Device("bob", "d1");
   EXPECT_TRUE(first->Sync(0).ok());
-  auto fourth = Device("alice", "d4");
+  auto fifth = Device("alice", "d5");
   EXPECT_EQ(ClosedWith(*first), kTooMany);
   EXPECT_NE(first->close_status().message().find("too many sessions"), std::string::npos);
-  for (auto* c : {second.get(), third.get(), fourth.get(), bob.get()}) {
+  for (auto* c : {second.get(), third.get(), fourth.get(), fifth.get(), bob.get()}) {
     EXPECT_TRUE(c->Sync(0).ok());
   }
 }
@@ -256,7 +258,8 @@ TEST_F(SessionsTest, SessionCapClosesTheOldest) {
 // Token lifetime 4 s (touch interval 0.5 s): used every second, a token outlives it;
 // unused for longer, it is refused and deleted.
 TEST_F(SessionsTest, TokensExpireWhenUnusedAndSlideOnUse) {
-  StartServer("[accounts]\ntoken_ttl_days = 0.0000462963\n");
+  // Appended to the fixture's [accounts] table (password_hash = "min").
+  StartServer("token_ttl_days = 0.0000462963\n");
   LoginReply login;
   { auto c = Device("alice", "phone", &login); }
   // Resumed every second for 6 s: each auth moves the expiry.
