@@ -13,7 +13,9 @@ const char kBenchConfig[] =
     "[limits]\nsend_rate_per_conn = 0\nsend_rate_per_user = 0\nauth_rate_per_conn = 0\n"
     // Every bench connection comes from 127.0.0.x: no per-address limits.
     "max_connections_per_ip = 0\nhandshake_rate_per_ip = 0\n"
-    "register_rate_per_ip = 0\n";
+    "register_rate_per_ip = 0\n"
+    // The idle scenario logs every connection in with one token: no per-user session cap.
+    "max_sessions_per_user = 0\n";
 
 Result<Target> OpenTarget(const NetOptions& options) {
   Target t;

@@ -98,5 +98,6 @@ void AddAdminCommands(CLI::App& app, Cli& cli);          // admin …
 void AddAdminBackupCommands(CLI::App& admin, Cli& cli);  // admin backup …
 void AddAdminExportCommands(CLI::App& admin, Cli& cli);  // admin export, admin import
 void AddAdminUserCommands(CLI::App& admin, Cli& cli);    // admin invite, admin user add
+void AddAdminUserRevoke(CLI::App& user, Cli& cli);       // admin user revoke
 
 }  // namespace parley::cli

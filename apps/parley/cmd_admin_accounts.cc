@@ -87,6 +87,7 @@ void AddAdminUserCommands(CLI::App& admin, Cli& cli) {
       ->excludes(pw);
   AddAdminServerOptions(add, a->admin_url, a->token_file);
   cli.Command(add, [&cli, a] { return AddUser(cli, *a); });
+  AddAdminUserRevoke(*user, cli);
 }
 
 }  // namespace parley::cli

@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
   }
 
   parley::metrics::Registry registry;
-  parley::Hub hub;
+  parley::Hub hub(config.gateway.max_sessions_per_user);
   auto& batch_sizes = registry.histogram(
       "parley_commit_batch_requests", "Requests folded into each durable commit.",
       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192});
@@ -210,6 +210,15 @@ int main(int argc, char** argv) {
     backups->Start();
   }
   parley::AdminApi admin(config.admin_token, backups.get(), core->get());
+  admin.SetRevokeUser([&core, &hub](const std::string& name) -> parley::Result<size_t> {
+    auto& accounts = (*core)->accounts();
+    PARLEY_ASSIGN_OR_RETURN(parley::UserRecord user, accounts.FindUser(name));
+    PARLEY_ASSIGN_OR_RETURN(size_t revoked, accounts.RevokeAll(user.id));
+    hub.Close(user.id, parley::Hub::Scope::kAllDevices, "", parley::kCloseRevoked,
+              "session revoked: by an administrator");
+    spdlog::info("audit: admin revoked user {} ({} devices)", user.name, revoked);
+    return revoked;
+  });
   parley::AdminHandler admin_handler;
   if (!config.admin_token.empty()) {
     admin_handler = [&admin](std::string method, std::string target, std::string authorization,

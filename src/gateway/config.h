@@ -164,6 +164,10 @@ struct GatewayConfig {
   // Password operations that may wait for a hashing thread; beyond, they are refused at
   // once with `unavailable` and retry_after_ms. Default: 64.
   size_t hash_queue = 64;
+  // Live (authenticated) sessions per user; one more closes that user's OLDEST session
+  // with 4002 (a user reconnecting past half-open connections is never locked out).
+  // 0 = no cap. Default: 64.
+  size_t max_sessions_per_user = 64;
 };
 
 }  // namespace parley

@@ -124,9 +124,12 @@ void Dispatcher::OnText(const Link& s, std::string_view frame) {
     return;
   }
   if (!s->state().identity && !AllowedBeforeAuth(request.op)) {
-    Refuse(s, request.id, Status(Code::kUnauthenticated, "log in first (login or auth)"));
+    Refuse(s, request.id,
+           Status(Code::kUnauthenticated,
+                  s->state().revoked ? "session revoked" : "log in first (login or auth)"));
     return;
   }
+  if (s->state().identity) MaybeTouch(s);
   if (Status st = Route(s, request); !st.ok()) Refuse(s, request.id, st);
 }
 
@@ -181,6 +184,12 @@ Status Dispatcher::Route(const Link& s, const ParsedRequest& r) {
       return BlockChange(s, r);
     case Op::kBlocks:
       return Blocks(s, r);
+    case Op::kPasswordChange:
+      return PasswordChange(s, r);
+    case Op::kDevices:
+      return Devices(s, r);
+    case Op::kDeviceRevoke:
+      return DeviceRevoke(s, r);
   }
   return Status(Code::kUnknownOp, "unknown op");
 }
@@ -189,12 +198,46 @@ void Dispatcher::OnClosed(SessionLink& s) {
   if (s.state().identity) hub_.Detach(s.state().identity->user_id, &s);
 }
 
-void Dispatcher::Authenticated(const Link& s, const Identity& who, std::string name) {
+Status Dispatcher::Authenticated(const Link& s, const Identity& who, std::string name,
+                                 const std::string& token, uint64_t epoch) {
   SessionState& st = s->state();
-  if (s->finished()) return;  // the client left while its login was checked
-  st.identity = who;
-  st.user_name = std::move(name);
-  hub_.Attach(who.user_id, s);
+  // The client left while its login was checked, or the connection is being closed.
+  if (s->finished() || st.revoked) return Status(Code::kUnauthenticated, "connection closing");
+  // Bounded: each retry means another revocation ran meanwhile (any user's: the epoch is
+  // global), and the token was still valid after it.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    if (hub_.Attach(who.user_id, who.device_id, s, epoch)) {
+      st.identity = who;
+      st.user_name = std::move(name);
+      st.last_touch_ms = NowMicros() / 1000;
+      return Status::Ok();
+    }
+    epoch = hub_.epoch();
+    PARLEY_ASSIGN_OR_RETURN(Identity again, core_.accounts().Authenticate(token));
+    if (again.user_id != who.user_id || again.device_id != who.device_id) {
+      return Status(Code::kUnauthenticated, "unknown or revoked token");
+    }
+  }
+  return Status(Code::kUnavailable, "credentials are changing; retry");
+}
+
+void Dispatcher::MaybeTouch(const Link& s) {
+  SessionState& st = s->state();
+  const int64_t now = NowMicros() / 1000;
+  if (now - st.last_touch_ms < core_.accounts().TouchInterval()) return;
+  st.last_touch_ms = now;
+  TouchOnWorker(*st.identity);
+}
+
+void Dispatcher::TouchOnWorker(const Identity& who) {
+  workers_.Submit([this, who] {
+    Status st = core_.accounts().Touch(who);
+    // Expired: its other sessions go too. (A revoked device's were closed by the revoker.)
+    if (st.code() == Code::kUnauthenticated) {
+      hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
+                 "session revoked: token expired");
+    }
+  });
 }
 
 void Dispatcher::OnWorker(const Link& s, const RequestId& id, std::function<Status()> job) {

@@ -100,9 +100,21 @@ class Dispatcher {
   Status ConvChange(const Link& s, const ParsedRequest& r);
   Status BlockChange(const Link& s, const ParsedRequest& r);  // block and unblock
   Status Blocks(const Link& s, const ParsedRequest& r);
+  Status PasswordChange(const Link& s, const ParsedRequest& r);
+  Status Devices(const Link& s, const ParsedRequest& r);
+  Status DeviceRevoke(const Link& s, const ParsedRequest& r);
 
-  // Becomes authenticated as `who` and joins the hub. Session thread.
-  void Authenticated(const Link& s, const Identity& who, std::string name);
+  // Becomes authenticated as `who` (holding `token`) and joins the hub. Session thread.
+  // `epoch`: the hub's revocation epoch read before the token was last checked; if a
+  // revocation ran since, the token is checked again, so a session never outlives a
+  // revocation that raced with its login. kUnauthenticated if the token is no longer valid.
+  [[nodiscard]] Status Authenticated(const Link& s, const Identity& who, std::string name,
+                                     const std::string& token, uint64_t epoch);
+  // Moves the expiry of the session's token if due (throttled per session and per device).
+  // Session thread; the write runs on a worker.
+  void MaybeTouch(const Link& s);
+  // Records a use of `who`'s token on a worker; closes the device's sessions if it expired.
+  void TouchOnWorker(const Identity& who);
   // Runs `job` on the worker pool; its Status, if not OK, becomes the error reply.
   void OnWorker(const Link& s, const RequestId& id, std::function<Status()> job);
   // As OnWorker, for a job that writes: the connection reads no further frame until the job

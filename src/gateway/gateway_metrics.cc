@@ -32,6 +32,9 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
       login_lockouts(r.counter("parley_login_lockouts_total",
                                "Login attempts refused unchecked: the account or IP was locked "
                                "out after repeated failures.")),
+      sessions_revoked(r.counter("parley_sessions_revoked_total",
+                                 "Live sessions closed by the hub: revoked or expired "
+                                 "credentials (4001), over the per-user cap (4002).")),
       send_latency(r.histogram("parley_send_latency_seconds",
                                "Time from a send request to its durable ack.", kLatencyBounds)),
       sync_latency(r.histogram("parley_sync_latency_seconds", "Time to answer a sync request.",

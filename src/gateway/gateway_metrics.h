@@ -29,6 +29,7 @@ struct GatewayMetrics {
   metrics::Counter& abuse_closes;
   metrics::Counter& login_failures;
   metrics::Counter& login_lockouts;
+  metrics::Counter& sessions_revoked;
   metrics::Histogram& send_latency;
   metrics::Histogram& sync_latency;
   metrics::Histogram& search_latency;

@@ -21,6 +21,7 @@ uint64_t IpKey(const std::string& ip) { return std::hash<std::string>{}(ip); }
 int64_t NowMicros() { return MonotonicNanos() / 1000; }
 
 Status CheckNotAuthenticated(const SessionState& st) {
+  if (st.revoked) return Status(Code::kUnauthenticated, "session revoked");
   if (st.identity || st.auth_pending) {
     return Status(Code::kFailedPrecondition, "this connection is already authenticated");
   }
@@ -119,13 +120,22 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
         }
         login_account_backoff_.Reset(account);
         // The token commit waits for an fsync: on a worker, so hashing threads only hash.
-        workers_.Submit([this, s, id, user_id = user->id, user_name = user->name, dev, failed] {
-          auto login = core_.accounts().OpenDevice(user_id, dev);
+        workers_.Submit([this, s, id, user = std::move(*user), dev, failed] {
+          // Read before the token exists: a revocation racing with this login is seen.
+          const uint64_t epoch = hub_.epoch();
+          auto login = core_.accounts().OpenDevice(user, dev);
           if (!login.ok()) return failed(login.status());
-          s->RunOnSession([this, s, id, login = std::move(login), user_name] {
+          // A new login on a device id replaces its token: the old token's sessions end.
+          hub_.Close(login->user_id, Hub::Scope::kDevice, login->device_id, kCloseRevoked,
+                     "session revoked: device replaced");
+          s->RunOnSession([this, s, id, login = std::move(login), user_name = user.name, epoch] {
             s->state().auth_pending = false;
             Identity who{login->user_id, login->device_id};
-            Authenticated(s, who, user_name);
+            if (Status joined = Authenticated(s, who, user_name, login->token, epoch);
+                !joined.ok()) {
+              Refuse(s, id, joined);
+              return;
+            }
             JsonWriter w = BeginReply(id);
             w.Key("user").Uint(who.user_id).Key("name").String(user_name);
             w.Key("device").String(who.device_id).Key("token").String(login->token).EndObject();
@@ -144,12 +154,20 @@ Status Dispatcher::Auth(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view token, r.fields.String("token"));
   PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
   if (Limited(s, r.id, st.auth_bucket, nullptr, "auth attempts")) return Status::Ok();
-  PARLEY_ASSIGN_OR_RETURN(Identity who, core_.accounts().Authenticate(token));
+  // Read before the token check: a revocation racing with it is seen (Authenticated).
+  const uint64_t epoch = hub_.epoch();
+  PARLEY_ASSIGN_OR_RETURN(TokenCheck check, core_.accounts().CheckToken(token));
+  const Identity& who = check.who;
+  if (check.expired) {
+    TouchOnWorker(who);  // deletes it (and closes any session still using it)
+    return Status(Code::kUnauthenticated, "token expired; log in again");
+  }
   if (device && *device != who.device_id) {
     return Status(Code::kUnauthenticated, "the token belongs to another device");
   }
   PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(who.user_id));
-  Authenticated(s, who, user.name);
+  PARLEY_RETURN_IF_ERROR(Authenticated(s, who, user.name, std::string(token), epoch));
+  if (check.touch_due) TouchOnWorker(who);
   JsonWriter w = BeginReply(r.id);
   w.Key("user").Uint(who.user_id).Key("name").String(user.name);
   w.Key("device").String(who.device_id).EndObject();
@@ -164,6 +182,9 @@ Status Dispatcher::Logout(const Link& s, const ParsedRequest& r) {
   s->state().identity.reset();
   OnWorker(s, r.id, [this, s, who, id = r.id] {
     PARLEY_RETURN_IF_ERROR(core_.accounts().Logout(who));
+    // Other connections that authenticated with this device's token end too.
+    hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
+               "session revoked: logout");
     s->Reply(EmptyReply(id));
     return Status::Ok();
   });

@@ -29,6 +29,11 @@ struct SessionState {
   std::optional<Identity> identity;  // set once authenticated
   std::string user_name;
   bool auth_pending = false;  // a login is being checked on a worker thread
+  // The hub revoked this session (its token was revoked, or the user is over the session
+  // cap): it is closing and may not authenticate again.
+  bool revoked = false;
+  // When this session last asked for its token's last-seen time to move (steady ms).
+  int64_t last_touch_ms = 0;
   TokenBucket send_bucket;
   TokenBucket auth_bucket;
   TokenBucket typing_bucket;

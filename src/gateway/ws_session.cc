@@ -171,6 +171,18 @@ void WsSession::Deliver(std::vector<Frame> frames) {
   });
 }
 
+void WsSession::Revoke(uint16_t code, std::string reason) {
+  boost::asio::post(ws_.get_executor(),
+                    [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+                      // No longer acting for the user: frames still read before the close
+                      // completes are refused as unauthenticated. The hub has detached us.
+                      self->state_.identity.reset();
+                      self->state_.revoked = true;
+                      self->ctx_.metrics->sessions_revoked.Inc();
+                      self->CloseWith(code, std::move(reason));
+                    });
+}
+
 void WsSession::RunOnSession(std::function<void()> fn) {
   boost::asio::post(ws_.get_executor(), [self = shared_from_this(), fn = std::move(fn)] {
     fn();

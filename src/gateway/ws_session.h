@@ -47,6 +47,7 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   void RunOnSession(std::function<void()> fn) override;
   void CloseWith(uint16_t code, std::string reason) override;
   void Deliver(std::vector<Frame> frames) override;
+  void Revoke(uint16_t code, std::string reason) override;
 
   // Ends the session from outside its thread; only once the network threads are stopped.
   void Abandon() { Finish(); }

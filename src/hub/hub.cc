@@ -18,13 +18,37 @@ struct MessageKeyHash {
 
 }  // namespace
 
-void Hub::Attach(UserId user, std::shared_ptr<Subscriber> subscriber) {
-  Shard& shard = ShardOf(user);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  auto& subs = shard.users[user];
-  if (subs.empty()) users_.fetch_add(1, std::memory_order_relaxed);
-  subs.push_back(std::move(subscriber));
-  sessions_.fetch_add(1, std::memory_order_relaxed);
+bool Hub::Attach(UserId user, std::string device, std::shared_ptr<Subscriber> subscriber,
+                 uint64_t epoch) {
+  std::vector<std::shared_ptr<Subscriber>> evicted;
+  {
+    Shard& shard = ShardOf(user);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    // Close moves the epoch under the lock of the shard it works on, so for one user the
+    // two are ordered: either this session is in the list Close sweeps, or we see the move.
+    if (epoch_.load(std::memory_order_seq_cst) != epoch) return false;
+    auto& subs = shard.users[user];
+    if (subs.empty()) users_.fetch_add(1, std::memory_order_relaxed);
+    // The oldest go, not the newcomer: a user reconnecting while half-open connections of
+    // theirs still linger (until the idle timeout) must not be locked out by them.
+    while (max_per_user_ > 0 && subs.size() >= max_per_user_) {
+      evicted.push_back(std::move(subs.front().subscriber));
+      subs.erase(subs.begin());
+    }
+    subs.push_back(Session{std::move(subscriber), std::move(device)});
+    sessions_.fetch_add(1, std::memory_order_relaxed);
+    sessions_.fetch_sub(evicted.size(), std::memory_order_relaxed);
+  }
+  over_cap_.fetch_add(evicted.size(), std::memory_order_relaxed);
+  for (auto& s : evicted) s->Revoke(kCloseTooManySessions, "too many sessions");
+  return true;
+}
+
+void Hub::EraseIfEmpty(Shard& shard, UserId user) {
+  auto it = shard.users.find(user);
+  if (it == shard.users.end() || !it->second.empty()) return;
+  shard.users.erase(it);
+  users_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Hub::Detach(UserId user, const Subscriber* subscriber) {
@@ -34,21 +58,56 @@ void Hub::Detach(UserId user, const Subscriber* subscriber) {
   if (it == shard.users.end()) return;
   auto& subs = it->second;
   auto pos = std::find_if(subs.begin(), subs.end(),
-                          [subscriber](const auto& s) { return s.get() == subscriber; });
+                          [subscriber](const auto& s) { return s.subscriber.get() == subscriber; });
   if (pos == subs.end()) return;
   subs.erase(pos);
   sessions_.fetch_sub(1, std::memory_order_relaxed);
-  if (subs.empty()) {
-    shard.users.erase(it);
-    users_.fetch_sub(1, std::memory_order_relaxed);
+  EraseIfEmpty(shard, user);
+}
+
+size_t Hub::Close(UserId user, Scope scope, std::string_view device, uint16_t code,
+                  const std::string& reason) {
+  std::vector<std::shared_ptr<Subscriber>> closed;
+  {
+    Shard& shard = ShardOf(user);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    auto it = shard.users.find(user);
+    if (it != shard.users.end()) {
+      auto& subs = it->second;
+      auto matches = [&](const Session& s) {
+        switch (scope) {
+          case Scope::kDevice:
+            return s.device == device;
+          case Scope::kAllDevices:
+            return true;
+          case Scope::kOtherDevices:
+            return s.device != device;
+        }
+        return false;
+      };
+      auto keep = std::stable_partition(subs.begin(), subs.end(),
+                                        [&](const Session& s) { return !matches(s); });
+      for (auto i = keep; i != subs.end(); ++i) closed.push_back(std::move(i->subscriber));
+      subs.erase(keep, subs.end());
+      sessions_.fetch_sub(closed.size(), std::memory_order_relaxed);
+      EraseIfEmpty(shard, user);
+    }
   }
+  revoked_.fetch_add(closed.size(), std::memory_order_relaxed);
+  for (auto& s : closed) s->Revoke(code, reason);
+  return closed.size();
 }
 
 Hub::Subscribers Hub::Lookup(UserId user) {
   Shard& shard = ShardOf(user);
   std::lock_guard<std::mutex> lock(shard.mu);
   auto it = shard.users.find(user);
-  return it == shard.users.end() ? Subscribers{} : it->second;
+  Subscribers out;
+  if (it == shard.users.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto& s : it->second) out.push_back(s.subscriber);
+  return out;
 }
 
 void Hub::DeliverTo(const Subscribers& subs, const std::vector<Frame>& frames) {

@@ -15,8 +15,13 @@ class RecordingSubscriber : public Subscriber {
     std::lock_guard<std::mutex> lock(mu);
     for (auto& f : frames) got.push_back(*f);
   }
+  void Revoke(uint16_t code, std::string reason) override {
+    std::lock_guard<std::mutex> lock(mu);
+    closes.emplace_back(code, std::move(reason));
+  }
   std::mutex mu;
   std::vector<std::string> got;
+  std::vector<std::pair<uint16_t, std::string>> closes;
 };
 
 InboxEvent Event(UserId user, Seq user_seq, ConvId conv, Seq seq) {
@@ -95,6 +100,93 @@ TEST(Hub, ReadFanoutMovesBecomeHeadPushes) {
   hub.OnCommit(notice);
   ASSERT_EQ(a->got.size(), 1u);
   EXPECT_EQ(a->got[0], R"({"push":"head","conv":9,"seq":40,"ts":1234})");
+}
+
+CommitNotice OneEvent(UserId user) {
+  CommitNotice notice;
+  notice.events = {Event(user, 1, 9, 1)};
+  return notice;
+}
+
+TEST(Hub, CloseEndsTheSessionsOfOneDeviceOnly) {
+  Hub hub;
+  auto phone1 = std::make_shared<RecordingSubscriber>();
+  auto phone2 = std::make_shared<RecordingSubscriber>();
+  auto laptop = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(hub.Attach(2, "phone", phone1, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(2, "phone", phone2, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(2, "laptop", laptop, hub.epoch()));
+  EXPECT_EQ(hub.Close(2, Hub::Scope::kDevice, "phone", kCloseRevoked, "session revoked: logout"),
+            2u);
+  EXPECT_EQ(hub.sessions(), 1u);
+  hub.OnCommit(OneEvent(2));
+  EXPECT_TRUE(phone1->got.empty());
+  EXPECT_TRUE(phone2->got.empty());
+  EXPECT_EQ(laptop->got.size(), 1u);
+  ASSERT_EQ(phone1->closes.size(), 1u);
+  EXPECT_EQ(phone1->closes[0].first, kCloseRevoked);
+  EXPECT_EQ(phone1->closes[0].second, "session revoked: logout");
+  EXPECT_TRUE(laptop->closes.empty());
+  // Detaching a session the hub already closed is harmless.
+  hub.Detach(2, phone1.get());
+  EXPECT_EQ(hub.sessions(), 1u);
+}
+
+TEST(Hub, CloseOtherDevicesKeepsTheNamedOne) {
+  Hub hub;
+  auto keep = std::make_shared<RecordingSubscriber>();
+  auto other1 = std::make_shared<RecordingSubscriber>();
+  auto other2 = std::make_shared<RecordingSubscriber>();
+  auto stranger = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(hub.Attach(2, "a", keep, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(2, "b", other1, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(2, "c", other2, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(3, "b", stranger, hub.epoch()));
+  EXPECT_EQ(hub.Close(2, Hub::Scope::kOtherDevices, "a", kCloseRevoked, "x"), 2u);
+  EXPECT_TRUE(keep->closes.empty());
+  EXPECT_EQ(other1->closes.size(), 1u);
+  EXPECT_EQ(other2->closes.size(), 1u);
+  EXPECT_TRUE(stranger->closes.empty());
+  EXPECT_EQ(hub.Close(2, Hub::Scope::kAllDevices, "", kCloseRevoked, "x"), 1u);
+  EXPECT_EQ(hub.sessions(), 1u);
+  EXPECT_EQ(hub.online_users(), 1u);
+  EXPECT_EQ(hub.sessions_revoked(), 3u);
+}
+
+TEST(Hub, AttachAfterACloseSinceTheEpochWasReadIsRefused) {
+  Hub hub;
+  auto s = std::make_shared<RecordingSubscriber>();
+  const uint64_t before = hub.epoch();
+  // A revocation runs between the credential check and the attach: even for no session
+  // (ours was not attached yet) it moves the epoch, so the attach is refused.
+  EXPECT_EQ(hub.Close(2, Hub::Scope::kDevice, "phone", kCloseRevoked, "x"), 0u);
+  EXPECT_FALSE(hub.Attach(2, "phone", s, before));
+  EXPECT_EQ(hub.sessions(), 0u);
+  EXPECT_TRUE(hub.Attach(2, "phone", s, hub.epoch()));
+  EXPECT_EQ(hub.sessions(), 1u);
+}
+
+TEST(Hub, SessionCapClosesTheOldest) {
+  Hub hub(/*max_sessions_per_user=*/2);
+  auto first = std::make_shared<RecordingSubscriber>();
+  auto second = std::make_shared<RecordingSubscriber>();
+  auto third = std::make_shared<RecordingSubscriber>();
+  auto other_user = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(hub.Attach(2, "a", first, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(2, "b", second, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(3, "a", other_user, hub.epoch()));
+  ASSERT_TRUE(hub.Attach(2, "c", third, hub.epoch()));
+  ASSERT_EQ(first->closes.size(), 1u);
+  EXPECT_EQ(first->closes[0].first, kCloseTooManySessions);
+  EXPECT_TRUE(second->closes.empty());
+  EXPECT_TRUE(third->closes.empty());
+  EXPECT_TRUE(other_user->closes.empty());
+  EXPECT_EQ(hub.sessions(), 3u);
+  EXPECT_EQ(hub.sessions_over_cap(), 1u);
+  hub.OnCommit(OneEvent(2));
+  EXPECT_TRUE(first->got.empty());
+  EXPECT_EQ(second->got.size(), 1u);
+  EXPECT_EQ(third->got.size(), 1u);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "conv.get",  "conv.members", "conv.add", "conv.remove", "conv.leave", "conv.rename",
     "conv.role", "read",         "recall",   "edit",        "typing",     "search",
     "block",     "unblock",      "blocks",
+    "password.change", "devices", "device.revoke",
 };
 
 // Request ids are limited in bytes of UTF-8 (docs/protocol.md §1).

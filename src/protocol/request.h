@@ -47,8 +47,11 @@ enum class Op {
   kBlock,
   kUnblock,
   kBlocks,
+  kPasswordChange,
+  kDevices,
+  kDeviceRevoke,
 };
-inline constexpr size_t kOpCount = static_cast<size_t>(Op::kBlocks) + 1;
+inline constexpr size_t kOpCount = static_cast<size_t>(Op::kDeviceRevoke) + 1;
 
 std::optional<Op> ParseOp(std::string_view name);
 std::string_view OpName(Op op);

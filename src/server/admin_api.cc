@@ -115,6 +115,28 @@ void AdminApi::Accounts(const std::string& path, const std::string& body, Respon
   if (!started) (*shared)(429, Error("too many admin requests at once"));
 }
 
+void AdminApi::HandleUser(const std::string& method, const std::string& path, Respond respond) {
+  constexpr std::string_view kPrefix = "/admin/users/", kSuffix = "/revoke";
+  const bool shaped = path.size() > kPrefix.size() + kSuffix.size() &&
+                      path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+  const std::string name =
+      shaped ? path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()) : "";
+  if (!revoke_user_ || name.empty() || name.find('/') != std::string::npos) {
+    return respond(404, Error("no such admin endpoint"));
+  }
+  if (method != "POST") return respond(405, Error("POST only"));
+  // A commit: off the network thread, like a listing (and bounded the same way).
+  auto shared = std::make_shared<Respond>(std::move(respond));
+  const bool started = StartListing([this, shared, name] {
+    auto revoked = revoke_user_(name);
+    if (!revoked.ok()) {
+      return (*shared)(HttpStatusOf(revoked.status()), Error(revoked.status().ToString()));
+    }
+    (*shared)(200, nlohmann::json{{"user", name}, {"revoked", *revoked}}.dump() + "\n");
+  });
+  if (!started) (*shared)(429, Error("too many admin requests at once"));
+}
+
 void AdminApi::Handle(const std::string& method, const std::string& target,
                       const std::string& authorization, const std::string& body, Respond respond) {
   const std::string expected = "Bearer " + token_;
@@ -129,6 +151,7 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
     if (method != "POST") return respond(405, Error("POST only"));
     return Accounts(path, body, std::move(respond));
   }
+  if (path.rfind("/admin/users/", 0) == 0) return HandleUser(method, path, std::move(respond));
   if (path != "/admin/backup" && path != "/admin/backups") {
     return respond(404, Error("no such admin endpoint"));
   }

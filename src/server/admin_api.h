@@ -9,6 +9,8 @@
 //   POST /admin/users             {"name", "password"} → 200 {"user", "name"}: an account
 //                                 created whatever `[accounts] registration` says;
 //                                 400 for a bad name/password/body, 409 if the name is taken
+//   POST /admin/users/NAME/revoke revoke every device of NAME and close its live sessions
+//                                 → 200 {"user": NAME, "revoked": N}; 404 for an unknown user
 //
 // 401 without the right token, 404 for other paths, 405 for wrong methods, 409 while a
 // backup runs, 429 with too many listings at once, 503 when backups are not configured.
@@ -41,6 +43,12 @@ class AdminApi {
   void Wait();
 
   // `body`: the request body (JSON for the account endpoints; empty otherwise).
+  // Revokes every device of the user named `name` and closes its live sessions; returns
+  // how many devices were revoked, kNotFound for an unknown user. Blocking (a commit).
+  using RevokeUser = std::function<Result<size_t>(const std::string& name)>;
+  // Set before the first request; without it /admin/users/ answers 404.
+  void SetRevokeUser(RevokeUser revoke) { revoke_user_ = std::move(revoke); }
+
   void Handle(const std::string& method, const std::string& target,
               const std::string& authorization, const std::string& body, Respond respond);
 
@@ -48,9 +56,13 @@ class AdminApi {
   // POST /admin/invites and /admin/users (the latter hashes a password: on a thread).
   void Accounts(const std::string& path, const std::string& body, Respond respond);
 
+  // POST /admin/users/NAME/revoke (token already checked).
+  void HandleUser(const std::string& method, const std::string& path, Respond respond);
+
   std::string token_;
   backup::BackupService* backup_;
   Core* core_;
+  RevokeUser revoke_user_;
   static constexpr size_t kMaxListings = 4;
   // Starts `work` on a thread of its own; false if `kMaxListings` listings are running.
   bool StartListing(std::function<void()> work);

@@ -211,7 +211,6 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
                                      "max_connections_per_ip",
                                      "handshake_rate_per_ip",
                                      "handshake_burst_per_ip",
-
                                      "login_failures_per_account",
                                      "login_failures_per_ip",
                                      "login_backoff_initial_ms",
@@ -222,7 +221,8 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
                                      "users_rate_per_user",
                                      "users_burst_per_user",
                                      "register_rate_per_ip",
-                                     "register_burst_per_ip"}));
+                                     "register_burst_per_ip",
+                                     "max_sessions_per_user"}));
   // Rates may be 0 (no limit); a burst below 1 would refuse everything.
   constexpr double kMax = 1e9;
   PARLEY_RETURN_IF_ERROR(t.Double("send_rate_per_conn", &g->send_rate_per_conn, 0, kMax));
@@ -249,6 +249,7 @@ Status ReadLimits(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.Double("handshake_rate_per_ip", &g->handshake_rate_per_ip, 0, kMax));
   PARLEY_RETURN_IF_ERROR(t.Double("handshake_burst_per_ip", &g->handshake_burst_per_ip, 1, kMax));
   PARLEY_RETURN_IF_ERROR(t.Int("max_errors", &g->max_errors, 1, 1'000'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_sessions_per_user", &g->max_sessions_per_user, 0, 1'000'000));
   PARLEY_RETURN_IF_ERROR(
       t.Int("login_failures_per_account", &g->login_failures_per_account, 0, 1'000'000));
   PARLEY_RETURN_IF_ERROR(t.Int("login_failures_per_ip", &g->login_failures_per_ip, 0, 1'000'000));
@@ -304,8 +305,17 @@ Status ReadStorage(const Table& t, ServerConfig* c) {
 }
 
 Status ReadAccounts(const Table& t, ServerConfig* c) {
-  PARLEY_RETURN_IF_ERROR(
-      t.OnlyKeys({"password_hash", "registration", "hash_threads", "hash_queue"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
+      {"password_hash", "registration", "hash_threads", "hash_queue", "token_ttl_days"}));
+  // Fractional days are allowed (0.0001 ~ 8.6 s), so tests can watch tokens expire.
+  constexpr double kDayMs = 86400.0 * 1000;
+  ServiceConfig* s = &c->service;
+  double ttl_days = static_cast<double>(s->token_ttl_ms) / kDayMs;
+  PARLEY_RETURN_IF_ERROR(t.Double("token_ttl_days", &ttl_days, 0, 36500));
+  s->token_ttl_ms = static_cast<int64_t>(ttl_days * kDayMs + 0.5);
+  if (ttl_days > 0 && s->token_ttl_ms < 1000) {
+    return InvalidArgument("config key 'accounts.token_ttl_days' must be 0 or at least 1 second");
+  }
   PARLEY_RETURN_IF_ERROR(t.Choice<PasswordCost>(
       "password_hash",
       {{"interactive", PasswordCost::kInteractive}, {"min", PasswordCost::kMinimum}},

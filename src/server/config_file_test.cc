@@ -156,6 +156,28 @@ TEST_F(ConfigFileTest, ChoicesTakeEachSpelling) {
   EXPECT_NE(Error("[storage]\ndurability = 1\n").find("'storage.durability'"), std::string::npos);
 }
 
+TEST_F(ConfigFileTest, SessionKeys) {
+  const ServerConfig defaults;
+  EXPECT_EQ(defaults.service.token_ttl_ms, 30LL * 86400 * 1000);
+  EXPECT_EQ(defaults.gateway.max_sessions_per_user, 64u);
+  ASSERT_TRUE(Load("[accounts]\ntoken_ttl_days = 7\n[limits]\nmax_sessions_per_user = 5\n").ok());
+  EXPECT_EQ(config_.service.token_ttl_ms, 7LL * 86400 * 1000);
+  EXPECT_EQ(config_.gateway.max_sessions_per_user, 5u);
+  // Fractional days (tests use seconds); 0 = never expires, 0 sessions = no cap.
+  ASSERT_TRUE(Load("[accounts]\ntoken_ttl_days = 0.0001\n").ok());
+  EXPECT_EQ(config_.service.token_ttl_ms, 8640);
+  ASSERT_TRUE(Load("[accounts]\ntoken_ttl_days = 0\n[limits]\nmax_sessions_per_user = 0\n").ok());
+  EXPECT_EQ(config_.service.token_ttl_ms, 0);
+  EXPECT_EQ(config_.gateway.max_sessions_per_user, 0u);
+  for (const char* bad :
+       {"[accounts]\ntoken_ttl_days = -1\n", "[accounts]\ntoken_ttl_days = \"1\"\n",
+        "[accounts]\ntoken_ttl_days = 0.000001\n", "[accounts]\ntoken_ttl_days = 40000\n"}) {
+    EXPECT_NE(Error(bad).find("'accounts.token_ttl_days'"), std::string::npos) << bad;
+  }
+  EXPECT_NE(Error("[limits]\nmax_sessions_per_user = -1\n").find("'limits.max_sessions_per_user'"),
+            std::string::npos);
+}
+
 TEST_F(ConfigFileTest, UnknownKeysAreNamed) {
   EXPECT_NE(Error("datadir = \"x\"\n").find("'datadir'"), std::string::npos);
   EXPECT_NE(Error("[sever]\n").find("'sever'"), std::string::npos);
@@ -349,6 +371,8 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "search_rate_per_conn",
                           "search_burst_per_conn",
                           "max_errors",
+                          "max_sessions_per_user",
+                          "token_ttl_days",
                           "max_message_bytes",
                           "read_fanout_threshold",
                           "max_group_members",
@@ -398,6 +422,8 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   g.send_max_wait_ms = 3;
   g.typing_rate_per_user = g.typing_burst_per_user = g.typing_rate_per_conv = 3;
   g.typing_burst_per_conv = g.membership_rate_per_user = g.membership_burst_per_user = 3;
+  g.max_sessions_per_user = 3;
+  s.token_ttl_ms = 3000;
   s.max_message_bytes = s.read_fanout_threshold = s.max_group_members = 3;
   s.recall_window_ms = s.edit_window_ms = s.dedup_ttl_ms = 3000;
   s.sync_max_limit = s.history_max_limit = 300;  // above the default page sizes
@@ -453,6 +479,8 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
             dg.deflate_server_no_context_takeover);
   EXPECT_EQ(config_.gateway.deflate_client_no_context_takeover,
             dg.deflate_client_no_context_takeover);
+  EXPECT_EQ(config_.gateway.max_sessions_per_user, dg.max_sessions_per_user);
+  EXPECT_EQ(config_.service.token_ttl_ms, ds.token_ttl_ms);
   EXPECT_EQ(config_.gateway.send_rate_per_conn, dg.send_rate_per_conn);
   EXPECT_EQ(config_.gateway.send_burst_per_conn, dg.send_burst_per_conn);
   EXPECT_EQ(config_.gateway.send_rate_per_user, dg.send_rate_per_user);

@@ -1,5 +1,7 @@
 #include "service/accounts.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/text.h"
@@ -9,7 +11,28 @@ namespace parley {
 namespace {
 constexpr size_t kMinPassword = 8;
 constexpr size_t kMaxPassword = 1024;
+// Last-seen times are written at most this often per device (less for short lifetimes).
+constexpr int64_t kMaxTouchIntervalMs = 3600 * 1000;
+
+// Commits `ops` in one batch and waits for it.
+template <typename Ops>
+Status CommitAll(Sequencer* sequencer, Ops ops) {
+  auto st = Await<bool>([&](Callback<bool> cb) {
+    sequencer->SubmitFor<bool>(
+        [ops = std::move(ops)](CommitBatch& b, bool&) -> Status {
+          for (const auto& o : ops) b.writes().Add(o);
+          return Status::Ok();
+        },
+        std::move(cb));
+  });
+  return st.ok() ? Status::Ok() : st.status();
+}
 }  // namespace
+
+int64_t AccountService::TouchInterval() const {
+  if (config_.token_ttl_ms <= 0) return kMaxTouchIntervalMs;
+  return std::clamp<int64_t>(config_.token_ttl_ms / 8, 1, kMaxTouchIntervalMs);
+}
 
 Result<UserRecord> AccountService::Register(std::string_view name, std::string_view password) {
   std::string normalized = NormalizeUserName(name);
@@ -84,17 +107,25 @@ Result<UserRecord> AccountService::CheckPassword(std::string_view name, std::str
   return user;
 }
 
-Result<LoginResult> AccountService::OpenDevice(UserId user, std::string_view device_id) {
+Result<LoginResult> AccountService::OpenDevice(const UserRecord& user, std::string_view device_id) {
   if (!device_id.empty() && !IsValidClientId(device_id, config_.max_client_id_chars)) {
     return InvalidArgument("device id must be 1-64 printable ASCII characters without spaces");
   }
   LoginResult result;
-  result.user_id = user;
+  result.user_id = user.id;
   result.device_id = device_id.empty() ? "dev-" + RandomHex(8) : std::string(device_id);
   result.token = RandomHex(32);
-  DeviceRecord device{user, result.device_id, Digest(result.token), NowMillis()};
-  std::lock_guard<std::mutex> lock(DeviceLock(user));
-  PARLEY_RETURN_IF_ERROR(RemoveDevices(user, result.device_id, nullptr));
+  const int64_t now = now_ms_();
+  DeviceRecord device{user.id, result.device_id, Digest(result.token), now, now};
+  std::lock_guard<std::mutex> lock(DeviceLock(user.id));
+  // A password change that committed while we verified revoked every device: a token from
+  // the old password must not be issued after it.
+  auto current = store_->GetUser(user.id);
+  if (!current.ok()) return current.status();
+  if (current->password_hash != user.password_hash) {
+    return Status(Code::kUnauthenticated, "unknown user or wrong password");
+  }
+  PARLEY_RETURN_IF_ERROR(RemoveDevices(user.id, result.device_id, nullptr));
   auto st = Await<bool>([&](Callback<bool> cb) {
     sequencer_->SubmitFor<bool>(
         [device](CommitBatch& b, bool&) -> Status {
@@ -113,10 +144,10 @@ Result<LoginResult> AccountService::Login(std::string_view name, std::string_vie
     return InvalidArgument("device id must be 1-64 printable ASCII characters without spaces");
   }
   PARLEY_ASSIGN_OR_RETURN(UserRecord user, CheckPassword(name, password));
-  return OpenDevice(user.id, device_id);
+  return OpenDevice(user, device_id);
 }
 
-Result<Identity> AccountService::Authenticate(std::string_view token) {
+Result<TokenCheck> AccountService::CheckToken(std::string_view token) {
   if (token.empty() || token.size() > 256) {
     return Status(Code::kUnauthenticated, "invalid token");
   }
@@ -127,12 +158,50 @@ Result<Identity> AccountService::Authenticate(std::string_view token) {
     }
     return device.status();
   }
-  return Identity{device->user_id, device->device_id};
+  const int64_t now = now_ms_();
+  TokenCheck out;
+  out.who = Identity{device->user_id, device->device_id};
+  out.expired = Expired(*device, now);
+  out.touch_due = !out.expired && now - device->last_seen_ms >= TouchInterval();
+  return out;
+}
+
+Result<Identity> AccountService::Authenticate(std::string_view token) {
+  PARLEY_ASSIGN_OR_RETURN(TokenCheck check, CheckToken(token));
+  if (check.expired) return Status(Code::kUnauthenticated, "token expired; log in again");
+  return check.who;
+}
+
+Status AccountService::Touch(const Identity& who) {
+  std::lock_guard<std::mutex> lock(DeviceLock(who.user_id));
+  PARLEY_ASSIGN_OR_RETURN(auto devices, store_->ListDevices(who.user_id));
+  for (auto& d : devices) {
+    if (d.device_id != who.device_id) continue;
+    const int64_t now = now_ms_();
+    if (Expired(d, now)) {
+      PARLEY_RETURN_IF_ERROR(CommitAll(
+          sequencer_, std::vector<op::DeleteDevice>{{d.user_id, d.device_id, d.token_digest}}));
+      return Status(Code::kUnauthenticated, "token expired; log in again");
+    }
+    if (now - d.last_seen_ms < TouchInterval()) return Status::Ok();
+    d.last_seen_ms = now;
+    return CommitAll(sequencer_, std::vector<op::PutDevice>{{d}});
+  }
+  return NotFound("unknown or revoked device");
 }
 
 Status AccountService::Logout(const Identity& who) {
   std::lock_guard<std::mutex> lock(DeviceLock(who.user_id));
   return RemoveDevices(who.user_id, who.device_id, nullptr);
+}
+
+Status AccountService::RevokeDevice(UserId user, std::string_view device_id) {
+  if (device_id.empty()) return NotFound("no such device");
+  std::lock_guard<std::mutex> lock(DeviceLock(user));
+  size_t removed = 0;
+  PARLEY_RETURN_IF_ERROR(RemoveDevices(user, device_id, &removed));
+  if (removed == 0) return NotFound("no device '" + std::string(device_id) + "'");
+  return Status::Ok();
 }
 
 Result<size_t> AccountService::RevokeAll(UserId user) {
@@ -142,26 +211,58 @@ Result<size_t> AccountService::RevokeAll(UserId user) {
   return removed;
 }
 
-// Deletes the tokens of `user`'s devices (only `only_device` when non-empty).
-Status AccountService::RemoveDevices(UserId user, std::string_view only_device, size_t* removed) {
+Result<size_t> AccountService::RevokeOthers(UserId user, std::string_view keep) {
+  std::lock_guard<std::mutex> lock(DeviceLock(user));
+  size_t removed = 0;
+  PARLEY_RETURN_IF_ERROR(RemoveDevices(user, keep, &removed, Match::kAllBut));
+  return removed;
+}
+
+Result<size_t> AccountService::ChangePassword(const Identity& who, std::string_view old_password,
+                                              std::string_view new_password) {
+  PARLEY_ASSIGN_OR_RETURN(UserRecord user, store_->GetUser(who.user_id));
+  if (!VerifyPassword(user.password_hash, old_password)) {
+    return Status(Code::kUnauthenticated, "wrong password");
+  }
+  if (new_password.size() < kMinPassword || new_password.size() > kMaxPassword) {
+    return InvalidArgument("new_password must be 8 to 1024 bytes");
+  }
+  PARLEY_ASSIGN_OR_RETURN(std::string hash, HashPassword(new_password, config_.password_cost));
+  std::lock_guard<std::mutex> lock(DeviceLock(who.user_id));
+  // Another change committed while we hashed: the old password we checked is stale.
+  PARLEY_ASSIGN_OR_RETURN(UserRecord current, store_->GetUser(who.user_id));
+  if (current.password_hash != user.password_hash) {
+    return Status(Code::kUnauthenticated, "the password was changed meanwhile");
+  }
+  current.password_hash = std::move(hash);
+  PARLEY_ASSIGN_OR_RETURN(auto devices, store_->ListDevices(who.user_id));
+  std::vector<WriteOp> ops{op::PutUser{current}};
+  for (const auto& d : devices) {
+    if (d.device_id != who.device_id) {
+      ops.push_back(op::DeleteDevice{d.user_id, d.device_id, d.token_digest});
+    }
+  }
+  // The new hash and the revocations commit together: no window where the old tokens
+  // outlive the new password, or the new password exists while they are still valid.
+  const size_t revoked = ops.size() - 1;
+  PARLEY_RETURN_IF_ERROR(CommitAll(sequencer_, std::move(ops)));
+  return revoked;
+}
+
+// Deletes the tokens of `user`'s devices that match.
+Status AccountService::RemoveDevices(UserId user, std::string_view device, size_t* removed,
+                                     Match match) {
   PARLEY_ASSIGN_OR_RETURN(auto devices, store_->ListDevices(user));
   std::vector<op::DeleteDevice> deletes;
   for (const auto& d : devices) {
-    if (only_device.empty() || d.device_id == only_device) {
+    const bool named = device.empty() || d.device_id == device;
+    if (match == Match::kOnly ? named : d.device_id != device) {
       deletes.push_back(op::DeleteDevice{d.user_id, d.device_id, d.token_digest});
     }
   }
   if (removed) *removed = deletes.size();
   if (deletes.empty()) return Status::Ok();
-  auto st = Await<bool>([&](Callback<bool> cb) {
-    sequencer_->SubmitFor<bool>(
-        [deletes](CommitBatch& b, bool&) -> Status {
-          for (const auto& d : deletes) b.writes().Add(d);
-          return Status::Ok();
-        },
-        std::move(cb));
-  });
-  return st.ok() ? Status::Ok() : st.status();
+  return CommitAll(sequencer_, std::move(deletes));
 }
 
 }  // namespace parley

@@ -242,5 +242,119 @@ TEST_F(AccountsTest, ConcurrentLoginsOnOneDeviceLeaveNoUnrevocableToken) {
   EXPECT_TRUE(core().store().ListDevices(alice->id)->empty());
 }
 
+// Tokens expire after token_ttl_ms without use; each use slides the expiry, and last-seen
+// writes are throttled to TouchInterval() (ttl / 8 here).
+TEST_F(AccountsTest, TokensExpireUnusedAndSlideOnUse) {
+  config_.password_cost = PasswordCost::kMinimum;
+  config_.token_ttl_ms = 8000;
+  AccountService& acc = accounts();
+  std::atomic<int64_t> now{1'000'000};
+  acc.SetClockForTest([&] { return now.load(); });
+  EXPECT_EQ(acc.TouchInterval(), 1000);
+  ASSERT_TRUE(acc.Register("alice", kPassword).ok());
+  auto phone = acc.Login("alice", kPassword, "phone");
+  ASSERT_TRUE(phone.ok()) << phone.status().ToString();
+  const Identity who{phone->user_id, "phone"};
+  auto devices = acc.Devices(who.user_id);
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ(devices->at(0).created_ms, 1'000'000);
+  EXPECT_EQ(devices->at(0).last_seen_ms, 1'000'000);
+
+  // Within the interval: no write is due, and Touch writes nothing.
+  now += 500;
+  auto check = acc.CheckToken(phone->token);
+  ASSERT_TRUE(check.ok());
+  EXPECT_FALSE(check->expired);
+  EXPECT_FALSE(check->touch_due);
+  ASSERT_TRUE(acc.Touch(who).ok());
+  EXPECT_EQ(acc.Devices(who.user_id)->at(0).last_seen_ms, 1'000'000);
+
+  // Used every 6 s, it lives far past its 8 s lifetime.
+  for (int i = 0; i < 4; ++i) {
+    now += 6000;
+    check = acc.CheckToken(phone->token);
+    ASSERT_TRUE(check.ok());
+    EXPECT_FALSE(check->expired) << i;
+    EXPECT_TRUE(check->touch_due) << i;
+    ASSERT_TRUE(acc.Touch(who).ok());
+    EXPECT_EQ(acc.Devices(who.user_id)->at(0).last_seen_ms, now.load());
+  }
+  // Unused for longer than the lifetime: refused, and Touch deletes it.
+  now += 8001;
+  EXPECT_EQ(acc.Authenticate(phone->token).status().code(), Code::kUnauthenticated);
+  check = acc.CheckToken(phone->token);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->expired);
+  EXPECT_EQ(acc.Touch(who).code(), Code::kUnauthenticated);
+  EXPECT_TRUE(acc.Devices(who.user_id)->empty());
+  EXPECT_EQ(acc.CheckToken(phone->token).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(acc.Touch(who).code(), Code::kNotFound);
+}
+
+TEST_F(AccountsTest, NoLifetimeMeansTokensNeverExpire) {
+  config_.password_cost = PasswordCost::kMinimum;
+  config_.token_ttl_ms = 0;
+  AccountService& acc = accounts();
+  std::atomic<int64_t> now{1'000'000};
+  acc.SetClockForTest([&] { return now.load(); });
+  ASSERT_TRUE(acc.Register("alice", kPassword).ok());
+  auto phone = acc.Login("alice", kPassword, "phone");
+  ASSERT_TRUE(phone.ok());
+  now += 10LL * 365 * 86400 * 1000;
+  EXPECT_TRUE(acc.Authenticate(phone->token).ok());
+  EXPECT_EQ(acc.TouchInterval(), 3600 * 1000);
+}
+
+TEST_F(AccountsTest, ChangePasswordRevokesEveryOtherDevice) {
+  config_.password_cost = PasswordCost::kMinimum;
+  AccountService& acc = accounts();
+  ASSERT_TRUE(acc.Register("alice", kPassword).ok());
+  auto phone = acc.Login("alice", kPassword, "phone");
+  auto laptop = acc.Login("alice", kPassword, "laptop");
+  auto tablet = acc.Login("alice", kPassword, "tablet");
+  ASSERT_TRUE(phone.ok() && laptop.ok() && tablet.ok());
+  const Identity who{phone->user_id, "phone"};
+  const UserId id = who.user_id;
+  const std::string old_hash = acc.GetUser(id)->password_hash;
+
+  EXPECT_EQ(acc.ChangePassword(who, "wrong password", "new password 1").status().code(),
+            Code::kUnauthenticated);
+  EXPECT_EQ(acc.ChangePassword(who, kPassword, "short").status().code(), Code::kInvalidArgument);
+  // Refusals change nothing.
+  EXPECT_EQ(acc.GetUser(id)->password_hash, old_hash);
+  EXPECT_EQ(acc.Devices(id)->size(), 3u);
+
+  auto revoked = acc.ChangePassword(who, kPassword, "new password 1");
+  ASSERT_TRUE(revoked.ok()) << revoked.status().ToString();
+  EXPECT_EQ(*revoked, 2u);
+  EXPECT_TRUE(acc.Authenticate(phone->token).ok());
+  EXPECT_EQ(acc.Authenticate(laptop->token).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(acc.Authenticate(tablet->token).status().code(), Code::kUnauthenticated);
+  ASSERT_EQ(acc.Devices(id)->size(), 1u);
+  EXPECT_EQ(acc.Login("alice", kPassword, "laptop").status().code(), Code::kUnauthenticated);
+  EXPECT_TRUE(acc.Login("alice", "new password 1", "laptop").ok());
+}
+
+TEST_F(AccountsTest, RevokeOneDeviceOrAllOthers) {
+  config_.password_cost = PasswordCost::kMinimum;
+  AccountService& acc = accounts();
+  ASSERT_TRUE(acc.Register("alice", kPassword).ok());
+  auto phone = acc.Login("alice", kPassword, "phone");
+  auto laptop = acc.Login("alice", kPassword, "laptop");
+  auto tablet = acc.Login("alice", kPassword, "tablet");
+  ASSERT_TRUE(phone.ok() && laptop.ok() && tablet.ok());
+  const UserId id = phone->user_id;
+  EXPECT_EQ(acc.RevokeDevice(id, "toaster").code(), Code::kNotFound);
+  EXPECT_EQ(acc.RevokeDevice(id, "").code(), Code::kNotFound);
+  ASSERT_TRUE(acc.RevokeDevice(id, "laptop").ok());
+  EXPECT_EQ(acc.Authenticate(laptop->token).status().code(), Code::kUnauthenticated);
+  EXPECT_EQ(acc.RevokeDevice(id, "laptop").code(), Code::kNotFound);
+  auto others = acc.RevokeOthers(id, "phone");
+  ASSERT_TRUE(others.ok());
+  EXPECT_EQ(*others, 1u);
+  EXPECT_TRUE(acc.Authenticate(phone->token).ok());
+  EXPECT_EQ(acc.Authenticate(tablet->token).status().code(), Code::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace parley

@@ -52,6 +52,9 @@ struct ServiceConfig {
   PasswordCost password_cost = PasswordCost::kInteractive;
   // Who may register. Default: kOpen (a fresh `make run` needs it).
   RegistrationPolicy registration = RegistrationPolicy::kOpen;
+  // A login token unused for this long expires ([accounts] token_ttl_days); each use
+  // (auth, requests of a live session) slides it. 0 = tokens never expire. Default: 30 days.
+  int64_t token_ttl_ms = 30LL * 24 * 3600 * 1000;
 };
 
 }  // namespace parley

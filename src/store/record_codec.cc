@@ -12,6 +12,10 @@ constexpr uint8_t kFormat = 1;
 // rather than misreading it.
 constexpr uint8_t kMessageFormatV1 = 1;
 constexpr uint8_t kMessageFormat = 2;
+// Devices are at format 2, which appends last_seen_ms. Format 1 (before token expiry)
+// still decodes, with last_seen_ms = created_ms; an older server refuses format 2.
+constexpr uint8_t kDeviceFormatV1 = 1;
+constexpr uint8_t kDeviceFormat = 2;
 
 Status Corrupt(const char* what) { return Status(Code::kCorruption, std::string("bad ") + what); }
 
@@ -43,21 +47,26 @@ Result<UserRecord> DecodeUser(std::string_view in) {
 
 void EncodeDevice(const DeviceRecord& v, std::string* out) {
   Writer w(out);
-  w.U8(kFormat);
+  w.U8(kDeviceFormat);
   w.Varint(v.user_id);
   w.Bytes(v.device_id);
   w.Bytes(v.token_digest);
   w.SignedVarint(v.created_ms);
+  w.SignedVarint(v.last_seen_ms);
 }
 
 Result<DeviceRecord> DecodeDevice(std::string_view in) {
   Reader r(in);
   DeviceRecord v;
-  if (!Begin(r)) return Corrupt("device");
+  const uint8_t format = r.U8();
+  if (!r.ok() || (format != kDeviceFormatV1 && format != kDeviceFormat)) {
+    return Corrupt("device");
+  }
   v.user_id = r.Varint();
   v.device_id = r.Bytes();
   v.token_digest = r.Bytes();
   v.created_ms = r.SignedVarint();
+  v.last_seen_ms = format >= kDeviceFormat ? r.SignedVarint() : v.created_ms;
   if (!r.ok()) return Corrupt("device");
   return v;
 }

@@ -17,7 +17,7 @@ const std::string kBinary("a\0b\xff\x80", 5);
 
 auto Tie(const UserRecord& r) { return std::tie(r.id, r.name, r.password_hash, r.created_ms); }
 auto Tie(const DeviceRecord& r) {
-  return std::tie(r.user_id, r.device_id, r.token_digest, r.created_ms);
+  return std::tie(r.user_id, r.device_id, r.token_digest, r.created_ms, r.last_seen_ms);
 }
 auto Tie(const ConversationRecord& r) {
   return std::tie(r.id, r.kind, r.title, r.owner, r.created_ms, r.member_count, r.read_fanout,
@@ -83,8 +83,32 @@ TEST(RecordCodec, User) {
 }
 
 TEST(RecordCodec, Device) {
-  CheckCodec<DeviceRecord>({7, "phone", std::string(32, '\xab'), -1}, EncodeDevice, DecodeDevice);
-  CheckCodec<DeviceRecord>({0, "", kBinary, 0}, EncodeDevice, DecodeDevice);
+  CheckCodec<DeviceRecord>({7, "phone", std::string(32, '\xab'), -1, 5}, EncodeDevice, DecodeDevice,
+                           '\x02');
+  CheckCodec<DeviceRecord>({0, "", kBinary, 0, kMin64}, EncodeDevice, DecodeDevice, '\x02');
+}
+
+// Device records written before token expiry (format 1, no last_seen_ms) still decode,
+// last seen when created: stores of the old build open and their tokens keep working.
+TEST(RecordCodec, DeviceFormat1StillDecodes) {
+  std::string v1;
+  Writer w(&v1);
+  w.U8(1);
+  w.Varint(7);
+  w.Bytes("phone");
+  w.Bytes(std::string(32, '\xab'));
+  w.SignedVarint(1234567);
+  auto d = DecodeDevice(v1);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->user_id, 7u);
+  EXPECT_EQ(d->device_id, "phone");
+  EXPECT_EQ(d->token_digest, std::string(32, '\xab'));
+  EXPECT_EQ(d->created_ms, 1234567);
+  EXPECT_EQ(d->last_seen_ms, 1234567);
+  // Truncated or of an unknown format: corruption, never a misread.
+  EXPECT_EQ(DecodeDevice(v1.substr(0, v1.size() - 1)).status().code(), Code::kCorruption);
+  v1[0] = 3;
+  EXPECT_EQ(DecodeDevice(v1).status().code(), Code::kCorruption);
 }
 
 TEST(RecordCodec, Conversation) {

@@ -28,7 +28,11 @@ struct DeviceRecord {
   UserId user_id = 0;
   std::string device_id;
   std::string token_digest;  // 32 raw bytes
-  int64_t created_ms = 0;
+  int64_t created_ms = 0;    // when this token was issued (login)
+  // When the token was last used (auth, a live session), updated at most every few
+  // minutes; the token's expiry slides from here. Records from before it existed decode
+  // with last_seen_ms = created_ms.
+  int64_t last_seen_ms = 0;
 };
 
 enum class ConvKind : uint8_t { kDirect = 1, kGroup = 2 };
