@@ -163,7 +163,11 @@ class DeflateTest : public ::testing::Test {
  protected:
   void Start(const std::string& extra = "") {
     ServerOptions opts;
-    opts.config_toml = "[accounts]\npassword_hash = \"min\"\n" + extra;
+    // Every connection comes from 127.0.0.1 with one token: no per-address or per-user caps.
+    opts.config_toml =
+        "[accounts]\npassword_hash = \"min\"\n[limits]\nmax_sessions_per_user = 0\n"
+        "max_connections_per_ip = 0\nhandshake_rate_per_ip = 0\n" +
+        extra;
     auto s = ServerProcess::Start(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();

@@ -232,13 +232,14 @@ TEST(Crash, AcknowledgedMessagesSurviveSigkill) {
   SendRequest retry;
   retry.conv_id = msg->conv_id;
   retry.client_msg_id = last.client_msg_id;
-  retry.body = "again";
+  retry.body = "crash test message " + last.client_msg_id;  // a retry repeats the request
   auto dup = (*core)->messages().SendSync(Identity{msg->sender, "test"}, retry);
   ASSERT_TRUE(dup.ok()) << dup.status().ToString();
   EXPECT_TRUE(dup->duplicate);
   EXPECT_EQ(dup->seq, last.seq);
   EXPECT_EQ(dup->msg_id, last.msg_id);
   retry.client_msg_id = "after-the-crash";
+  retry.body = "again";
   auto fresh = (*core)->messages().SendSync(Identity{msg->sender, "test"}, retry);
   ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
   EXPECT_FALSE(fresh->duplicate);
