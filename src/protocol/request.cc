@@ -13,12 +13,14 @@ namespace parley {
 namespace {
 
 constexpr std::array<std::string_view, kOpCount> kOpNames = {
-    "ping",      "register",     "login",    "auth",        "logout",     "users",
-    "send",      "sync",         "history",  "convs",       "conv.open",  "conv.create",
-    "conv.get",  "conv.members", "conv.add", "conv.remove", "conv.leave", "conv.rename",
-    "conv.role", "read",         "recall",   "edit",        "typing",     "search",
-    "block",     "unblock",      "blocks",
-    "password.change", "devices", "device.revoke",
+    "ping",       "register",      "login",     "auth",
+    "logout",     "users",         "send",      "sync",
+    "history",    "convs",         "conv.open", "conv.create",
+    "conv.get",   "conv.members",  "conv.add",  "conv.remove",
+    "conv.leave", "conv.rename",   "conv.role", "read",
+    "recall",     "edit",          "typing",    "search",
+    "block",      "unblock",       "blocks",    "password.change",
+    "devices",    "device.revoke",
 };
 
 // Request ids are limited in bytes of UTF-8 (docs/protocol.md §1).

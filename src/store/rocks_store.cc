@@ -47,8 +47,7 @@ constexpr std::array<const char*, kCfCount> kCfNames = {
     "default",       "users",         "username_user", "token_device", "user_device",
     "device_cursor", "conversations", "conv_head",     "direct_pair",  "conv_member",
     "user_conv",     "messages",      "inbox",         "inbox_floor",  "read_cursor",
-    "dedup",         "changes",       "meta",          "user_block",
-    "invites"};
+    "dedup",         "changes",       "meta",          "user_block",   "invites"};
 
 // Keyspaces whose keys start with an 8-byte id and are scanned by that prefix.
 bool HasIdPrefix(size_t cf) {
