@@ -21,20 +21,28 @@ Status Dispatcher::PasswordChange(const Link& s, const ParsedRequest& r) {
   }
   // The auth bucket: a stolen session must not become a fast oracle for the password.
   if (Limited(s, r.id, st.auth_bucket, nullptr, "password attempts")) return Status::Ok();
-  // Two Argon2id computations: off the network thread. In order: a request pipelined
-  // behind it runs under the new password.
-  OnWorkerInOrder(s, r.id,
-                  [this, s, who = *st.identity, id = r.id, old_pw = std::string(old_password),
-                   new_pw = std::string(new_password)] {
-                    PARLEY_ASSIGN_OR_RETURN(size_t revoked,
-                                            core_.accounts().ChangePassword(who, old_pw, new_pw));
-                    hub_.Close(who.user_id, Hub::Scope::kOtherDevices, who.device_id, kCloseRevoked,
-                               "session revoked: password changed");
-                    JsonWriter w = BeginReply(id);
-                    w.Key("revoked").Uint(revoked).EndObject();
-                    s->Reply(w.Take());
-                    return Status::Ok();
-                  });
+  // Two Argon2id computations: on the bounded hashing pool (full: `unavailable` at once),
+  // never on a network thread. In order: reading pauses until it is done, so a request
+  // pipelined behind it runs under the new password.
+  ++st.ordered_hops;
+  const bool queued =
+      OnHasher(s, r.id,
+               [this, s, who = *st.identity, id = r.id, old_pw = std::string(old_password),
+                new_pw = std::string(new_password)] {
+                 Status result = [&]() -> Status {
+                   PARLEY_ASSIGN_OR_RETURN(size_t revoked,
+                                           core_.accounts().ChangePassword(who, old_pw, new_pw));
+                   hub_.Close(who.user_id, Hub::Scope::kOtherDevices, who.device_id, kCloseRevoked,
+                              "session revoked: password changed");
+                   JsonWriter w = BeginReply(id);
+                   w.Key("revoked").Uint(revoked).EndObject();
+                   s->Reply(w.Take());
+                   return Status::Ok();
+                 }();
+                 s->RunOnSession([s] { --s->state().ordered_hops; });  // and reading resumes
+                 return result;
+               });
+  if (!queued) --st.ordered_hops;
   return Status::Ok();
 }
 
