@@ -254,7 +254,7 @@ TEST_F(BackupGatewayTest, BackupWhileSendingRestoresEveryMessageCursorAndEvent) 
   auto bob2 = LoginOn(*second, "bob", "search-device");
   client::SearchArgs q;
   q.q = "备份恢复";
-  std::vector<SearchHitInfo> hits;
+  std::vector<SearchHit> hits;
   for (int i = 0; i < 70 && hits.empty(); ++i) {
     auto r = bob2->Search(q);
     ASSERT_TRUE(r.ok()) << r.status().ToString();

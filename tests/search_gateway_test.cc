@@ -25,9 +25,8 @@ SearchArgs Q(std::string q) {
 
 // Searches until `want` hits come back or 10 s pass (indexing is asynchronous). Polls
 // below the per-connection search rate limit (10/s).
-std::vector<SearchHitInfo> SearchUntil(client::BlockingClient& c, const SearchArgs& args,
-                                       size_t want) {
-  std::vector<SearchHitInfo> hits;
+std::vector<SearchHit> SearchUntil(client::BlockingClient& c, const SearchArgs& args, size_t want) {
+  std::vector<SearchHit> hits;
   for (int i = 0; i < 70; ++i) {
     auto r = c.Search(args);
     EXPECT_TRUE(r.ok()) << r.status().ToString();

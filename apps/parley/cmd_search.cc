@@ -54,7 +54,7 @@ int Search(Cli& cli, const SearchCmdArgs& a) {
       cli.Out(SearchHitJson(h));
     } else {
       cli.Out(fmt::format("[{}] #{}  {}  {}: {}", dir.ConvLabel(h.conv), h.seq,
-                          FormatTime(h.ts, now), dir.UserName(h.sender), MarkHighlights(h, tty)));
+                          FormatTime(h.ms, now), dir.UserName(h.sender), MarkHighlights(h, tty)));
     }
   }
   if (result->hits.empty()) cli.Note("no messages found");

@@ -51,7 +51,7 @@ Result<int64_t> ParseWhen(std::string_view text, int64_t now_ms) {
   return static_cast<int64_t>(t) * 1000;
 }
 
-std::string MarkHighlights(const SearchHitInfo& hit, bool terminal) {
+std::string MarkHighlights(const SearchHit& hit, bool terminal) {
   const std::string_view open = terminal ? "\x1b[1m" : "«";
   const std::string_view close = terminal ? "\x1b[0m" : "»";
   const std::string& s = hit.snippet;
@@ -77,7 +77,7 @@ std::string MarkHighlights(const SearchHitInfo& hit, bool terminal) {
   return out;
 }
 
-std::string SearchHitJson(const SearchHitInfo& h) {
+std::string SearchHitJson(const SearchHit& h) {
   JsonWriter w;
   WriteSearchHit(w, h);
   return w.Take();

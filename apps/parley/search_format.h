@@ -16,8 +16,8 @@ Result<int64_t> ParseWhen(std::string_view text, int64_t now_ms);
 
 // The snippet with its matches marked: bold on a terminal, «…» otherwise. Control
 // characters are made visible as in every other output.
-std::string MarkHighlights(const SearchHitInfo& hit, bool terminal);
+std::string MarkHighlights(const SearchHit& hit, bool terminal);
 
-std::string SearchHitJson(const SearchHitInfo& hit);
+std::string SearchHitJson(const SearchHit& hit);
 
 }  // namespace parley::cli

@@ -6,7 +6,7 @@ namespace parley::cli {
 namespace {
 
 TEST(SearchFormatTest, HighlightsAreMarkedByCodePoints) {
-  SearchHitInfo h;
+  SearchHit h;
   h.snippet = "review the 备份恢复 design";
   h.highlights = {{11, 4}, {16, 6}};
   EXPECT_EQ(MarkHighlights(h, false), "review the «备份恢复» «design»");
@@ -16,7 +16,7 @@ TEST(SearchFormatTest, HighlightsAreMarkedByCodePoints) {
 }
 
 TEST(SearchFormatTest, ControlCharactersStayVisible) {
-  SearchHitInfo h;
+  SearchHit h;
   h.snippet = "a\x1b[2Jb";
   EXPECT_EQ(MarkHighlights(h, false).find('\x1b'), std::string::npos);
 }

@@ -16,8 +16,8 @@
 
 #include "common/clock.h"
 #include "common/text.h"
+#include "model/names.h"
 #include "store/record_codec.h"
-#include "store/record_names.h"
 
 namespace parley::backup {
 namespace {

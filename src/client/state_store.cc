@@ -1,5 +1,7 @@
 #include "client/state_store.h"
 
+#include "model/names.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,7 +32,7 @@ std::string StateToJson(const SessionState& s) {
   json journal = json::array();
   for (const auto& p : s.journal) {
     json e = {{"client_msg_id", p.client_msg_id},
-              {"kind", p.kind == MessageKind::kCustom ? "custom" : "text"},
+              {"kind", std::string(MessageKindName(p.kind))},
               {"body", p.body}};
     if (p.conv) e["conv"] = p.conv;
     if (!p.to.empty()) e["to"] = p.to;
@@ -66,7 +68,7 @@ Result<SessionState> StateFromJson(std::string_view text) {
       p.conv = e.value("conv", uint64_t{0});
       p.to = e.value("to", "");
       p.to_user = e.value("to_user", uint64_t{0});
-      p.kind = e.value("kind", "text") == "custom" ? MessageKind::kCustom : MessageKind::kText;
+      p.kind = ParseMessageKind(e.value("kind", "text")).value_or(MessageKind::kText);
       p.body = e.at("body").get<std::string>();
       s.journal.push_back(std::move(p));
     }

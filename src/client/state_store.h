@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "store/records.h"
+#include "model/records.h"
 
 namespace parley::client {
 

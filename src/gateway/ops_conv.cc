@@ -133,15 +133,12 @@ Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
     case Op::kConvRole: {
       PARLEY_ASSIGN_OR_RETURN(UserRef ref, r.fields.User("user"));
       PARLEY_ASSIGN_OR_RETURN(std::string_view role_name, r.fields.String("role"));
-      Role role;
-      if (role_name == "admin") {
-        role = Role::kAdmin;
-      } else if (role_name == "member") {
-        role = Role::kMember;
-      } else {
+      // Ownership moves only with the owner leaving, so "owner" is not a role to set.
+      std::optional<Role> role = ParseRole(role_name);
+      if (!role || *role == Role::kOwner) {
         return Status(Code::kInvalidArgument, "role must be \"admin\" or \"member\"");
       }
-      change = [this, &convs, me, conv, role, ref = std::move(ref)] {
+      change = [this, &convs, me, conv, role = *role, ref = std::move(ref)] {
         PARLEY_ASSIGN_OR_RETURN(UserId target, ResolveUser(ref));
         return convs.SetRole(me, conv, target, role);
       };

@@ -39,10 +39,10 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view cmid, r.fields.String("client_msg_id"));
   PARLEY_ASSIGN_OR_RETURN(std::string_view body, r.fields.String("body"));
   PARLEY_ASSIGN_OR_RETURN(auto kind, r.fields.OptString("kind"));
-  if (kind && *kind == "custom") {
-    req.kind = MessageKind::kCustom;
-  } else if (kind && *kind != "text") {
-    return Status(Code::kInvalidArgument, "kind must be \"text\" or \"custom\"");
+  if (kind) {
+    std::optional<MessageKind> parsed = ParseMessageKind(*kind);
+    if (!parsed) return Status(Code::kInvalidArgument, "kind must be \"text\" or \"custom\"");
+    req.kind = *parsed;
   }
   req.client_msg_id = std::string(cmid);
   req.body = std::string(body);

@@ -45,10 +45,7 @@ Status Dispatcher::Search(const Link& s, const ParsedRequest& r) {
     PARLEY_ASSIGN_OR_RETURN(search::SearchPage page, search_->Search(me, req));
     JsonWriter w = BeginReply(id);
     w.Key("hits").BeginArray();
-    for (search::SearchHit& h : page.hits) {
-      WriteSearchHit(w, SearchHitInfo{h.conv, h.seq, h.msg_id, h.sender, h.ms, std::move(h.snippet),
-                                      std::move(h.highlights)});
-    }
+    for (const SearchHit& h : page.hits) WriteSearchHit(w, h);
     w.EndArray().Key("next");
     if (page.next_cursor.empty()) {
       w.Null();

@@ -10,7 +10,7 @@
 
 #include "hub/hub.h"
 #include "limits/token_bucket.h"
-#include "service/types.h"
+#include "model/api_types.h"
 
 namespace parley {
 

@@ -127,20 +127,6 @@ Result<object> ReplyObject(std::string_view frame) {
   return o;
 }
 
-Role RoleFrom(const std::string& s) {
-  if (s == "owner") return Role::kOwner;
-  if (s == "admin") return Role::kAdmin;
-  return Role::kMember;
-}
-
-std::optional<EventType> EventTypeFrom(std::string_view name) {
-  for (int t = static_cast<int>(EventType::kMessage); t <= static_cast<int>(EventType::kWithheld);
-       ++t) {
-    if (EventTypeName(static_cast<EventType>(t)) == name) return static_cast<EventType>(t);
-  }
-  return std::nullopt;
-}
-
 MessageRecord MessageFrom(object o, Fields& outer) {
   Fields f(o);
   MessageRecord m;
@@ -150,7 +136,7 @@ MessageRecord MessageFrom(object o, Fields& outer) {
   m.sender = f.U64("sender", kRequired);
   m.sender_device = f.Str("device");
   m.client_msg_id = f.Str("client_msg_id");
-  m.kind = f.Str("kind") == "custom" ? MessageKind::kCustom : MessageKind::kText;
+  m.kind = ParseMessageKind(f.Str("kind")).value_or(MessageKind::kText);
   m.body = f.Str("body", kRequired);
   m.server_ms = f.I64("ts", kRequired);
   m.recalled = f.Bool("recalled");
@@ -167,7 +153,7 @@ std::optional<SyncItem> EventFrom(object o, Fields& outer) {
   SyncItem item;
   InboxEvent& e = item.event;
   e.user_seq = f.U64("user_seq", kRequired);
-  std::optional<EventType> type = EventTypeFrom(f.Str("type", kRequired));
+  std::optional<EventType> type = ParseEventType(f.Str("type", kRequired));
   e.conv_id = f.U64("conv", kRequired);
   e.conv_seq = f.U64("seq");
   e.actor = f.U64("actor");
@@ -184,7 +170,7 @@ std::optional<SyncItem> EventFrom(object o, Fields& outer) {
 ConversationRecord ConversationFrom(Fields& f) {
   ConversationRecord c;
   c.id = f.U64("conv", kRequired);
-  c.kind = f.Str("kind", kRequired) == "group" ? ConvKind::kGroup : ConvKind::kDirect;
+  c.kind = ParseConvKind(f.Str("kind", kRequired)).value_or(ConvKind::kDirect);
   c.title = f.Str("title");
   c.owner = f.U64("owner");
   c.created_ms = f.I64("created_ts");
@@ -356,7 +342,7 @@ Result<std::vector<ConversationSummary>> DecodeConvs(std::string_view frame) {
       Fields s(so);
       ConversationSummary sum;
       sum.conv = ConversationFrom(s);
-      sum.role = RoleFrom(s.Str("role"));
+      sum.role = ParseRole(s.Str("role")).value_or(Role::kMember);
       sum.peer = s.U64("peer");
       sum.head.last_seq = s.U64("last_seq");
       sum.head.last_ms = s.I64("last_ts");
@@ -388,7 +374,7 @@ Result<ConversationInfo> DecodeConvGet(std::string_view frame) {
   PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, DecodeConversationReply(frame));
   PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
   Fields f(o);
-  ConversationInfo info{std::move(c), RoleFrom(f.Str("role", kRequired))};
+  ConversationInfo info{std::move(c), ParseRole(f.Str("role", kRequired)).value_or(Role::kMember)};
   return Checked(std::move(info), f, "conv.get reply");
 }
 
@@ -402,7 +388,7 @@ Result<std::vector<MemberRecord>> DecodeMembers(std::string_view frame) {
       Fields m(mo);
       MemberRecord rec;
       rec.user_id = m.U64("user", kRequired);
-      rec.role = RoleFrom(m.Str("role", kRequired));
+      rec.role = ParseRole(m.Str("role", kRequired)).value_or(Role::kMember);
       rec.joined_ms = m.I64("joined_ts");
       f.Absorb(m);
       v->push_back(rec);
@@ -419,14 +405,14 @@ Result<SearchResult> DecodeSearch(std::string_view frame) {
   if (o.at_key("next").get(next) == simdjson::SUCCESS && !next.is_null()) out.next = f.Str("next");
   array arr;
   if (f.Arr("hits", &arr, kRequired)) {
-    EachObject(arr, f, "hits", &out.hits, [&f](object ho, std::vector<SearchHitInfo>* v) {
+    EachObject(arr, f, "hits", &out.hits, [&f](object ho, std::vector<SearchHit>* v) {
       Fields h(ho);
-      SearchHitInfo hit;
+      SearchHit hit;
       hit.conv = h.U64("conv", kRequired);
       hit.seq = h.U64("seq", kRequired);
       hit.msg_id = h.U64("msg_id", kRequired);
       hit.sender = h.U64("sender", kRequired);
-      hit.ts = h.I64("ts", kRequired);
+      hit.ms = h.I64("ts", kRequired);
       hit.snippet = h.Str("snippet", kRequired);
       array spans;
       if (h.Arr("highlights", &spans)) {

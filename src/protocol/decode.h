@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "model/api_types.h"
 #include "protocol/encode.h"
-#include "service/types.h"
 
 namespace parley {
 
@@ -71,9 +71,9 @@ struct Push {
 };
 
 // What kind of frame this is, without decoding the rest (one parse, for routing).
-// A page of `search` hits (SearchHitInfo: protocol/encode.h).
+// A page of `search` hits.
 struct SearchResult {
-  std::vector<SearchHitInfo> hits;
+  std::vector<SearchHit> hits;
   std::string next;  // empty: no more pages
 };
 

@@ -94,7 +94,7 @@ TEST(DecodeTest, ErrorRepliesKeepCodeMessageAndRetryHint) {
 TEST(DecodeTest, EveryWireCodeMapsBack) {
   for (int c = 1; c <= static_cast<int>(kLastCode); ++c) {
     Code code = static_cast<Code>(c);
-    EXPECT_EQ(CodeFromWire(WireErrorCode(code)), code) << WireErrorCode(code);
+    EXPECT_EQ(CodeFromWire(CodeName(code)), code) << CodeName(code);
   }
   EXPECT_EQ(CodeFromWire("ok"), Code::kInternal);
   EXPECT_EQ(CodeFromWire(""), Code::kInternal);

@@ -2,32 +2,6 @@
 
 namespace parley {
 
-std::string_view EventTypeName(EventType type) {
-  switch (type) {
-    case EventType::kMessage:
-      return "message";
-    case EventType::kRecall:
-      return "recall";
-    case EventType::kRead:
-      return "read";
-    case EventType::kReceipt:
-      return "receipt";
-    case EventType::kMemberJoined:
-      return "member_joined";
-    case EventType::kMemberLeft:
-      return "member_left";
-    case EventType::kConvUpdated:
-      return "conv_updated";
-    case EventType::kEdit:
-      return "edit";
-    case EventType::kWithheld:
-      return "withheld";
-  }
-  return "unknown";
-}
-
-std::string_view WireErrorCode(Code code) { return CodeName(code); }
-
 void WriteMessage(JsonWriter& w, const MessageRecord& m) {
   w.BeginObject()
       .Key("conv")
@@ -176,7 +150,7 @@ std::string ErrorReply(const RequestId& id, const Status& status, int64_t retry_
   w.BeginObject();
   WriteId(w, id);
   w.Key("ok").Bool(false);
-  w.Key("error").String(WireErrorCode(status.code()));
+  w.Key("error").String(CodeName(status.code()));
   w.Key("message").String(status.message());
   if (retry_after_ms >= 0) w.Key("retry_after_ms").Int(retry_after_ms);
   w.EndObject();
@@ -219,9 +193,9 @@ std::string ResyncPush(std::string_view reason) {
   return w.Take();
 }
 
-void WriteSearchHit(JsonWriter& w, const SearchHitInfo& h) {
+void WriteSearchHit(JsonWriter& w, const SearchHit& h) {
   w.BeginObject().Key("conv").Uint(h.conv).Key("seq").Uint(h.seq).Key("msg_id").Uint(h.msg_id);
-  w.Key("sender").Uint(h.sender).Key("ts").Int(h.ts).Key("snippet").String(h.snippet);
+  w.Key("sender").Uint(h.sender).Key("ts").Int(h.ms).Key("snippet").String(h.snippet);
   w.Key("highlights").BeginArray();
   for (const auto& [start, length] : h.highlights)
     w.BeginArray().Uint(start).Uint(length).EndArray();

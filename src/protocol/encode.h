@@ -12,29 +12,14 @@
 #include <vector>
 
 #include "common/status.h"
+#include "model/api_types.h"
+#include "model/names.h"
 #include "protocol/json_writer.h"
-#include "service/types.h"
-#include "store/record_names.h"
 
 namespace parley {
 
 // A request id as the client sent it (an integer or a short string); echoed in the reply.
 using RequestId = std::variant<std::monostate, uint64_t, std::string>;
-
-// One `search` hit (docs/protocol.md, search), as the server writes and clients read it.
-struct SearchHitInfo {
-  ConvId conv = 0;
-  Seq seq = 0;
-  uint64_t msg_id = 0;
-  UserId sender = 0;
-  int64_t ts = 0;
-  std::string snippet;
-  std::vector<std::pair<uint32_t, uint32_t>> highlights;  // [start, length] in code points
-};
-std::string_view EventTypeName(EventType type);
-
-// Wire error code of a status ("not_member"); see docs/protocol.md §4.
-std::string_view WireErrorCode(Code code);
 
 void WriteMessage(JsonWriter& w, const MessageRecord& m);
 // `message_json`: the event's message already encoded with WriteMessage, or empty.
@@ -42,7 +27,7 @@ void WriteEvent(JsonWriter& w, const InboxEvent& e, std::string_view message_jso
 void WriteConversation(JsonWriter& w, const ConversationRecord& c);
 void WriteSummary(JsonWriter& w, const ConversationSummary& s);
 void WriteMember(JsonWriter& w, const MemberRecord& m);
-void WriteSearchHit(JsonWriter& w, const SearchHitInfo& h);
+void WriteSearchHit(JsonWriter& w, const SearchHit& h);
 
 // Starts a success reply: `{"id":ID,"ok":true` — add fields, then EndObject().
 JsonWriter BeginReply(const RequestId& id);

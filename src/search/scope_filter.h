@@ -10,7 +10,7 @@
 #include <unordered_set>
 
 #include "common/status.h"
-#include "store/records.h"
+#include "model/records.h"
 
 namespace parley::search {
 

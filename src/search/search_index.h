@@ -22,7 +22,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "store/records.h"
+#include "model/api_types.h"
+#include "model/records.h"
 
 struct sqlite3;
 
@@ -59,18 +60,6 @@ struct SearchQuery {
   SearchOrder order = SearchOrder::kNewest;
   size_t limit = 20;
   std::string cursor;  // from a previous page's next_cursor; empty for the first page
-};
-
-struct SearchHit {
-  uint64_t msg_id = 0;
-  ConvId conv = 0;
-  Seq seq = 0;
-  UserId sender = 0;
-  int64_t ms = 0;
-  std::string snippet;  // plain text around the matches (… where cut)
-  // Matched spans of `snippet`, as [start, length] in Unicode code points.
-  std::vector<std::pair<uint32_t, uint32_t>> highlights;
-  double score = 0;  // bm25 as FTS5 gives it: lower is a better match
 };
 
 struct SearchPage {

@@ -22,9 +22,9 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "model/api_types.h"
 #include "service/config.h"
 #include "service/sequencer.h"
-#include "service/types.h"
 #include "store/store.h"
 
 namespace parley {

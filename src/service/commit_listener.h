@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "store/records.h"
+#include "model/records.h"
 
 namespace parley {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "model/api_types.h"
 #include "service/config.h"
 #include "service/sequencer.h"
-#include "service/types.h"
 #include "store/store.h"
 
 namespace parley {

@@ -12,10 +12,10 @@
 #include <string>
 #include <string_view>
 
+#include "model/api_types.h"
 #include "service/await.h"
 #include "service/config.h"
 #include "service/sequencer.h"
-#include "service/types.h"
 
 namespace parley {
 

@@ -4,9 +4,9 @@
 // Thread-safety: all methods are thread-safe and never touch the sequencer thread.
 #pragma once
 
+#include "model/api_types.h"
 #include "service/config.h"
 #include "service/sequencer.h"
-#include "service/types.h"
 #include "store/store.h"
 
 namespace parley {

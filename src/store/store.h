@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "store/records.h"
+#include "model/records.h"
 #include "store/write_set.h"
 
 namespace parley {

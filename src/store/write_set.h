@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "store/records.h"
+#include "model/records.h"
 
 namespace parley {
 

@@ -1,11 +1,14 @@
-// Request and reply types of the service API.
+// Request and reply types of the service API: what a connection asks of the core and what
+// it gets back. Model types only; the wire encoding lives in protocol/.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "store/records.h"
+#include "model/records.h"
 
 namespace parley {
 
@@ -98,6 +101,20 @@ struct ConversationSummary {
   Seq read_seq = 0;
   uint64_t unread = 0;
   std::optional<MessageRecord> last_message;
+};
+
+// One `search` hit (docs/protocol.md, search): the server's index produces it, the wire
+// carries it (`ts` is `ms`), and clients read it back.
+struct SearchHit {
+  uint64_t msg_id = 0;
+  ConvId conv = 0;
+  Seq seq = 0;
+  UserId sender = 0;
+  int64_t ms = 0;
+  std::string snippet;  // plain text around the matches (… where cut)
+  // Matched spans of `snippet`, as [start, length] in Unicode code points.
+  std::vector<std::pair<uint32_t, uint32_t>> highlights;
+  double score = 0;  // bm25 as FTS5 gives it (lower is better); not sent on the wire
 };
 
 }  // namespace parley

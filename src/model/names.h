@@ -1,12 +1,14 @@
 // The names of record enums as they appear on the wire (docs/protocol.md) and in exports
-// (docs/export.md): one spelling for both.
+// (docs/export.md): one spelling for both, in both directions. A Parse* function takes
+// exactly the spelling its *Name function writes and nothing else.
 //
 // Thread-safety: pure functions.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
-#include "store/records.h"
+#include "model/records.h"
 
 namespace parley {
 
@@ -29,5 +31,12 @@ inline std::string_view MessageKindName(MessageKind kind) {
 inline std::string_view ConvKindName(ConvKind kind) {
   return kind == ConvKind::kGroup ? "group" : "direct";
 }
+
+std::string_view EventTypeName(EventType type);
+
+std::optional<Role> ParseRole(std::string_view name);
+std::optional<MessageKind> ParseMessageKind(std::string_view name);
+std::optional<ConvKind> ParseConvKind(std::string_view name);
+std::optional<EventType> ParseEventType(std::string_view name);
 
 }  // namespace parley
