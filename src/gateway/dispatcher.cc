@@ -39,15 +39,11 @@ BackoffPolicy LoginPolicy(size_t free_failures, int64_t initial_ms, int64_t max_
   return p;
 }
 
-bool AllowedBeforeAuth(Op op) {
-  return op == Op::kPing || op == Op::kRegister || op == Op::kLogin || op == Op::kAuth;
-}
-
 }  // namespace
 
-Dispatcher::Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
+Dispatcher::Dispatcher(CoreApi& api, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
                        WorkerPool& workers, HashPool& hashers, search::SearchService* search)
-    : core_(core),
+    : api_(api),
       search_(search),
       hub_(hub),
       config_(config),
@@ -123,75 +119,15 @@ void Dispatcher::OnText(const Link& s, std::string_view frame) {
     Refuse(s, request.id, Status(Code::kUnavailable, "the server is shutting down"));
     return;
   }
-  if (!s->state().identity && !AllowedBeforeAuth(request.op)) {
+  const Command& command = CommandFor(request.op);
+  if (!s->state().identity && command.auth == AuthRule::kLoggedIn) {
     Refuse(s, request.id,
            Status(Code::kUnauthenticated,
                   s->state().revoked ? "session revoked" : "log in first (login or auth)"));
     return;
   }
   if (s->state().identity) MaybeTouch(s);
-  if (Status st = Route(s, request); !st.ok()) Refuse(s, request.id, st);
-}
-
-Status Dispatcher::Route(const Link& s, const ParsedRequest& r) {
-  switch (r.op) {
-    case Op::kPing:
-      return Ping(s, r);
-    case Op::kRegister:
-      return Register(s, r);
-    case Op::kLogin:
-      return Login(s, r);
-    case Op::kAuth:
-      return Auth(s, r);
-    case Op::kLogout:
-      return Logout(s, r);
-    case Op::kUsers:
-      return Users(s, r);
-    case Op::kSend:
-      return Send(s, r);
-    case Op::kSync:
-      return Sync(s, r);
-    case Op::kHistory:
-      return History(s, r);
-    case Op::kRead:
-      return Read(s, r);
-    case Op::kRecall:
-      return Recall(s, r);
-    case Op::kEdit:
-      return Edit(s, r);
-    case Op::kTyping:
-      return Typing(s, r);
-    case Op::kSearch:
-      return Search(s, r);
-    case Op::kConvs:
-      return Convs(s, r);
-    case Op::kConvOpen:
-      return ConvOpen(s, r);
-    case Op::kConvCreate:
-      return ConvCreate(s, r);
-    case Op::kConvGet:
-      return ConvGet(s, r);
-    case Op::kConvMembers:
-      return ConvMembers(s, r);
-    case Op::kConvAdd:
-    case Op::kConvRemove:
-    case Op::kConvLeave:
-    case Op::kConvRename:
-    case Op::kConvRole:
-      return ConvChange(s, r);
-    case Op::kBlock:
-    case Op::kUnblock:
-      return BlockChange(s, r);
-    case Op::kBlocks:
-      return Blocks(s, r);
-    case Op::kPasswordChange:
-      return PasswordChange(s, r);
-    case Op::kDevices:
-      return Devices(s, r);
-    case Op::kDeviceRevoke:
-      return DeviceRevoke(s, r);
-  }
-  return Status(Code::kUnknownOp, "unknown op");
+  if (Status st = (this->*command.handler)(s, request); !st.ok()) Refuse(s, request.id, st);
 }
 
 void Dispatcher::OnClosed(SessionLink& s) {
@@ -213,7 +149,7 @@ Status Dispatcher::Authenticated(const Link& s, const Identity& who, std::string
       return Status::Ok();
     }
     epoch = hub_.epoch();
-    PARLEY_ASSIGN_OR_RETURN(Identity again, core_.accounts().Authenticate(token));
+    PARLEY_ASSIGN_OR_RETURN(Identity again, api_.accounts().Authenticate(token));
     if (again.user_id != who.user_id || again.device_id != who.device_id) {
       return Status(Code::kUnauthenticated, "unknown or revoked token");
     }
@@ -224,14 +160,14 @@ Status Dispatcher::Authenticated(const Link& s, const Identity& who, std::string
 void Dispatcher::MaybeTouch(const Link& s) {
   SessionState& st = s->state();
   const int64_t now = NowMicros() / 1000;
-  if (now - st.last_touch_ms < core_.accounts().TouchInterval()) return;
+  if (now - st.last_touch_ms < api_.accounts().TouchInterval()) return;
   st.last_touch_ms = now;
   TouchOnWorker(*st.identity);
 }
 
 void Dispatcher::TouchOnWorker(const Identity& who) {
   workers_.Submit([this, who] {
-    Status st = core_.accounts().Touch(who);
+    Status st = api_.accounts().Touch(who);
     // Expired: its other sessions go too. (A revoked device's were closed by the revoker.)
     if (st.code() == Code::kUnauthenticated) {
       hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
@@ -254,6 +190,22 @@ void Dispatcher::OnWorkerInOrder(const Link& s, const RequestId& id, std::functi
     if (!st.ok()) Fail(s, id, st);
     s->RunOnSession([s] { --s->state().ordered_hops; });  // and reading resumes
   });
+}
+
+void Dispatcher::RunOnLane(const Link& s, const ParsedRequest& r, std::function<Status()> job) {
+  switch (CommandFor(r.op).lane) {
+    case Lane::kWorker:
+      return OnWorker(s, r.id, std::move(job));
+    case Lane::kWorkerInOrder:
+      return OnWorkerInOrder(s, r.id, std::move(job));
+    case Lane::kHasher:
+      OnHasher(s, r.id, std::move(job));  // a full pool has already answered
+      return;
+    case Lane::kInline:
+    case Lane::kSequencer:
+      break;
+  }
+  if (Status st = job(); !st.ok()) Fail(s, r.id, st);
 }
 
 bool Dispatcher::OnHasher(const Link& s, const RequestId& id, std::function<Status()> job) {
@@ -286,10 +238,10 @@ void Dispatcher::LoginFailed(const std::string& account, const std::string& ip, 
 
 Result<UserId> Dispatcher::ResolveUser(const UserRef& ref) {
   if (const auto* id = std::get_if<uint64_t>(&ref)) {
-    PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(*id));
+    PARLEY_ASSIGN_OR_RETURN(UserRecord user, api_.accounts().GetUser(*id));
     return user.id;
   }
-  PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().FindUser(std::get<std::string>(ref)));
+  PARLEY_ASSIGN_OR_RETURN(UserRecord user, api_.accounts().FindUser(std::get<std::string>(ref)));
   return user.id;
 }
 

@@ -18,6 +18,7 @@
 
 #include "common/hash_pool.h"
 #include "common/worker_pool.h"
+#include "gateway/command_table.h"
 #include "gateway/config.h"
 #include "gateway/gateway_metrics.h"
 #include "gateway/session_link.h"
@@ -26,7 +27,7 @@
 #include "limits/keyed_token_buckets.h"
 #include "limits/log_throttle.h"
 #include "protocol/request.h"
-#include "service/core.h"
+#include "service/api.h"
 
 namespace parley {
 namespace search {
@@ -38,7 +39,7 @@ class Dispatcher {
   using Link = std::shared_ptr<SessionLink>;
 
   // `search` may be null (search disabled): the op then answers `unavailable`.
-  Dispatcher(Core& core, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
+  Dispatcher(CoreApi& api, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
              WorkerPool& workers, HashPool& hashers, search::SearchService* search = nullptr);
 
   void OnText(const Link& s, std::string_view frame);
@@ -52,6 +53,9 @@ class Dispatcher {
 
   SessionState NewSessionState() const;
 
+  // The command table (gateway/command_table.h): one row per op, in Op order.
+  static const std::array<Command, kOpCount>& Table();
+
  private:
   using Clock = std::chrono::steady_clock;
 
@@ -60,7 +64,6 @@ class Dispatcher {
   // Error reply on the session thread for a request refused before any work: also counts
   // towards the abuse limit.
   void Refuse(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms = -1);
-  Status Route(const Link& s, const ParsedRequest& r);
   // Takes a token from `bucket` (and from the user's bucket in `per_user`, if given). If
   // one is empty, replies `rate_limited` with the wait and returns true.
   bool Limited(const Link& s, const RequestId& id, TokenBucket& bucket, KeyedTokenBuckets* per_user,
@@ -115,6 +118,10 @@ class Dispatcher {
   void MaybeTouch(const Link& s);
   // Records a use of `who`'s token on a worker; closes the device's sessions if it expired.
   void TouchOnWorker(const Identity& who);
+  // Runs `job` on the lane of r.op's row in the command table (worker, worker in order,
+  // hashing pool; inline and sequencer lanes run it here). Its Status, if not OK, becomes
+  // the error reply.
+  void RunOnLane(const Link& s, const ParsedRequest& r, std::function<Status()> job);
   // Runs `job` on the worker pool; its Status, if not OK, becomes the error reply.
   void OnWorker(const Link& s, const RequestId& id, std::function<Status()> job);
   // As OnWorker, for a job that writes: the connection reads no further frame until the job
@@ -129,7 +136,7 @@ class Dispatcher {
   // the (throttled) log. Any thread.
   void LoginFailed(const std::string& account, const std::string& ip, const Status& why);
 
-  Core& core_;
+  CoreApi& api_;
   search::SearchService* search_;
   Hub& hub_;
   GatewayConfig config_;

@@ -48,7 +48,7 @@ Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
     return Status(Code::kInvalidArgument, "invite too long");
   }
   // Refusals the policy makes without a password hash come first: they cost nothing.
-  const RegistrationPolicy policy = core_.config().registration;
+  const RegistrationPolicy policy = api_.config().registration;
   if (policy == RegistrationPolicy::kClosed) {
     return PermissionDenied("registration is closed on this server; ask an administrator");
   }
@@ -61,17 +61,15 @@ Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
            (wait + 999) / 1000);
     return Status::Ok();
   }
-  OnHasher(s, r.id,
-           [this, s, id = r.id, policy, name = std::string(name), pw = std::string(password),
-            inv = std::string(invite.value_or(""))] {
-             PARLEY_ASSIGN_OR_RETURN(
-                 UserRecord user,
-                 RegisterUnderPolicy(core_.accounts(), core_.invites(), policy, name, pw, inv));
-             JsonWriter w = BeginReply(id);
-             w.Key("user").Uint(user.id).Key("name").String(user.name).EndObject();
-             s->Reply(w.Take());
-             return Status::Ok();
-           });
+  RunOnLane(s, r,
+            [this, s, id = r.id, name = std::string(name), pw = std::string(password),
+             inv = std::string(invite.value_or(""))] {
+              PARLEY_ASSIGN_OR_RETURN(UserRecord user, api_.Register(name, pw, inv));
+              JsonWriter w = BeginReply(id);
+              w.Key("user").Uint(user.id).Key("name").String(user.name).EndObject();
+              s->Reply(w.Take());
+              return Status::Ok();
+            });
   return Status::Ok();
 }
 
@@ -83,7 +81,7 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
   if (password.size() > kMaxPasswordField)
     return Status(Code::kInvalidArgument, "password too long");
-  if (device && !IsValidClientId(*device, core_.config().max_client_id_chars)) {
+  if (device && !IsValidClientId(*device, api_.config().max_client_id_chars)) {
     return Status(Code::kInvalidArgument, "device must be 1-64 printable ASCII characters");
   }
   if (Limited(s, r.id, st.auth_bucket, nullptr, "login attempts")) return Status::Ok();
@@ -113,7 +111,7 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
       s, r.id,
       [this, s, id = r.id, name = std::string(name), pw = std::string(password), account,
        dev = std::string(device.value_or("")), failed] {
-        auto user = core_.accounts().CheckPassword(name, pw);
+        auto user = api_.accounts().CheckPassword(name, pw);
         if (!user.ok()) {
           failed(user.status());
           return Status::Ok();
@@ -123,7 +121,7 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
         workers_.Submit([this, s, id, user = std::move(*user), dev, failed] {
           // Read before the token exists: a revocation racing with this login is seen.
           const uint64_t epoch = hub_.epoch();
-          auto login = core_.accounts().OpenDevice(user, dev);
+          auto login = api_.accounts().OpenDevice(user, dev);
           if (!login.ok()) return failed(login.status());
           // A new login on a device id replaces its token: the old token's sessions end.
           hub_.Close(login->user_id, Hub::Scope::kDevice, login->device_id, kCloseRevoked,
@@ -156,7 +154,7 @@ Status Dispatcher::Auth(const Link& s, const ParsedRequest& r) {
   if (Limited(s, r.id, st.auth_bucket, nullptr, "auth attempts")) return Status::Ok();
   // Read before the token check: a revocation racing with it is seen (Authenticated).
   const uint64_t epoch = hub_.epoch();
-  PARLEY_ASSIGN_OR_RETURN(TokenCheck check, core_.accounts().CheckToken(token));
+  PARLEY_ASSIGN_OR_RETURN(TokenCheck check, api_.accounts().CheckToken(token));
   const Identity& who = check.who;
   if (check.expired) {
     TouchOnWorker(who);  // deletes it (and closes any session still using it)
@@ -165,7 +163,7 @@ Status Dispatcher::Auth(const Link& s, const ParsedRequest& r) {
   if (device && *device != who.device_id) {
     return Status(Code::kUnauthenticated, "the token belongs to another device");
   }
-  PARLEY_ASSIGN_OR_RETURN(UserRecord user, core_.accounts().GetUser(who.user_id));
+  PARLEY_ASSIGN_OR_RETURN(UserRecord user, api_.accounts().GetUser(who.user_id));
   PARLEY_RETURN_IF_ERROR(Authenticated(s, who, user.name, std::string(token), epoch));
   if (check.touch_due) TouchOnWorker(who);
   JsonWriter w = BeginReply(r.id);
@@ -180,8 +178,8 @@ Status Dispatcher::Logout(const Link& s, const ParsedRequest& r) {
   // Leave the hub now: no push may follow the logout reply.
   OnClosed(*s);
   s->state().identity.reset();
-  OnWorker(s, r.id, [this, s, who, id = r.id] {
-    PARLEY_RETURN_IF_ERROR(core_.accounts().Logout(who));
+  RunOnLane(s, r, [this, s, who, id = r.id] {
+    PARLEY_RETURN_IF_ERROR(api_.accounts().Logout(who));
     // Other connections that authenticated with this device's token end too.
     hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
                "session revoked: logout");
@@ -212,8 +210,8 @@ Status Dispatcher::Users(const Link& s, const ParsedRequest& r) {
   w.Key("users").BeginArray();
   for (const auto& ref : refs) {
     Result<UserRecord> user = std::holds_alternative<uint64_t>(ref)
-                                  ? core_.accounts().GetUser(std::get<uint64_t>(ref))
-                                  : core_.accounts().FindUser(std::get<std::string>(ref));
+                                  ? api_.accounts().GetUser(std::get<uint64_t>(ref))
+                                  : api_.accounts().FindUser(std::get<std::string>(ref));
     if (!user.ok()) continue;  // unknown ones are left out
     w.BeginObject().Key("user").Uint(user->id).Key("name").String(user->name).EndObject();
   }

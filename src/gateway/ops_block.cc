@@ -9,9 +9,9 @@ Status Dispatcher::BlockChange(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(UserRef ref, r.fields.User("user"));
   const UserId me = s->state().identity->user_id;
   const bool block = r.op == Op::kBlock;
-  OnWorkerInOrder(s, r.id, [this, s, me, block, id = r.id, ref = std::move(ref)] {
+  RunOnLane(s, r, [this, s, me, block, id = r.id, ref = std::move(ref)] {
     PARLEY_ASSIGN_OR_RETURN(UserId user, ResolveUser(ref));
-    BlockService& blocks = core_.blocks();
+    BlocksApi& blocks = api_.blocks();
     PARLEY_RETURN_IF_ERROR(block ? blocks.Block(me, user) : blocks.Unblock(me, user));
     s->Reply(EmptyReply(id));
     return Status::Ok();
@@ -21,12 +21,12 @@ Status Dispatcher::BlockChange(const Link& s, const ParsedRequest& r) {
 
 Status Dispatcher::Blocks(const Link& s, const ParsedRequest& r) {
   const UserId me = s->state().identity->user_id;
-  OnWorker(s, r.id, [this, s, me, id = r.id] {
-    PARLEY_ASSIGN_OR_RETURN(auto list, core_.blocks().List(me));
+  RunOnLane(s, r, [this, s, me, id = r.id] {
+    PARLEY_ASSIGN_OR_RETURN(auto list, api_.blocks().List(me));
     JsonWriter w = BeginReply(id);
     w.Key("blocks").BeginArray();
     for (const BlockRecord& b : list) {
-      auto user = core_.accounts().GetUser(b.blocked);
+      auto user = api_.accounts().GetUser(b.blocked);
       w.BeginObject().Key("user").Uint(b.blocked);
       w.Key("name").String(user.ok() ? user->name : std::string());
       w.Key("since_ts").Int(b.created_ms).EndObject();

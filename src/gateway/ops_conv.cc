@@ -10,18 +10,10 @@ namespace {
 
 constexpr size_t kMaxUsersPerChange = 1000;
 
-std::string ConversationFrame(const RequestId& id, const ConversationRecord& c) {
-  JsonWriter w = BeginReply(id);
-  w.Key("conversation");
-  WriteConversation(w, c);
-  w.EndObject();
-  return w.Take();
-}
-
 }  // namespace
 
 Status Dispatcher::Convs(const Link& s, const ParsedRequest& r) {
-  PARLEY_ASSIGN_OR_RETURN(auto list, core_.timeline().ListConversations(*s->state().identity));
+  PARLEY_ASSIGN_OR_RETURN(auto list, api_.timeline().ListConversations(*s->state().identity));
   JsonWriter w = BeginReply(r.id);
   w.Key("conversations").BeginArray();
   for (const auto& summary : list) WriteSummary(w, summary);
@@ -33,10 +25,10 @@ Status Dispatcher::Convs(const Link& s, const ParsedRequest& r) {
 Status Dispatcher::ConvOpen(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(UserRef peer_ref, r.fields.User("user"));
   const UserId me = s->state().identity->user_id;
-  OnWorkerInOrder(s, r.id, [this, s, me, id = r.id, peer_ref = std::move(peer_ref)] {
+  RunOnLane(s, r, [this, s, me, id = r.id, peer_ref = std::move(peer_ref)] {
     PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
-    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, core_.conversations().OpenDirect(me, peer));
-    s->Reply(ConversationFrame(id, c));
+    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, api_.conversations().OpenDirect(me, peer));
+    s->Reply(ConversationReply(id, c));
     return Status::Ok();
   });
   return Status::Ok();
@@ -46,7 +38,7 @@ Status Dispatcher::ConvCreate(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view title, r.fields.String("title"));
   // Longer than any group can be (the frame size bounds the parsing): the documented
   // resource_exhausted rather than a list-length error.
-  const size_t max_members = core_.config().max_group_members;
+  const size_t max_members = api_.config().max_group_members;
   PARLEY_ASSIGN_OR_RETURN(auto refs, r.fields.Users("members", SIZE_MAX));
   if (refs.size() >= max_members) {
     return Status(Code::kResourceExhausted,
@@ -58,26 +50,24 @@ Status Dispatcher::ConvCreate(const Link& s, const ParsedRequest& r) {
                  "membership changes")) {
     return Status::Ok();
   }
-  OnWorkerInOrder(s, r.id,
-                  [this, s, me, id = r.id, title = std::string(title), refs = std::move(refs)] {
-                    PARLEY_ASSIGN_OR_RETURN(auto members, ResolveUsers(refs));
-                    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
-                                            core_.conversations().CreateGroup(me, title, members));
-                    s->Reply(ConversationFrame(id, c));
-                    return Status::Ok();
-                  });
+  RunOnLane(s, r, [this, s, me, id = r.id, title = std::string(title), refs = std::move(refs)] {
+    PARLEY_ASSIGN_OR_RETURN(auto members, ResolveUsers(refs));
+    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
+                            api_.conversations().CreateGroup(me, title, members));
+    s->Reply(ConversationReply(id, c));
+    return Status::Ok();
+  });
   return Status::Ok();
 }
 
 Status Dispatcher::ConvGet(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
   const UserId me = s->state().identity->user_id;
-  PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, core_.conversations().Get(me, conv));
-  PARLEY_ASSIGN_OR_RETURN(MemberRecord member, core_.store().GetMember(conv, me));
+  PARLEY_ASSIGN_OR_RETURN(ConversationInfo info, api_.conversations().Get(me, conv));
   JsonWriter w = BeginReply(r.id);
   w.Key("conversation");
-  WriteConversation(w, c);
-  w.Key("role").String(RoleName(member.role)).EndObject();
+  WriteConversation(w, info.conv);
+  w.Key("role").String(RoleName(info.role)).EndObject();
   s->Reply(w.Take());
   return Status::Ok();
 }
@@ -85,7 +75,7 @@ Status Dispatcher::ConvGet(const Link& s, const ParsedRequest& r) {
 Status Dispatcher::ConvMembers(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
   PARLEY_ASSIGN_OR_RETURN(auto members,
-                          core_.conversations().Members(s->state().identity->user_id, conv));
+                          api_.conversations().Members(s->state().identity->user_id, conv));
   JsonWriter w = BeginReply(r.id);
   w.Key("members").BeginArray();
   for (const auto& m : members) WriteMember(w, m);
@@ -97,7 +87,7 @@ Status Dispatcher::ConvMembers(const Link& s, const ParsedRequest& r) {
 Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
   const UserId me = s->state().identity->user_id;
-  ConversationService& convs = core_.conversations();
+  ConversationsApi& convs = api_.conversations();
   // Each change is parsed here (bad input is refused before any work) and applied on a
   // worker, because it waits for its commit.
   std::function<Status()> change;
@@ -150,7 +140,7 @@ Status Dispatcher::ConvChange(const Link& s, const ParsedRequest& r) {
   if (KeyLimited(s, r.id, user_membership_buckets_, me, cost, "membership changes")) {
     return Status::Ok();
   }
-  OnWorkerInOrder(s, r.id, [s, id = r.id, change = std::move(change)] {
+  RunOnLane(s, r, [s, id = r.id, change = std::move(change)] {
     PARLEY_RETURN_IF_ERROR(change());
     s->Reply(EmptyReply(id));
     return Status::Ok();

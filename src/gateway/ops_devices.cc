@@ -31,7 +31,7 @@ Status Dispatcher::PasswordChange(const Link& s, const ParsedRequest& r) {
                 new_pw = std::string(new_password)] {
                  Status result = [&]() -> Status {
                    PARLEY_ASSIGN_OR_RETURN(size_t revoked,
-                                           core_.accounts().ChangePassword(who, old_pw, new_pw));
+                                           api_.accounts().ChangePassword(who, old_pw, new_pw));
                    hub_.Close(who.user_id, Hub::Scope::kOtherDevices, who.device_id, kCloseRevoked,
                               "session revoked: password changed");
                    JsonWriter w = BeginReply(id);
@@ -48,7 +48,7 @@ Status Dispatcher::PasswordChange(const Link& s, const ParsedRequest& r) {
 
 Status Dispatcher::Devices(const Link& s, const ParsedRequest& r) {
   const Identity& who = *s->state().identity;
-  PARLEY_ASSIGN_OR_RETURN(auto devices, core_.accounts().Devices(who.user_id));
+  PARLEY_ASSIGN_OR_RETURN(auto devices, api_.accounts().Devices(who.user_id));
   JsonWriter w = BeginReply(r.id);
   w.Key("devices").BeginArray();
   for (const auto& d : devices) {
@@ -63,19 +63,18 @@ Status Dispatcher::Devices(const Link& s, const ParsedRequest& r) {
 
 Status Dispatcher::DeviceRevoke(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view device, r.fields.String("device"));
-  if (!IsValidClientId(device, core_.config().max_client_id_chars)) {
+  if (!IsValidClientId(device, api_.config().max_client_id_chars)) {
     return Status(Code::kInvalidArgument, "device must be 1-64 printable ASCII characters");
   }
-  OnWorkerInOrder(s, r.id,
-                  [this, s, who = *s->state().identity, id = r.id, dev = std::string(device)] {
-                    PARLEY_RETURN_IF_ERROR(core_.accounts().RevokeDevice(who.user_id, dev));
-                    // The reply is queued before the close: revoking one's own device answers, then
-                    // ends this connection too.
-                    s->Reply(EmptyReply(id));
-                    hub_.Close(who.user_id, Hub::Scope::kDevice, dev, kCloseRevoked,
-                               "session revoked: device revoked");
-                    return Status::Ok();
-                  });
+  RunOnLane(s, r, [this, s, who = *s->state().identity, id = r.id, dev = std::string(device)] {
+    PARLEY_RETURN_IF_ERROR(api_.accounts().RevokeDevice(who.user_id, dev));
+    // The reply is queued before the close: revoking one's own device answers, then
+    // ends this connection too.
+    s->Reply(EmptyReply(id));
+    hub_.Close(who.user_id, Hub::Scope::kDevice, dev, kCloseRevoked,
+               "session revoked: device revoked");
+    return Status::Ok();
+  });
   return Status::Ok();
 }
 

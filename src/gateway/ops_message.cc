@@ -10,13 +10,6 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string AckFrame(const RequestId& id, const SendAck& ack) {
-  JsonWriter w = BeginReply(id);
-  w.Key("conv").Uint(ack.conv_id).Key("seq").Uint(ack.seq).Key("msg_id").Uint(ack.msg_id);
-  w.Key("ts").Int(ack.server_ms).Key("duplicate").Bool(ack.duplicate).EndObject();
-  return w.Take();
-}
-
 // The key of a (user, conversation) bucket: both ids mixed into 64 bits. Two pairs that
 // collide (vanishingly rare) share one bucket, which is stricter, never looser.
 uint64_t UserConvKey(UserId user, ConvId conv) {
@@ -56,11 +49,11 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
     }
     if (!ack->duplicate) metrics_.messages_sent.Inc();
     metrics_.send_latency.Observe(SecondsSince(start));
-    s->Reply(AckFrame(id, *ack));
+    s->Reply(SendAckReply(id, *ack));
   };
   if (conv) {
     req.conv_id = *conv;
-    core_.messages().Send(who, std::move(req), std::move(done));
+    api_.messages().Send(who, std::move(req), std::move(done));
     return Status::Ok();
   }
   // `to`: opening the direct conversation may have to create it, which waits for a commit.
@@ -70,9 +63,9 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
                    done = std::move(done)]() mutable {
                     PARLEY_ASSIGN_OR_RETURN(UserId peer, ResolveUser(peer_ref));
                     PARLEY_ASSIGN_OR_RETURN(ConversationRecord c,
-                                            core_.conversations().OpenDirect(who.user_id, peer));
+                                            api_.conversations().OpenDirect(who.user_id, peer));
                     req.conv_id = c.id;
-                    core_.messages().Send(who, std::move(req), std::move(done));
+                    api_.messages().Send(who, std::move(req), std::move(done));
                     return Status::Ok();
                   });
   return Status::Ok();
@@ -86,7 +79,7 @@ Status Dispatcher::Sync(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(auto heads_since, r.fields.OptUint("heads_since"));
   req.limit = limit.value_or(0);
   req.heads_since = heads_since.value_or(0);
-  PARLEY_ASSIGN_OR_RETURN(SyncReply reply, core_.timeline().Sync(*s->state().identity, req));
+  PARLEY_ASSIGN_OR_RETURN(SyncReply reply, api_.timeline().Sync(*s->state().identity, req));
 
   JsonWriter w = BeginReply(r.id);
   w.Key("events").BeginArray();
@@ -136,7 +129,7 @@ Status Dispatcher::History(const Link& s, const ParsedRequest& r) {
     req.time_ms = *around;
   }
   req.limit = limit.value_or(0);
-  PARLEY_ASSIGN_OR_RETURN(HistoryPage page, core_.timeline().History(*s->state().identity, req));
+  PARLEY_ASSIGN_OR_RETURN(HistoryPage page, api_.timeline().History(*s->state().identity, req));
 
   JsonWriter w = BeginReply(r.id);
   w.Key("messages").BeginArray();
@@ -152,20 +145,20 @@ Status Dispatcher::History(const Link& s, const ParsedRequest& r) {
 Status Dispatcher::Read(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
   PARLEY_ASSIGN_OR_RETURN(uint64_t seq, r.fields.Uint("seq"));
-  core_.messages().MarkRead(*s->state().identity, conv, seq,
-                            [this, s, id = r.id](Result<ReadReply> reply) {
-                              if (!reply.ok()) return Fail(s, id, reply.status());
-                              JsonWriter w = BeginReply(id);
-                              w.Key("read_seq").Uint(reply->read_seq).EndObject();
-                              s->Reply(w.Take());
-                            });
+  api_.messages().MarkRead(*s->state().identity, conv, seq,
+                           [this, s, id = r.id](Result<ReadReply> reply) {
+                             if (!reply.ok()) return Fail(s, id, reply.status());
+                             JsonWriter w = BeginReply(id);
+                             w.Key("read_seq").Uint(reply->read_seq).EndObject();
+                             s->Reply(w.Take());
+                           });
   return Status::Ok();
 }
 
 Status Dispatcher::Recall(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(uint64_t conv, r.fields.Uint("conv"));
   PARLEY_ASSIGN_OR_RETURN(uint64_t seq, r.fields.Uint("seq"));
-  core_.messages().Recall(*s->state().identity, conv, seq, [this, s, id = r.id](Result<bool> done) {
+  api_.messages().Recall(*s->state().identity, conv, seq, [this, s, id = r.id](Result<bool> done) {
     if (!done.ok()) return Fail(s, id, done.status());
     s->Reply(EmptyReply(id));
   });
@@ -178,14 +171,14 @@ Status Dispatcher::Edit(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view body, r.fields.String("body"));
   // An edit is a write that reaches every member, like a send: it spends send tokens.
   if (Paced(s, r.id, "editing")) return Status::Ok();
-  core_.messages().Edit(*s->state().identity, conv, seq, std::string(body),
-                        [this, s, id = r.id](Result<EditReply> done) {
-                          if (!done.ok()) return Fail(s, id, done.status());
-                          JsonWriter w = BeginReply(id);
-                          w.Key("conv").Uint(done->conv_id).Key("seq").Uint(done->seq);
-                          w.Key("edited_ms").Int(done->edited_ms).EndObject();
-                          s->Reply(w.Take());
-                        });
+  api_.messages().Edit(*s->state().identity, conv, seq, std::string(body),
+                       [this, s, id = r.id](Result<EditReply> done) {
+                         if (!done.ok()) return Fail(s, id, done.status());
+                         JsonWriter w = BeginReply(id);
+                         w.Key("conv").Uint(done->conv_id).Key("seq").Uint(done->seq);
+                         w.Key("edited_ms").Int(done->edited_ms).EndObject();
+                         s->Reply(w.Take());
+                       });
   return Status::Ok();
 }
 
@@ -202,7 +195,7 @@ Status Dispatcher::Typing(const Link& s, const ParsedRequest& r) {
     return Status::Ok();
   }
   // Not to a direct peer the conversation is still hidden from (conv.open alone).
-  PARLEY_ASSIGN_OR_RETURN(auto others, core_.conversations().Audience(me, conv));
+  PARLEY_ASSIGN_OR_RETURN(auto others, api_.conversations().Audience(me, conv));
   hub_.Broadcast(others, std::make_shared<const std::string>(TypingPush(conv, me)), nullptr);
   s->Reply(EmptyReply(r.id));
   return Status::Ok();

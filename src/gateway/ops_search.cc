@@ -10,11 +10,10 @@ namespace parley {
 Status Dispatcher::Search(const Link& s, const ParsedRequest& r) {
   if (search_ == nullptr) return Status(Code::kUnavailable, "search is disabled on this server");
   // Everything is copied out of the frame: the job runs after it is gone.
-  search::SearchRequest req;
+  search::SearchQuery req;
   PARLEY_ASSIGN_OR_RETURN(std::string_view text, r.fields.String("q"));
   req.text = std::string(text);
-  PARLEY_ASSIGN_OR_RETURN(auto conv, r.fields.OptUint("conv"));
-  req.conv = conv;
+  PARLEY_ASSIGN_OR_RETURN(std::optional<ConvId> conv, r.fields.OptUint("conv"));
   PARLEY_ASSIGN_OR_RETURN(auto from, r.fields.OptUser("from"));
   PARLEY_ASSIGN_OR_RETURN(auto since, r.fields.OptInt("since"));
   PARLEY_ASSIGN_OR_RETURN(auto until, r.fields.OptInt("until"));
@@ -36,13 +35,15 @@ Status Dispatcher::Search(const Link& s, const ParsedRequest& r) {
   if (Limited(s, r.id, s->state().search_bucket, nullptr, "searches")) return Status::Ok();
 
   const UserId me = s->state().identity->user_id;
-  OnWorker(s, r.id, [this, s, id = r.id, me, req = std::move(req), from]() mutable -> Status {
+  RunOnLane(s, r, [this, s, id = r.id, me, req = std::move(req), conv, from]() mutable -> Status {
     const auto start = std::chrono::steady_clock::now();
+    // Membership now, from the core: never what the index or the client says.
+    PARLEY_ASSIGN_OR_RETURN(req.scope, api_.conversations().Scope(me, conv));
     if (from) {
       PARLEY_ASSIGN_OR_RETURN(UserId sender, ResolveUser(*from));
       req.sender = sender;
     }
-    PARLEY_ASSIGN_OR_RETURN(search::SearchPage page, search_->Search(me, req));
+    PARLEY_ASSIGN_OR_RETURN(search::SearchPage page, search_->Search(std::move(req)));
     JsonWriter w = BeginReply(id);
     w.Key("hits").BeginArray();
     for (const SearchHit& h : page.hits) WriteSearchHit(w, h);

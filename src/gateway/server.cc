@@ -252,7 +252,7 @@ void RaiseFdLimit() {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const GatewayConfig& c, Core& core, Hub& hub, metrics::Registry& reg,
+  Impl(const GatewayConfig& c, CoreApi& core, Hub& hub, metrics::Registry& reg,
        search::SearchService* search)
       : config(c),
         registry(reg),
@@ -468,7 +468,7 @@ struct Server::Impl {
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, Core& core, Hub& hub,
+Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, CoreApi& core, Hub& hub,
                                               metrics::Registry& registry,
                                               search::SearchService* search, AdminHandler admin) {
   RaiseFdLimit();

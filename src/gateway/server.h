@@ -20,7 +20,7 @@
 #include "gateway/gateway_context.h"
 #include "hub/hub.h"
 #include "metrics/metrics.h"
-#include "service/core.h"
+#include "service/api.h"
 
 namespace parley {
 namespace search {
@@ -31,7 +31,7 @@ class Server {
  public:
   // Binds and starts serving. `core`, `hub`, `registry` and `search` (null: search is
   // disabled) must outlive the server.
-  static Result<std::unique_ptr<Server>> Start(const GatewayConfig& config, Core& core, Hub& hub,
+  static Result<std::unique_ptr<Server>> Start(const GatewayConfig& config, CoreApi& core, Hub& hub,
                                                metrics::Registry& registry,
                                                search::SearchService* search = nullptr,
                                                AdminHandler admin = nullptr);

@@ -3,19 +3,32 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/status.h"
 #include "model/records.h"
 
 namespace parley {
+
+// How an asynchronous call completes: once, with its result.
+template <typename T>
+using Callback = std::function<void(Result<T>)>;
 
 // Who is asking: the authenticated user and the device they asked from.
 struct Identity {
   UserId user_id = 0;
   std::string device_id;
+};
+
+// What a token check found (AccountsApi::CheckToken).
+struct TokenCheck {
+  Identity who;
+  bool expired = false;    // unused for longer than the lifetime: refuse, then Touch deletes it
+  bool touch_due = false;  // the device's last-seen time should be moved (Touch)
 };
 
 struct LoginResult {
@@ -91,6 +104,12 @@ struct HistoryPage {
   bool has_more_before = false;
   bool has_more_after = false;
   Seq head_seq = 0;
+};
+
+// One conversation and the asker's role in it (conv.get).
+struct ConversationInfo {
+  ConversationRecord conv;
+  Role role = Role::kMember;
 };
 
 struct ConversationSummary {

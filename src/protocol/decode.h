@@ -53,10 +53,6 @@ struct ErrorInfo {
 };
 
 // The reply of `conv.get`.
-struct ConversationInfo {
-  ConversationRecord conv;
-  Role role = Role::kMember;
-};
 
 // A server push (a frame with a "push" field).
 struct Push {

@@ -530,5 +530,32 @@ TEST(DecodeTest, GarbageNeverCrashes) {
   }
 }
 
+// The server's reply encoders and the client's decoders, side by side in this folder, agree.
+TEST(DecodeTest, RepliesTheServerEncodesDecodeBackToTheSameValues) {
+  SendAck ack{7, 42, 9001, 1700000000123, true};
+  auto decoded = DecodeSendAck(SendAckReply(RequestId{uint64_t{3}}, ack));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->conv_id, 7u);
+  EXPECT_EQ(decoded->seq, 42u);
+  EXPECT_EQ(decoded->msg_id, 9001u);
+  EXPECT_EQ(decoded->server_ms, 1700000000123);
+  EXPECT_TRUE(decoded->duplicate);
+
+  ConversationRecord c;
+  c.id = 5;
+  c.kind = ConvKind::kGroup;
+  c.title = "team";
+  c.owner = 2;
+  c.created_ms = 1700000000000;
+  c.member_count = 3;
+  auto conv = DecodeConversationReply(ConversationReply(RequestId{std::string("x")}, c));
+  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+  EXPECT_EQ(conv->id, 5u);
+  EXPECT_EQ(conv->kind, ConvKind::kGroup);
+  EXPECT_EQ(conv->title, "team");
+  EXPECT_EQ(conv->owner, 2u);
+  EXPECT_EQ(conv->member_count, 3u);
+}
+
 }  // namespace
 }  // namespace parley

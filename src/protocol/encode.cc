@@ -202,4 +202,19 @@ void WriteSearchHit(JsonWriter& w, const SearchHit& h) {
   w.EndArray().EndObject();
 }
 
+std::string SendAckReply(const RequestId& id, const SendAck& ack) {
+  JsonWriter w = BeginReply(id);
+  w.Key("conv").Uint(ack.conv_id).Key("seq").Uint(ack.seq).Key("msg_id").Uint(ack.msg_id);
+  w.Key("ts").Int(ack.server_ms).Key("duplicate").Bool(ack.duplicate).EndObject();
+  return w.Take();
+}
+
+std::string ConversationReply(const RequestId& id, const ConversationRecord& c) {
+  JsonWriter w = BeginReply(id);
+  w.Key("conversation");
+  WriteConversation(w, c);
+  w.EndObject();
+  return w.Take();
+}
+
 }  // namespace parley

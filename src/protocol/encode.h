@@ -33,6 +33,10 @@ void WriteSearchHit(JsonWriter& w, const SearchHit& h);
 JsonWriter BeginReply(const RequestId& id);
 // A complete success reply with no fields.
 std::string EmptyReply(const RequestId& id);
+// Replies whose client side is in decode.h: `send` (DecodeSendAck) and conv.open /
+// conv.create (DecodeConversationReply).
+std::string SendAckReply(const RequestId& id, const SendAck& ack);
+std::string ConversationReply(const RequestId& id, const ConversationRecord& c);
 // A complete error reply; retry_after_ms < 0 leaves the field out.
 std::string ErrorReply(const RequestId& id, const Status& status, int64_t retry_after_ms = -1);
 

@@ -8,7 +8,7 @@ Result<std::unique_ptr<SearchService>> SearchService::Open(Store& store,
                                                            const std::string& index_path,
                                                            const SearchConfig& config,
                                                            IndexerOptions indexer_options) {
-  std::unique_ptr<SearchService> service(new SearchService(store, config));
+  std::unique_ptr<SearchService> service(new SearchService(config));
   PARLEY_ASSIGN_OR_RETURN(service->index_, SearchIndex::Open(index_path, &service->rebuilt_));
   indexer_options.batch_changes = config.batch_changes;
   indexer_options.idle_poll_ms = config.idle_poll_ms;
@@ -17,29 +17,12 @@ Result<std::unique_ptr<SearchService>> SearchService::Open(Store& store,
   return service;
 }
 
-Result<SearchPage> SearchService::Search(UserId me, const SearchRequest& request) {
-  if (request.until_ms != 0 && request.until_ms <= request.since_ms) {
+Result<SearchPage> SearchService::Search(SearchQuery query) {
+  if (query.until_ms != 0 && query.until_ms <= query.since_ms) {
     return Status(Code::kInvalidArgument, "until must be after since");
   }
-  SearchQuery q;
-  q.text = request.text;
-  q.sender = request.sender;
-  q.since_ms = request.since_ms;
-  q.until_ms = request.until_ms;
-  q.order = request.order;
-  // Like sync and history: a limit above the maximum is clamped to it.
-  q.limit = request.limit == 0 ? config_.default_limit : std::min(request.limit, config_.max_limit);
-  q.cursor = request.cursor;
-  // Membership now, from the store: never what the index or the client says.
-  PARLEY_ASSIGN_OR_RETURN(auto memberships, store_.ListUserConversations(me));
-  for (const MemberRecord& m : memberships) {
-    if (!request.conv || *request.conv == m.conv_id) q.scope.push_back(m.conv_id);
-  }
-  if (request.conv && q.scope.empty()) {
-    return Status(Code::kNotMember,
-                  "not a member of conversation " + std::to_string(*request.conv));
-  }
-  return index_->Search(q);
+  query.limit = query.limit == 0 ? config_.default_limit : std::min(query.limit, config_.max_limit);
+  return index_->Search(query);
 }
 
 }  // namespace parley::search

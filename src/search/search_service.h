@@ -1,6 +1,7 @@
-// SearchService: message search as the gateway sees it — the index, the indexer that
-// feeds it, and the rule that a user only ever searches the conversations he is a member
-// of now (a user removed from a group stops finding its messages at once).
+// SearchService: message search as the gateway sees it — the index and the indexer that
+// feeds it. Which conversations a user may search is the core's membership rule: the
+// caller passes the scope it read from ConversationsApi::Scope for this request, so a user
+// removed from a group stops finding its messages at once.
 //
 // Thread-safety: Search() and Notify() from any thread; Start/Stop from one.
 #pragma once
@@ -23,17 +24,6 @@ struct SearchConfig {
   size_t max_limit = 100;
 };
 
-struct SearchRequest {
-  std::string text;
-  std::optional<ConvId> conv;    // only this conversation (must be a member)
-  std::optional<UserId> sender;  // only messages from this user
-  int64_t since_ms = 0;
-  int64_t until_ms = 0;
-  SearchOrder order = SearchOrder::kNewest;
-  size_t limit = 0;  // 0: the default
-  std::string cursor;
-};
-
 class SearchService {
  public:
   // Opens (or rebuilds) the index at `index_path` and prepares the indexer; Start() runs it.
@@ -45,16 +35,18 @@ class SearchService {
   void Stop() { indexer_->Stop(); }
   void Notify(uint64_t committed_gseq) { indexer_->Notify(committed_gseq); }
 
-  Result<SearchPage> Search(UserId me, const SearchRequest& request);
+  // Runs `query` over its scope, which the caller reads from the core API
+  // (ConversationsApi::Scope) at the time of the request. A limit of 0 is the default; one
+  // above the maximum is clamped to it, like sync and history.
+  Result<SearchPage> Search(SearchQuery query);
 
   bool rebuilt() const { return rebuilt_; }
   Indexer& indexer() { return *indexer_; }
   SearchIndex& index() { return *index_; }
 
  private:
-  SearchService(Store& store, const SearchConfig& config) : store_(store), config_(config) {}
+  explicit SearchService(const SearchConfig& config) : config_(config) {}
 
-  Store& store_;
   const SearchConfig config_;
   bool rebuilt_ = false;
   std::unique_ptr<SearchIndex> index_;

@@ -23,20 +23,14 @@
 
 #include "common/clock.h"
 #include "model/api_types.h"
+#include "service/api.h"
 #include "service/config.h"
 #include "service/sequencer.h"
 #include "store/store.h"
 
 namespace parley {
 
-// What a token check found (Authenticate).
-struct TokenCheck {
-  Identity who;
-  bool expired = false;    // unused for longer than the lifetime: refuse, then Touch deletes it
-  bool touch_due = false;  // the device's last-seen time should be moved (Touch)
-};
-
-class AccountService {
+class AccountService final : public AccountsApi {
  public:
   AccountService(Store* store, Sequencer* sequencer, const ServiceConfig& config)
       : store_(store), sequencer_(sequencer), config_(config), now_ms_(NowMillis) {}
@@ -54,47 +48,49 @@ class AccountService {
   // a hashing thread). An unknown name is verified against a dummy hash of the configured
   // cost, so it costs as much as a known one and timing does not tell which names exist.
   // kUnauthenticated on an unknown name or wrong password (the same message for both).
-  Result<UserRecord> CheckPassword(std::string_view name, std::string_view password);
+  Result<UserRecord> CheckPassword(std::string_view name, std::string_view password) override;
   // The cheap half: a new token for `device_id` of `user` (empty: a new device id),
   // replacing that device's previous one. Waits for the commit.
   // kUnauthenticated if the password changed since `user` was read (a token from the old
   // password is never issued after a change revoked every device).
-  Result<LoginResult> OpenDevice(const UserRecord& user, std::string_view device_id);
+  Result<LoginResult> OpenDevice(const UserRecord& user, std::string_view device_id) override;
   // kUnauthenticated if the token is unknown, revoked or expired.
-  Result<Identity> Authenticate(std::string_view token);
+  Result<Identity> Authenticate(std::string_view token) override;
   // The same check, telling an expired token and a due last-seen update apart; unknown or
   // revoked tokens are kUnauthenticated. A store read, no write: network threads may call it.
-  Result<TokenCheck> CheckToken(std::string_view token);
+  Result<TokenCheck> CheckToken(std::string_view token) override;
   // Records a use of `who`'s token now (if its last-seen time is due). An expired token is
   // deleted and kUnauthenticated returned; kNotFound if the device is gone (revoked).
   // Blocking (waits for the commit): worker threads only.
-  Status Touch(const Identity& who);
+  Status Touch(const Identity& who) override;
   // Revokes the token of one device.
-  Status Logout(const Identity& who);
+  Status Logout(const Identity& who) override;
   // Revokes the token of one device; kNotFound if the user has no such device.
-  Status RevokeDevice(UserId user, std::string_view device_id);
+  Status RevokeDevice(UserId user, std::string_view device_id) override;
   // Revokes every device of the user; returns how many.
   Result<size_t> RevokeAll(UserId user);
   // Revokes every device of the user but `keep`; returns how many.
   Result<size_t> RevokeOthers(UserId user, std::string_view keep);
   // The user's logged-in devices, by device id.
-  Result<std::vector<DeviceRecord>> Devices(UserId user) { return store_->ListDevices(user); }
+  Result<std::vector<DeviceRecord>> Devices(UserId user) override {
+    return store_->ListDevices(user);
+  }
   // Checks `old_password`, stores the Argon2id hash of `new_password` and revokes every
   // device of the user but `who.device_id`, in one commit. kUnauthenticated for a wrong old
   // password, kInvalidArgument for a new one out of bounds. Two hash computations: worker
   // threads only.
   // Returns how many devices were revoked.
   Result<size_t> ChangePassword(const Identity& who, std::string_view old_password,
-                                std::string_view new_password);
+                                std::string_view new_password) override;
 
   // How often a device's last-seen time is written at most.
-  int64_t TouchInterval() const;
+  int64_t TouchInterval() const override;
   // Replaces the wall clock (milliseconds since the epoch) in tests.
   void SetClockForTest(std::function<int64_t()> now_ms) { now_ms_ = std::move(now_ms); }
 
-  Result<UserRecord> GetUser(UserId id) { return store_->GetUser(id); }
+  Result<UserRecord> GetUser(UserId id) override { return store_->GetUser(id); }
   // kNotFound for unknown (or invalid) names.
-  Result<UserRecord> FindUser(std::string_view name);
+  Result<UserRecord> FindUser(std::string_view name) override;
 
  private:
   // Deletes the tokens of `user`'s devices: only `device` (kOnly), all but it (kAllBut),

@@ -6,11 +6,9 @@
 #include <future>
 
 #include "common/status.h"
+#include "model/api_types.h"
 
 namespace parley {
-
-template <typename T>
-using Callback = std::function<void(Result<T>)>;
 
 // `start` receives the callback to complete; Await blocks until it is called.
 template <typename T, typename Start>

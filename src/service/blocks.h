@@ -12,6 +12,7 @@
 
 #include <vector>
 
+#include "service/api.h"
 #include "service/config.h"
 #include "service/sequencer.h"
 #include "store/store.h"
@@ -21,17 +22,17 @@ namespace parley {
 // A user may block at most this many users (kResourceExhausted beyond).
 inline constexpr size_t kMaxBlocksPerUser = 1000;
 
-class BlockService {
+class BlockService final : public BlocksApi {
  public:
   BlockService(Store* store, Sequencer* sequencer) : store_(store), sequencer_(sequencer) {}
 
   // Idempotent. kInvalidArgument for oneself, kNotFound for an unknown user,
   // kResourceExhausted past kMaxBlocksPerUser.
-  Status Block(UserId me, UserId user);
+  Status Block(UserId me, UserId user) override;
   // Idempotent. kNotFound for an unknown user.
-  Status Unblock(UserId me, UserId user);
+  Status Unblock(UserId me, UserId user) override;
   // The users `me` blocks, ascending by user id.
-  Result<std::vector<BlockRecord>> List(UserId me);
+  Result<std::vector<BlockRecord>> List(UserId me) override;
 
  private:
   Status CheckUser(UserId me, UserId user);

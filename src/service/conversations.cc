@@ -6,6 +6,7 @@
 #include "common/text.h"
 #include "service/await.h"
 #include "service/fanout.h"
+#include "service/membership.h"
 
 namespace parley {
 namespace {
@@ -20,9 +21,7 @@ Result<ConvState*> GroupForActor(CommitBatch& b, ConvId id, UserId actor, Role m
   auto found = b.Conv(id);
   // An unknown conversation answers like a foreign one: ids reveal nothing to outsiders.
   if (!found.ok() && found.status().code() != Code::kNotFound) return found.status();
-  if (!found.ok() || !(*found)->IsMember(actor)) {
-    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
-  }
+  if (!found.ok() || !(*found)->IsMember(actor)) return NotMember(id);
   ConvState* conv = *found;
   auto it = conv->members.find(actor);
   if (conv->conv.kind != ConvKind::kGroup) {
@@ -347,29 +346,29 @@ Status ConversationService::SetRole(UserId actor, ConvId id, UserId target, Role
   });
 }
 
-Result<ConversationRecord> ConversationService::Get(UserId me, ConvId id) {
-  auto conv = store_->GetConversation(id);
-  // An unknown conversation answers like a foreign one: ids reveal nothing to outsiders.
-  if (!conv.ok() && conv.status().code() == Code::kNotFound) {
-    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
+Result<ConversationInfo> ConversationService::Get(UserId me, ConvId id) {
+  PARLEY_ASSIGN_OR_RETURN(Membership m, ReadMembership(*store_, me, id));
+  return ConversationInfo{std::move(m.conv), m.member.role};
+}
+
+Result<std::vector<ConvId>> ConversationService::Scope(UserId me, std::optional<ConvId> only) {
+  std::vector<ConvId> scope;
+  if (only) {
+    PARLEY_RETURN_IF_ERROR(ReadMembership(*store_, me, *only).status());
+    scope.push_back(*only);
+    return scope;
   }
-  if (!conv.ok()) return conv.status();
-  auto member = store_->GetMember(id, me);
-  if (!member.ok()) {
-    if (member.status().code() == Code::kNotFound) {
-      return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
-    }
-    return member.status();
-  }
-  // A direct conversation the peer opened and has not written in yet does not exist for me.
-  if (conv->hidden_from == me) {
-    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(id));
-  }
-  return conv;
+  // Every member record, without reading each conversation for the hidden rule: a direct
+  // conversation still hidden from `me` has no message yet, so it adds nothing to a search.
+  PARLEY_ASSIGN_OR_RETURN(auto memberships, store_->ListUserConversations(me));
+  scope.reserve(memberships.size());
+  for (const MemberRecord& m : memberships) scope.push_back(m.conv_id);
+  return scope;
 }
 
 Result<std::vector<UserId>> ConversationService::Audience(UserId me, ConvId id) {
-  PARLEY_ASSIGN_OR_RETURN(ConversationRecord conv, Get(me, id));
+  PARLEY_ASSIGN_OR_RETURN(Membership mine, ReadMembership(*store_, me, id));
+  const ConversationRecord& conv = mine.conv;
   PARLEY_ASSIGN_OR_RETURN(auto members, store_->ListMembers(id));
   std::vector<UserId> out;
   out.reserve(members.size());
@@ -380,7 +379,7 @@ Result<std::vector<UserId>> ConversationService::Audience(UserId me, ConvId id) 
 }
 
 Result<std::vector<MemberRecord>> ConversationService::Members(UserId me, ConvId id) {
-  PARLEY_RETURN_IF_ERROR(Get(me, id).status());
+  PARLEY_RETURN_IF_ERROR(ReadMembership(*store_, me, id).status());
   return store_->ListMembers(id);
 }
 

@@ -67,7 +67,7 @@ TEST_F(ConversationsTest, OpenDirectIsOneConversationBothWays) {
   }
   auto got = convs().Get(b, ab->id);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->id, ab->id);
+  EXPECT_EQ(got->conv.id, ab->id);
   auto members = convs().Members(a, ab->id);
   ASSERT_TRUE(members.ok());
   EXPECT_EQ(members->size(), 2u);
@@ -198,7 +198,19 @@ TEST_F(ConversationsTest, RoleRules) {
   EXPECT_EQ(convs().Rename(admin, id, "\xC0\xAF").code(), Code::kInvalidUtf8);
   ASSERT_TRUE(convs().Rename(admin, id, "renamed").ok());
   EXPECT_EQ(core().store().GetConversation(id)->title, "renamed");
-  EXPECT_EQ(convs().Get(m1, id)->title, "renamed");
+  EXPECT_EQ(convs().Get(m1, id)->conv.title, "renamed");
+  // Get answers the asker's role with the conversation.
+  EXPECT_EQ(convs().Get(owner, id)->role, Role::kOwner);
+  EXPECT_EQ(convs().Get(admin, id)->role, Role::kAdmin);
+  EXPECT_EQ(convs().Get(m1, id)->role, Role::kMember);
+  // Search scope: the asker's conversations now; a removed member's scope loses it.
+  auto scope = convs().Scope(m1, std::nullopt);
+  ASSERT_TRUE(scope.ok());
+  EXPECT_NE(std::find(scope->begin(), scope->end(), id), scope->end());
+  auto removed = convs().Scope(m3, std::nullopt);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(std::find(removed->begin(), removed->end(), id), removed->end());
+  EXPECT_EQ(convs().Scope(m3, id).status().code(), Code::kNotMember);
 
   // Direct conversations have fixed members.
   auto d = convs().OpenDirect(m1, m2);

@@ -29,4 +29,9 @@ void Core::Shutdown() {
   store_.reset();
 }
 
+Result<UserRecord> Core::Register(std::string_view name, std::string_view password,
+                                  std::string_view invite) {
+  return RegisterUnderPolicy(*accounts_, *invites_, config_.registration, name, password, invite);
+}
+
 }  // namespace parley

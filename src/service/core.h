@@ -1,6 +1,7 @@
 // Core: the message core assembled — one store, one sequencer, and the services over them.
-// The application (parleyd, tests, the benchmark) creates one Core and calls the
-// services through it.
+// It implements the core API (service/api.h) in process: the edge holds it as a CoreApi
+// and never sees store() or sequencer(), which are for the wiring (backups, search, the
+// commit feed), tests and the benchmark.
 //
 // Thread-safety: the services are thread-safe; Shutdown() must not race with new calls.
 #pragma once
@@ -8,6 +9,7 @@
 #include <memory>
 
 #include "service/accounts.h"
+#include "service/api.h"
 #include "service/blocks.h"
 #include "service/config.h"
 #include "service/conversations.h"
@@ -19,7 +21,7 @@
 
 namespace parley {
 
-class Core {
+class Core final : public CoreApi {
  public:
   // Takes ownership of `store`. `listener` (may be null) must outlive the Core.
   static Result<std::unique_ptr<Core>> Open(std::unique_ptr<Store> store,
@@ -27,15 +29,18 @@ class Core {
                                             CommitListener* listener = nullptr);
   ~Core();
 
-  AccountService& accounts() { return *accounts_; }
-  BlockService& blocks() { return *blocks_; }
+  AccountService& accounts() override { return *accounts_; }
+  BlockService& blocks() override { return *blocks_; }
+  ConversationService& conversations() override { return *conversations_; }
+  MessageService& messages() override { return *messages_; }
+  TimelineService& timeline() override { return *timeline_; }
+  Result<UserRecord> Register(std::string_view name, std::string_view password,
+                              std::string_view invite) override;
+  const ServiceConfig& config() const override { return config_; }
+
   InviteService& invites() { return *invites_; }
-  ConversationService& conversations() { return *conversations_; }
-  MessageService& messages() { return *messages_; }
-  TimelineService& timeline() { return *timeline_; }
   Sequencer& sequencer() { return *sequencer_; }
   Store& store() { return *store_; }
-  const ServiceConfig& config() const { return config_; }
 
   // Commits every queued request, stops the sequencer, then closes the store.
   void Shutdown();

@@ -94,6 +94,11 @@ TEST_F(MembershipRulesTest, OpenedDirectIsHiddenFromPeerUntilFirstMessage) {
   auto audience = convs().Audience(a, c->id);
   ASSERT_TRUE(audience.ok());
   EXPECT_TRUE(audience->empty());  // no typing notices to b yet
+  // Search scope follows the same rule: the conversation does not exist for b yet.
+  EXPECT_EQ(convs().Scope(b, c->id).status().code(), Code::kNotMember);
+  auto scope = convs().Scope(a, c->id);
+  ASSERT_TRUE(scope.ok());
+  EXPECT_EQ(*scope, std::vector<ConvId>{c->id});
 
   Send(Id(a), c->id, "hi");
   EXPECT_TRUE(Lists(b, c->id));

@@ -4,17 +4,15 @@
 
 #include "common/text.h"
 #include "service/fanout.h"
+#include "service/membership.h"
 #include "store/record_codec.h"
 
 namespace parley {
 namespace {
 
-Status NotMember(ConvId conv) {
-  return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
-}
-
-// The conversation `id` if `user` is a member; kNotMember otherwise (also when it does not
-// exist, so outsiders learn nothing).
+// The conversation `id` if `user` holds a member record in it; NotMember otherwise. Writes
+// take the record alone (service/membership.h): a first message is what shows a direct
+// conversation to the peer it was hidden from.
 Result<ConvState*> MemberConv(CommitBatch& b, ConvId id, UserId user) {
   auto conv = b.Conv(id);
   if (!conv.ok()) return conv.status().code() == Code::kNotFound ? NotMember(id) : conv.status();

@@ -13,13 +13,14 @@
 #include <string_view>
 
 #include "model/api_types.h"
+#include "service/api.h"
 #include "service/await.h"
 #include "service/config.h"
 #include "service/sequencer.h"
 
 namespace parley {
 
-class MessageService {
+class MessageService final : public MessagesApi {
  public:
   MessageService(Sequencer* sequencer, const ServiceConfig& config)
       : sequencer_(sequencer), config_(config) {}
@@ -27,22 +28,23 @@ class MessageService {
   // A retry with the same client_msg_id (per sender, whatever the device) gets the first
   // ack with duplicate = true; the same client_msg_id with another conversation, kind or
   // body is kIdempotencyConflict and stores nothing.
-  void Send(const Identity& who, SendRequest request, Callback<SendAck> done);
+  void Send(const Identity& who, SendRequest request, Callback<SendAck> done) override;
   Result<SendAck> SendSync(const Identity& who, SendRequest request);
 
   // Tombstones message (conv, seq): allowed to its sender within the recall window, and
   // to a group's owner or admins at any time. Recalling twice is not an error.
-  void Recall(const Identity& who, ConvId conv, Seq seq, Callback<bool> done);
+  void Recall(const Identity& who, ConvId conv, Seq seq, Callback<bool> done) override;
   Status RecallSync(const Identity& who, ConvId conv, Seq seq);
 
   // Replaces the body of text message (conv, seq): allowed to its sender only, within the
   // edit window, unless it was recalled. The body obeys the rules of Send. Every member
   // gets a kEdit event and the change feed a kEdit entry. The identical body is a no-op.
-  void Edit(const Identity& who, ConvId conv, Seq seq, std::string body, Callback<EditReply> done);
+  void Edit(const Identity& who, ConvId conv, Seq seq, std::string body,
+            Callback<EditReply> done) override;
   Result<EditReply> EditSync(const Identity& who, ConvId conv, Seq seq, std::string body);
 
   // Moves the user's read cursor forward to `seq` (clamped to the head); never back.
-  void MarkRead(const Identity& who, ConvId conv, Seq seq, Callback<ReadReply> done);
+  void MarkRead(const Identity& who, ConvId conv, Seq seq, Callback<ReadReply> done) override;
   Result<ReadReply> MarkReadSync(const Identity& who, ConvId conv, Seq seq);
 
  private:

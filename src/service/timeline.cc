@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "service/membership.h"
+
 namespace parley {
 
 namespace {
@@ -28,20 +30,6 @@ InboxEvent Withheld(const InboxEvent& e) {
 }
 
 }  // namespace
-
-Status TimelineService::CheckMember(UserId user, ConvId conv) {
-  auto m = store_->GetMember(conv, user);
-  if (m.ok()) {
-    // A direct conversation the peer opened and has not written in yet is not mine yet.
-    PARLEY_ASSIGN_OR_RETURN(ConversationRecord c, store_->GetConversation(conv));
-    if (c.hidden_from != user) return Status::Ok();
-    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
-  }
-  if (m.status().code() == Code::kNotFound) {
-    return Status(Code::kNotMember, "not a member of conversation " + std::to_string(conv));
-  }
-  return m.status();
-}
 
 Result<SyncReply> TimelineService::Sync(const Identity& who, const SyncRequest& req) {
   SyncReply reply;
@@ -142,7 +130,7 @@ Result<Seq> TimelineService::FirstSeqAtOrAfter(ConvId conv, const ConvHead& head
 }
 
 Result<HistoryPage> TimelineService::History(const Identity& who, const HistoryRequest& req) {
-  PARLEY_RETURN_IF_ERROR(CheckMember(who.user_id, req.conv_id));
+  PARLEY_RETURN_IF_ERROR(ReadMembership(*store_, who.user_id, req.conv_id).status());
   size_t limit = req.limit == 0 ? config_.history_default_limit
                                 : std::min(req.limit, config_.history_max_limit);
   HistoryPage page;
