@@ -18,7 +18,6 @@ int main(int argc, char** argv) {
   ::umask(077);
   CLI::App app{"parley-admin: the offline `parley admin` commands (the server stopped, or gone)"};
   Cli cli;
-  cli.args.assign(argv, argv + argc);
   AddGlobalOptions(app, cli);
 
   auto* admin = app.add_subcommand(
@@ -28,11 +27,5 @@ int main(int argc, char** argv) {
   AddBackupTargetCommands(*admin, cli);
   AddAdminExportCommands(*admin, cli);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;  // --help is not an error
-  }
-  return cli.RunSelected();
+  return ParseAndRun(app, cli, argc, argv);
 }

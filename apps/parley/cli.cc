@@ -156,6 +156,17 @@ void AddGlobalOptions(CLI::App& app, Cli& cli) {
       "2 usage, 3 cannot connect.");
 }
 
+int ParseAndRun(CLI::App& app, Cli& cli, int argc, char** argv) {
+  cli.args.assign(argv, argv + argc);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;  // --help is not an error
+  }
+  return cli.RunSelected();
+}
+
 client::UserArg UserArgOf(const std::string& s) {
   UserId id = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);

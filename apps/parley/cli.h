@@ -89,6 +89,10 @@ class Cli {
 // command line with them, so a global option may come before or after the subcommand.
 void AddGlobalOptions(CLI::App& app, Cli& cli);
 
+// Keeps the command line in cli.args, parses it and runs the chosen command: its exit
+// code, 2 on a usage error, 0 after --help.
+int ParseAndRun(CLI::App& app, Cli& cli, int argc, char** argv);
+
 // A user argument: a decimal id, else a name.
 client::UserArg UserArgOf(const std::string& s);
 

@@ -15,7 +15,6 @@ int main(int argc, char** argv) {
   ::umask(077);
   CLI::App app{"parley: command-line client for the Parley messaging server"};
   Cli cli;
-  cli.args.assign(argv, argv + argc);
   AddGlobalOptions(app, cli);
 
   AddAccountCommands(app, cli);
@@ -25,11 +24,5 @@ int main(int argc, char** argv) {
   AddSearchCommands(app, cli);
   AddAdminCommands(app, cli);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;  // --help is not an error
-  }
-  return cli.RunSelected();
+  return ParseAndRun(app, cli, argc, argv);
 }
