@@ -461,182 +461,211 @@ LiveResult RunLive(const BackupScenarioOptions& o, const std::string& data_dir,
 
 const char* Verdict(bool met) { return met ? "met" : "MISSED"; }
 
-}  // namespace
-
-int RunBackupScenario(const BackupScenarioOptions& o) {
+// --live-only DATA: the live phase alone, on a copy of the given (stopped) data directory.
+int RunLiveOnly(const BackupScenarioOptions& o) {
   std::error_code ec;
-  if (!o.live_only.empty()) {  // the live phase alone, on a copy of the given data directory
-    const fs::path work = fs::path(o.live_only).parent_path() / "live-only";
-    fs::remove_all(work, ec);
-    fs::create_directories(work, ec);
-    Must(CopyTree(o.live_only, work / "data").status(), "copy " + o.live_only);
-    std::ofstream(work / "backup.key") << backup::NewKeyHex() << "\n";
-    ::chmod((work / "backup.key").c_str(), 0600);  // parleyd refuses a key others can read
-    LiveResult live = RunLive(o, (work / "data").string(), (work / "target").string(),
-                              (work / "backup.key").string());
-    fs::remove_all(work, ec);
-    FlowOutcome& f = live.flow;
-    fmt::print(
-        "live only: idle p50/p99 {:.3f}/{:.3f} ms ({} sends), during {} backups "
-        "({:.2f} s, {:.1f} MB/s) p50/p99/p999 {:.3f}/{:.3f}/{:.3f} ms ({} sends); "
-        "lost/dup/reord/errors {}/{}/{}/{}; compactions idle/backup {}/{} {}\n",
-        f.ack_latency[0].PercentileMs(50), f.ack_latency[0].PercentileMs(99),
-        f.ack_latency[0].count(), live.backups, live.backup_seconds,
-        live.backup_seconds > 0
-            ? static_cast<double>(live.backup_bytes) * live.backups / kMB / live.backup_seconds
-            : 0.0,
-        f.ack_latency[1].PercentileMs(50), f.ack_latency[1].PercentileMs(99),
-        f.ack_latency[1].PercentileMs(99.9), f.ack_latency[1].count(), f.lost, f.duplicated,
-        f.reordered, f.errors, live.compactions_idle, live.compactions_backup, live.error);
-    return live.ok && f.lost + f.duplicated + f.reordered + f.errors == 0 ? 0 : 1;
-  }
-  const fs::path base = o.dir.empty() ? fs::temp_directory_path() : fs::path(o.dir);
-  std::string tmpl = (base / "parley-backup-bench-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) {
-    fmt::print(stderr, "parley-bench backup: cannot create a directory in {}\n", base.string());
-    return 1;
-  }
-  const fs::path root = tmpl;
-  const fs::path data = root / "data", copy = root / "copy", target = root / "target",
-                 restored = root / "restore", live_target = root / "target-live";
-  const std::string key_file = (root / "backup.key").string();
-  {
-    std::ofstream(key_file) << backup::NewKeyHex() << "\n";
-    ::chmod(key_file.c_str(), 0600);
-  }
+  const fs::path work = fs::path(o.live_only).parent_path() / "live-only";
+  fs::remove_all(work, ec);
+  fs::create_directories(work, ec);
+  Must(CopyTree(o.live_only, work / "data").status(), "copy " + o.live_only);
+  std::ofstream(work / "backup.key") << backup::NewKeyHex() << "\n";
+  ::chmod((work / "backup.key").c_str(), 0600);  // parleyd refuses a key others can read
+  LiveResult live = RunLive(o, (work / "data").string(), (work / "target").string(),
+                            (work / "backup.key").string());
+  fs::remove_all(work, ec);
+  FlowOutcome& f = live.flow;
+  fmt::print(
+      "live only: idle p50/p99 {:.3f}/{:.3f} ms ({} sends), during {} backups "
+      "({:.2f} s, {:.1f} MB/s) p50/p99/p999 {:.3f}/{:.3f}/{:.3f} ms ({} sends); "
+      "lost/dup/reord/errors {}/{}/{}/{}; compactions idle/backup {}/{} {}\n",
+      f.ack_latency[0].PercentileMs(50), f.ack_latency[0].PercentileMs(99),
+      f.ack_latency[0].count(), live.backups, live.backup_seconds,
+      live.backup_seconds > 0
+          ? static_cast<double>(live.backup_bytes) * live.backups / kMB / live.backup_seconds
+          : 0.0,
+      f.ack_latency[1].PercentileMs(50), f.ack_latency[1].PercentileMs(99),
+      f.ack_latency[1].PercentileMs(99.9), f.ack_latency[1].count(), f.lost, f.duplicated,
+      f.reordered, f.errors, live.compactions_idle, live.compactions_backup, live.error);
+  return live.ok && f.lost + f.duplicated + f.reordered + f.errors == 0 ? 0 : 1;
+}
 
-  // 1. Fill.
-  ServiceConfig config;
-  config.durability = Durability::kBuffered;
-  auto core = Must(Core::Open(Must(OpenRocksStore(data.string()), "open store"), config), "core");
+// --- 1. fill
+
+struct FilledStore {
+  std::vector<Conv> convs;
+  uint64_t stored = 0;       // messages acknowledged (more are added by the runs)
+  uint64_t errors = 0;       // sends that failed
+  uint64_t store_bytes = 0;  // the settled store's files
+};
+
+// Users, then direct conversations between random pairs and groups of up to 8.
+std::vector<Conv> MakeConversations(Core& core, int directs, int groups, int users,
+                                    int group_members) {
   const std::string hash = Must(HashPassword("bench-password"), "hash");
-  const int groups = std::max(1, o.conversations / 6);
-  const int directs = std::max(1, o.conversations - groups);
-  const int users = std::max(16, o.conversations * 2 / 3);
-  constexpr int kGroupMembers = 8;
   std::vector<UserId> user_ids;
   for (int i = 0; i < users; ++i) {
     user_ids.push_back(
-        Must(core->accounts().RegisterWithHash(fmt::format("user{}", i), hash), "register").id);
+        Must(core.accounts().RegisterWithHash(fmt::format("user{}", i), hash), "register").id);
   }
   std::mt19937_64 rng(1);
   std::vector<Conv> convs;
   for (int i = 0; convs.size() < static_cast<size_t>(directs) && i < 100 * directs; ++i) {
     UserId a = user_ids[rng() % users], b = user_ids[rng() % users];
-    if (a == b || core->store().FindDirect(a, b).ok()) continue;
-    auto c = Must(core->conversations().OpenDirect(a, b), "open direct");
+    if (a == b || core.store().FindDirect(a, b).ok()) continue;
+    auto c = Must(core.conversations().OpenDirect(a, b), "open direct");
     convs.push_back(Conv{c.id, {a, b}});
   }
   for (int g = 0; g < groups; ++g) {
     Conv c;
-    for (int m = 0; m < kGroupMembers; ++m)
+    for (int m = 0; m < group_members; ++m)
       c.members.push_back(user_ids[(g * 13 + m * 97) % users]);
     std::sort(c.members.begin(), c.members.end());
     c.members.erase(std::unique(c.members.begin(), c.members.end()), c.members.end());
-    c.id = Must(core->conversations().CreateGroup(
+    c.id = Must(core.conversations().CreateGroup(
                     c.members[0], fmt::format("group {}", g),
                     std::vector<UserId>(c.members.begin() + 1, c.members.end())),
                 "create group")
                .id;
     convs.push_back(std::move(c));
   }
-  const std::string run = RandomHex(4);
-  FillResult fill = Fill(*core, convs, o.messages, "f" + run, 1);
-  uint64_t stored = fill.acks;
-  uint64_t errors = fill.errors;
-  const fs::path scratch = root / "flush-checkpoint";
-  const double settle_s = Settle(core->store(), data, scratch);
+  return convs;
+}
+
+// Fills the store with o.messages messages, then settles it (Settle).
+FilledStore FillAndSettle(Core& core, const BackupScenarioOptions& o, const std::string& run,
+                          const fs::path& data, const fs::path& scratch) {
+  const int groups = std::max(1, o.conversations / 6);
+  const int directs = std::max(1, o.conversations - groups);
+  const int users = std::max(16, o.conversations * 2 / 3);
+  constexpr int kGroupMembers = 8;
+  FilledStore out;
+  out.convs = MakeConversations(core, directs, groups, users, kGroupMembers);
+  FillResult fill = Fill(core, out.convs, o.messages, "f" + run, 1);
+  out.stored = fill.acks;
+  out.errors = fill.errors;
+  const double settle_s = Settle(core.store(), data, scratch);
   size_t store_files = 0;
-  const uint64_t store_bytes = DirBytes(data, &store_files);
+  out.store_bytes = DirBytes(data, &store_files);
   fmt::print(
       "fill: {} messages ({} errors) over {} conversations ({} direct, {} groups of <= {}), "
       "{} users in {:.1f} s ({:.0f}/s, fsync off); flushed and settled in {:.1f} s: store "
       "{:.1f} MB in {} files\n",
-      stored, fill.errors, convs.size(), directs, groups, kGroupMembers, users, fill.seconds,
-      static_cast<double>(stored) / fill.seconds, settle_s, static_cast<double>(store_bytes) / kMB,
-      store_files);
+      out.stored, fill.errors, out.convs.size(), directs, groups, kGroupMembers, users,
+      fill.seconds, static_cast<double>(out.stored) / fill.seconds, settle_s,
+      static_cast<double>(out.store_bytes) / kMB, store_files);
+  return out;
+}
 
-  // 2-4. Copy, full, +1%, incremental; --repeat times.
-  backup::BackupConfig bc;
-  bc.target = target.string();
-  bc.key_file = key_file;
-  bc.zstd_level = o.zstd_level;
+// --- 2-4. copy, full, incremental
+
+struct BackupRuns {
   std::vector<double> copy_rates, full_rates, ratios, inc_seconds, full_seconds;
+  backup::Manifest full_m, inc_m;  // of the last run
+};
+
+// Where the throughput phases work: the store, its copy, the backup target.
+struct BenchDirs {
+  fs::path data, copy, target, scratch;
+  std::string key_file;
+};
+
+// Copy, full backup, +1% messages, incremental backup; o.repeat times. The messages added
+// go to filled->stored (and their failures to filled->errors).
+BackupRuns RunCopyFullIncremental(Core& core, const BackupScenarioOptions& o, const BenchDirs& dirs,
+                                  const std::string& run, FilledStore* filled) {
+  std::error_code ec;
+  backup::BackupConfig bc;
+  bc.target = dirs.target.string();
+  bc.key_file = dirs.key_file;
+  bc.zstd_level = o.zstd_level;
+  BackupRuns out;
   uint64_t copy_bytes = 0;
-  backup::Manifest full_m, inc_m;
   const uint64_t increment = std::max<uint64_t>(1, o.messages / 100);
   for (int r = 0; r < o.repeat; ++r) {
-    if (r > 0) Settle(core->store(), data, scratch);
-    fs::remove_all(copy, ec);
+    if (r > 0) Settle(core.store(), dirs.data, dirs.scratch);
+    fs::remove_all(dirs.copy, ec);
     ::sync();
     int64_t t0 = MonotonicNanos();
-    copy_bytes = Must(CopyTree(data, copy), "copy");
+    copy_bytes = Must(CopyTree(dirs.data, dirs.copy), "copy");
     const double copy_s = Seconds(t0);
-    copy_rates.push_back(static_cast<double>(copy_bytes) / kMB / copy_s);
-    fs::remove_all(copy, ec);
+    out.copy_rates.push_back(static_cast<double>(copy_bytes) / kMB / copy_s);
+    fs::remove_all(dirs.copy, ec);
 
-    fs::remove_all(target, ec);
-    auto service = Must(backup::BackupService::Open(core->store(), data.string(), bc, nullptr),
+    fs::remove_all(dirs.target, ec);
+    auto service = Must(backup::BackupService::Open(core.store(), dirs.data.string(), bc, nullptr),
                         "open backup service");
     ::sync();
     t0 = MonotonicNanos();
-    full_m = Must(service->Run(true), "full backup");
+    out.full_m = Must(service->Run(true), "full backup");
     const double full_s = Seconds(t0);
-    full_seconds.push_back(full_s);
-    full_rates.push_back(static_cast<double>(full_m.bytes) / kMB / full_s);
+    out.full_seconds.push_back(full_s);
+    out.full_rates.push_back(static_cast<double>(out.full_m.bytes) / kMB / full_s);
 
-    FillResult more = Fill(*core, convs, increment, fmt::format("i{}{}", run, r), 100 + r);
-    stored += more.acks;
-    errors += more.errors;
+    FillResult more = Fill(core, filled->convs, increment, fmt::format("i{}{}", run, r), 100 + r);
+    filled->stored += more.acks;
+    filled->errors += more.errors;
     ::sync();
     t0 = MonotonicNanos();
-    inc_m = Must(service->Run(false), "incremental backup");
+    out.inc_m = Must(service->Run(false), "incremental backup");
     const double inc_s = Seconds(t0);
-    inc_seconds.push_back(inc_s);
-    ratios.push_back(inc_s / full_s);
+    out.inc_seconds.push_back(inc_s);
+    out.ratios.push_back(inc_s / full_s);
     fmt::print(
         "run {}: copy {:.1f} MB in {:.2f} s ({:.0f} MB/s); full {:.1f} MB in {:.2f} s "
         "({:.0f} MB/s, {:.1f} MB stored); +{} msgs, incremental {} in {:.3f} s "
         "({:.1f} MB new, ratio {:.4f})\n",
-        r + 1, static_cast<double>(copy_bytes) / kMB, copy_s, copy_rates.back(),
-        static_cast<double>(full_m.bytes) / kMB, full_s, full_rates.back(),
-        static_cast<double>(full_m.stored_bytes) / kMB, more.acks, inc_m.kind, inc_s,
-        static_cast<double>(inc_m.new_bytes) / kMB, ratios.back());
+        r + 1, static_cast<double>(copy_bytes) / kMB, copy_s, out.copy_rates.back(),
+        static_cast<double>(out.full_m.bytes) / kMB, full_s, out.full_rates.back(),
+        static_cast<double>(out.full_m.stored_bytes) / kMB, more.acks, out.inc_m.kind, inc_s,
+        static_cast<double>(out.inc_m.new_bytes) / kMB, out.ratios.back());
   }
+  return out;
+}
 
-  // 5. Restore the last incremental, then compare the restored store with the source.
-  auto key = Must(backup::LoadKey(key_file), "load key");
-  auto target_h = Must(backup::OpenDirTarget(target.string()), "open target");
-  std::vector<double> restore_rates;
+// --- 5. restore
+
+struct RestoreRuns {
+  std::vector<double> rates;
+  uint64_t source_messages = 0, restored_messages = 0, mismatch = 0;
+};
+
+// Restores the last incremental o.repeat times, then compares the restored store with the
+// source (and the source with what was acknowledged). Removes the restored store after.
+RestoreRuns RestoreAndCompare(Core& core, const BackupScenarioOptions& o, const BenchDirs& dirs,
+                              const fs::path& restored, const FilledStore& filled,
+                              const backup::Manifest& inc_m) {
+  std::error_code ec;
+  auto key = Must(backup::LoadKey(dirs.key_file), "load key");
+  auto target_h = Must(backup::OpenDirTarget(dirs.target.string()), "open target");
+  RestoreRuns out;
   for (int r = 0; r < o.repeat; ++r) {
     fs::remove_all(restored, ec);
     ::sync();
     const int64_t t0 = MonotonicNanos();
     Must(backup::Restore(*target_h, inc_m.id, restored.string(), key), "restore");
-    restore_rates.push_back(static_cast<double>(inc_m.bytes) / kMB / Seconds(t0));
+    out.rates.push_back(static_cast<double>(inc_m.bytes) / kMB / Seconds(t0));
   }
-  uint64_t source_messages = 0, restored_messages = 0, restore_mismatch = 0;
   {
     auto copy_store = Must(OpenRocksStore(restored.string()), "open the restored store");
-    restore_mismatch =
-        CompareStores(core->store(), *copy_store, convs, &source_messages, &restored_messages);
+    out.mismatch = CompareStores(core.store(), *copy_store, filled.convs, &out.source_messages,
+                                 &out.restored_messages);
   }
-  if (source_messages != stored) ++restore_mismatch;  // the source lost acknowledged messages
+  // The source lost acknowledged messages.
+  if (out.source_messages != filled.stored) ++out.mismatch;
   fs::remove_all(restored, ec);
-  fs::remove_all(target, ec);
-  core->Shutdown();
-  core.reset();
+  return out;
+}
 
-  // 6. Live parleyd on the same data directory.
-  LiveResult live;
-  if (o.seconds > 0) {
-    live = RunLive(o, data.string(), live_target.string(), key_file);
-    if (!live.ok) fmt::print(stderr, "parley-bench backup: live phase: {}\n", live.error);
-  }
-  if (!o.keep) fs::remove_all(root, ec);
+// --- report
 
-  const double copy_rate = Median(copy_rates), full_rate = Median(full_rates);
-  const double ratio = Median(ratios), restore_rate = Median(restore_rates);
+// The table, the targets met or missed, then one line of JSON. Returns the exit code.
+int PrintBackupFigures(const BackupScenarioOptions& o, const FilledStore& filled,
+                       const BackupRuns& runs, const RestoreRuns& restore, LiveResult& live) {
+  const uint64_t stored = filled.stored, errors = filled.errors;
+  const uint64_t store_bytes = filled.store_bytes, restore_mismatch = restore.mismatch;
+  const backup::Manifest &full_m = runs.full_m, &inc_m = runs.inc_m;
+  const double copy_rate = Median(runs.copy_rates), full_rate = Median(runs.full_rates);
+  const double ratio = Median(runs.ratios), restore_rate = Median(restore.rates);
   FlowOutcome& f = live.flow;
   const double p99_idle = f.ack_latency[0].PercentileMs(99);
   const double p99_backup = f.ack_latency[1].PercentileMs(99);
@@ -647,17 +676,17 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
              static_cast<double>(store_bytes) / kMB);
   fmt::print("{:<44}{:>14.1f}\n", "copy_mb_per_s (read+write+fdatasync)", copy_rate);
   fmt::print("{:<44}{:>14.1f}\n", "full_mb_per_s (checkpoint+hash+zstd+seal)", full_rate);
-  fmt::print("{:<44}{:>14.2f}\n", "  full seconds", Median(full_seconds));
+  fmt::print("{:<44}{:>14.2f}\n", "  full seconds", Median(runs.full_seconds));
   fmt::print("{:<44}{:>14.2f}\n", "  full stored MB / snapshot MB",
              static_cast<double>(full_m.stored_bytes) / static_cast<double>(full_m.bytes));
-  fmt::print("{:<44}{:>14.3f}\n", "  incremental seconds (+1% messages)", Median(inc_seconds));
+  fmt::print("{:<44}{:>14.3f}\n", "  incremental seconds (+1% messages)", Median(runs.inc_seconds));
   fmt::print("{:<44}{:>14}\n", "  new MB: full / incremental",
              fmt::format("{:.1f} / {:.1f}", static_cast<double>(full_m.new_bytes) / kMB,
                          static_cast<double>(inc_m.new_bytes) / kMB));
   fmt::print("{:<44}{:>14.4f}\n", "incremental_time_ratio", ratio);
   fmt::print("{:<44}{:>14.1f}\n", "restore_mb_per_s (verify + write)", restore_rate);
   fmt::print("{:<44}{:>14}\n", "restore messages (source / restored)",
-             fmt::format("{} / {}", source_messages, restored_messages));
+             fmt::format("{} / {}", restore.source_messages, restore.restored_messages));
   fmt::print("{:<44}{:>14}\n", "restore_mismatch", restore_mismatch);
   fmt::print("{:<44}{:>14}\n", "live: pairs, rate msgs/s",
              fmt::format("{}, {:.0f}", o.pairs, o.rate));
@@ -701,6 +730,48 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
                  live_ok
              ? 0
              : 1;
+}
+
+}  // namespace
+
+int RunBackupScenario(const BackupScenarioOptions& o) {
+  std::error_code ec;
+  if (!o.live_only.empty()) return RunLiveOnly(o);
+  const fs::path base = o.dir.empty() ? fs::temp_directory_path() : fs::path(o.dir);
+  std::string tmpl = (base / "parley-backup-bench-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) {
+    fmt::print(stderr, "parley-bench backup: cannot create a directory in {}\n", base.string());
+    return 1;
+  }
+  const fs::path root = tmpl;
+  const fs::path data = root / "data", copy = root / "copy", target = root / "target",
+                 restored = root / "restore", live_target = root / "target-live";
+  const std::string key_file = (root / "backup.key").string();
+  {
+    std::ofstream(key_file) << backup::NewKeyHex() << "\n";
+    ::chmod(key_file.c_str(), 0600);
+  }
+  const BenchDirs dirs{data, copy, target, root / "flush-checkpoint", key_file};
+
+  ServiceConfig config;
+  config.durability = Durability::kBuffered;
+  auto core = Must(Core::Open(Must(OpenRocksStore(data.string()), "open store"), config), "core");
+  const std::string run = RandomHex(4);
+  FilledStore filled = FillAndSettle(*core, o, run, data, dirs.scratch);
+  BackupRuns runs = RunCopyFullIncremental(*core, o, dirs, run, &filled);
+  RestoreRuns restore = RestoreAndCompare(*core, o, dirs, restored, filled, runs.inc_m);
+  fs::remove_all(target, ec);
+  core->Shutdown();
+  core.reset();
+
+  // 6. Live parleyd on the same data directory.
+  LiveResult live;
+  if (o.seconds > 0) {
+    live = RunLive(o, data.string(), live_target.string(), key_file);
+    if (!live.ok) fmt::print(stderr, "parley-bench backup: live phase: {}\n", live.error);
+  }
+  if (!o.keep) fs::remove_all(root, ec);
+  return PrintBackupFigures(o, filled, runs, restore, live);
 }
 
 }  // namespace parley::bench

@@ -24,139 +24,175 @@ struct Flow {
 
 using Outcome = FlowOutcome;
 
-Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt,
-                const FlowHooks& hooks = {}) {
-  client::EventLoop loop(1);
-  std::mutex mu;
-  DeliveryCheck check;
-  Outcome out;
-  std::vector<uint64_t> acked(flow.senders.size(), 0), next_n(flow.senders.size(), 0);
-  std::unordered_map<UserId, int> index_of_user;
-  for (size_t i = 0; i < flow.accounts.size(); ++i)
-    index_of_user[flow.accounts[i].id] = static_cast<int>(i);
-  std::atomic<bool> sending{true}, measuring{true};
+// One run of a flow: a connection per account, the senders' sends, the receivers' pushes
+// checked for loss, duplication and order. Every handler runs on the loop's thread and
+// takes mu_; the loop is stopped before the run's state goes away.
+class FlowRun {
+ public:
+  FlowRun(const Flow& flow, const NetOptions& opt, const FlowHooks& hooks)
+      : flow_(flow),
+        opt_(opt),
+        hooks_(hooks),
+        acked_(flow.senders.size(), 0),
+        next_n_(flow.senders.size(), 0) {}
 
-  std::vector<std::shared_ptr<client::Connection>> conns;
-  std::atomic<int> ready{0}, failed{0};
-  for (size_t i = 0; i < flow.accounts.size(); ++i) {
-    client::ConnectOptions o;
-    o.url = url;
-    auto c = client::Connection::Create(loop, o);
-    const int receiver = static_cast<int>(i);
-    c->SetPushHandler([&, receiver](std::string frame) {
-      auto push = DecodePush(frame);
-      if (!push.ok() || push->kind != Push::Kind::kEvent || !push->item.message) return;
-      if (push->item.event.type != EventType::kMessage) return;
-      int sender;
-      uint64_t n;
-      int64_t sent;
-      if (!ParseBody(push->item.message->body, &sender, &n, &sent)) return;
-      if (flow.senders[sender] == receiver) return;  // the sender's own copy
-      int64_t now = NowNanos();
-      std::lock_guard<std::mutex> lock(mu);
-      check.Record(receiver, sender, n);
-      out.latency.Add(now - sent);
-      if (measuring) ++out.delivered_in_window;
-    });
-    conns.push_back(c);
-    const Account& a = flow.accounts[i];
-    c->Connect([&, c, a](Status st) {
-      if (!st.ok()) return void(++failed);
-      c->Call(
-          "auth", [&a](JsonWriter& w) { w.Key("token").String(a.token); },
-          [&](Result<std::string> r, int64_t) { r.ok() ? ++ready : ++failed; });
-    });
+  Outcome Run(const std::string& url) {
+    ConnectAll(url);
+    if (hooks_.started) hooks_.started();
+    const auto start = std::chrono::steady_clock::now();
+    Drive(start);
+    sending_ = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      measuring_ = false;
+    }
+    out_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    DrainAndCount();
+    for (auto& c : conns_) c->Close();
+    // No handler may run once the state above goes out of scope.
+    loop_.Stop();
+    return out_;
   }
-  for (int i = 0; i < 3000 && ready + failed < static_cast<int>(conns.size()); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // bounded wait for set-up
+
+ private:
+  // Connects and authenticates one connection per account (bounded wait: 30 s).
+  void ConnectAll(const std::string& url) {
+    for (size_t i = 0; i < flow_.accounts.size(); ++i) {
+      client::ConnectOptions o;
+      o.url = url;
+      auto c = client::Connection::Create(loop_, o);
+      const int receiver = static_cast<int>(i);
+      c->SetPushHandler([this, receiver](std::string frame) { OnPush(receiver, frame); });
+      conns_.push_back(c);
+      const Account& a = flow_.accounts[i];
+      c->Connect([this, c, &a](Status st) {
+        if (!st.ok()) return void(++failed_);
+        c->Call(
+            "auth", [&a](JsonWriter& w) { w.Key("token").String(a.token); },
+            [this](Result<std::string> r, int64_t) { r.ok() ? ++ready_ : ++failed_; });
+      });
+    }
+    for (int i = 0; i < 3000 && ready_ + failed_ < static_cast<int>(conns_.size()); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // bounded wait for set-up
+    }
+    if (failed_ > 0 || ready_ < static_cast<int>(conns_.size())) {
+      fmt::print("only {} of {} connections authenticated\n", ready_.load(), conns_.size());
+    }
   }
-  if (failed > 0 || ready < static_cast<int>(conns.size())) {
-    fmt::print("only {} of {} connections authenticated\n", ready.load(), conns.size());
+
+  // A message pushed to `receiver`: recorded for the check and its latency.
+  void OnPush(int receiver, const std::string& frame) {
+    auto push = DecodePush(frame);
+    if (!push.ok() || push->kind != Push::Kind::kEvent || !push->item.message) return;
+    if (push->item.event.type != EventType::kMessage) return;
+    int sender;
+    uint64_t n;
+    int64_t sent;
+    if (!ParseBody(push->item.message->body, &sender, &n, &sent)) return;
+    if (flow_.senders[sender] == receiver) return;  // the sender's own copy
+    int64_t now = NowNanos();
+    std::lock_guard<std::mutex> lock(mu_);
+    check_.Record(receiver, sender, n);
+    out_.latency.Add(now - sent);
+    if (measuring_) ++out_.delivered_in_window;
   }
 
   // One send of sender s; in window mode its ack triggers the next.
-  std::function<void(size_t)> send_one = [&](size_t s) {
+  void SendOne(size_t s) {
     uint64_t n;
     {
-      std::lock_guard<std::mutex> lock(mu);
-      n = next_n[s]++;
-      ++out.sent;
+      std::lock_guard<std::mutex> lock(mu_);
+      n = next_n_[s]++;
+      ++out_.sent;
     }
     std::string body = Body(static_cast<int>(s), n);
     std::string cmid = fmt::format("b{}-{}", s, n);
-    ConvId conv = flow.conv_of_sender[s];
-    const int phase = hooks.phase ? hooks.phase->load() : 0;
+    ConvId conv = flow_.conv_of_sender[s];
+    const int phase = hooks_.phase ? hooks_.phase->load() : 0;
     const int64_t t0 = NowNanos();
-    conns[flow.senders[s]]->Call(
+    conns_[flow_.senders[s]]->Call(
         "send",
-        [&, body, cmid, conv](JsonWriter& w) {
+        [body, cmid, conv](JsonWriter& w) {
           w.Key("conv").Uint(conv).Key("client_msg_id").String(cmid).Key("body").String(body);
         },
-        [&, s, phase, t0](Result<std::string> r, int64_t) {
+        [this, s, phase, t0](Result<std::string> r, int64_t) {
           const int64_t took = NowNanos() - t0;
           {
-            std::lock_guard<std::mutex> lock(mu);
+            std::lock_guard<std::mutex> lock(mu_);
             if (r.ok()) {
-              ++acked[s];
-              ++out.acked;
-              if (phase >= 0 && phase < Outcome::kPhases) out.ack_latency[phase].Add(took);
+              ++acked_[s];
+              ++out_.acked;
+              if (phase >= 0 && phase < Outcome::kPhases) out_.ack_latency[phase].Add(took);
             } else {
-              ++out.errors;
+              ++out_.errors;
             }
           }
-          if (opt.rate <= 0 && sending) send_one(s);
+          if (opt_.rate <= 0 && sending_) SendOne(s);
         });
-  };
+  }
 
-  if (hooks.started) hooks.started();
-  const auto start = std::chrono::steady_clock::now();
-  const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(opt.seconds));
-  auto go_on = [&] {
-    return std::chrono::steady_clock::now() < end && (!hooks.keep_sending || hooks.keep_sending());
-  };
-  if (opt.rate <= 0) {
-    for (size_t s = 0; s < flow.senders.size(); ++s) {
-      for (int w = 0; w < opt.window; ++w) send_one(s);
+  // Sends for opt_.seconds (or while hooks_.keep_sending says so): each sender keeps a
+  // window in flight, or, with a rate, sends are paced round-robin.
+  void Drive(std::chrono::steady_clock::time_point start) {
+    const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(opt_.seconds));
+    auto go_on = [&] {
+      return std::chrono::steady_clock::now() < end &&
+             (!hooks_.keep_sending || hooks_.keep_sending());
+    };
+    if (opt_.rate <= 0) {
+      for (size_t s = 0; s < flow_.senders.size(); ++s) {
+        for (int w = 0; w < opt_.window; ++w) SendOne(s);
+      }
+      if (!hooks_.keep_sending) std::this_thread::sleep_until(end);
+      while (go_on()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      // Paced: every millisecond, issue what the target rate says is due, round-robin.
+      uint64_t issued = 0;
+      size_t rr = 0;
+      while (go_on()) {
+        double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        auto due = static_cast<uint64_t>(elapsed * opt_.rate);
+        for (; issued < due; ++issued) SendOne(rr++ % flow_.senders.size());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
     }
-    if (!hooks.keep_sending) std::this_thread::sleep_until(end);
-    while (go_on()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  } else {
-    // Paced: every millisecond, issue what the target rate says is due, round-robin.
-    uint64_t issued = 0;
-    size_t rr = 0;
-    while (go_on()) {
-      double elapsed =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      auto due = static_cast<uint64_t>(elapsed * opt.rate);
-      for (; issued < due; ++issued) send_one(rr++ % flow.senders.size());
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  // Waits (bounded: 10 s) for every acknowledged message to arrive, then counts.
+  void DrainAndCount() {
+    for (int i = 0; i < 1000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (out_.acked + out_.errors >= out_.sent && check_.Lost(flow_.streams, acked_) == 0) {
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    out_.lost = check_.Lost(flow_.streams, acked_);
+    out_.duplicated = check_.duplicated();
+    out_.reordered = check_.reordered();
   }
-  sending = false;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    measuring = false;
-  }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Drain: wait (bounded) for every acknowledged message to arrive.
-  for (int i = 0; i < 1000; ++i) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (out.acked + out.errors >= out.sent && check.Lost(flow.streams, acked) == 0) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    out.lost = check.Lost(flow.streams, acked);
-    out.duplicated = check.duplicated();
-    out.reordered = check.reordered();
-  }
-  for (auto& c : conns) c->Close();
-  // No handler may run once the state above goes out of scope.
-  loop.Stop();
-  return out;
+
+  const Flow& flow_;
+  const NetOptions& opt_;
+  const FlowHooks& hooks_;
+  client::EventLoop loop_{1};  // first: it outlives the state its handlers use
+  std::mutex mu_;
+  DeliveryCheck check_;
+  Outcome out_;
+  std::vector<uint64_t> acked_, next_n_;  // per sender
+  std::atomic<bool> sending_{true}, measuring_{true};
+  std::vector<std::shared_ptr<client::Connection>> conns_;
+  std::atomic<int> ready_{0}, failed_{0};
+};
+
+Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt,
+                const FlowHooks& hooks = {}) {
+  return FlowRun(flow, opt, hooks).Run(url);
 }
 
 void Report(const std::string& scenario, const std::string& rate_key, const Outcome& o_in,

@@ -146,6 +146,200 @@ T Must(Result<T> r, const char* what) {
   return std::move(r).value();
 }
 
+Identity Ident(UserId u) { return Identity{u, "bench-device"}; }
+
+// Users are provisioned with one precomputed Argon2id hash: hashing is not measured here.
+UserId MakeUser(Core& core, const std::string& hash, const std::string& name) {
+  auto existing = core.accounts().FindUser(name);
+  if (existing.ok()) return existing->id;
+  return Must(core.accounts().RegisterWithHash(name, hash), "register").id;
+}
+
+// Phase 1: 1:1 sends, one direct conversation per sender (users 2i and 2i+1). Adds the
+// messages it lost to *lost.
+PhaseResult SendDirect(Core& core, const std::vector<UserId>& users, int pairs,
+                       const StoreScenarioOptions& o, const std::string& run, uint64_t* lost) {
+  std::vector<std::vector<Target>> direct(pairs);
+  std::vector<ConvId> direct_convs;
+  for (int i = 0; i < pairs; ++i) {
+    auto conv = Must(core.conversations().OpenDirect(users[2 * i], users[2 * i + 1]), "open");
+    direct[i].push_back(Target{Ident(users[2 * i]), conv.id});
+    direct_convs.push_back(conv.id);
+  }
+  auto heads0 = Heads(core, direct_convs);
+  PhaseResult p1 = RunSends(core, direct, o.window, o.seconds, UINT64_MAX, "d" + run);
+  *lost += CountLost(core, p1, heads0);
+  return p1;
+}
+
+struct GroupPhase {
+  PhaseResult result;
+  size_t members = 0;
+};
+
+// Phase 2: a group with write fan-out; every member sends. Adds the messages it lost (in
+// the conversation or in a member's inbox) to *lost.
+GroupPhase SendGroup(Core& core, const std::string& hash, int pairs, const StoreScenarioOptions& o,
+                     const std::string& run, uint64_t* lost) {
+  std::vector<UserId> members;
+  for (int i = 0; i < o.group_members; ++i) {
+    members.push_back(MakeUser(core, hash, fmt::format("gm{}", i)));
+  }
+  auto group =
+      Must(core.conversations().CreateGroup(
+               members[0], "bench group", std::vector<UserId>(members.begin() + 1, members.end())),
+           "create group");
+  std::vector<std::vector<Target>> group_senders(members.size());
+  for (size_t i = 0; i < members.size(); ++i) {
+    group_senders[i].push_back(Target{Ident(members[i]), group.id});
+  }
+  auto heads1 = Heads(core, {group.id});
+  Seq inbox_before = Must(core.store().LastUserSeq(members.back()), "inbox");
+  int group_window = std::max(1, o.window * pairs / static_cast<int>(members.size()));
+  PhaseResult p2 = RunSends(core, group_senders, group_window, o.seconds, UINT64_MAX, "g" + run);
+  *lost += CountLost(core, p2, heads1);
+  // Every member's inbox must have grown by exactly the number of group messages.
+  Seq inbox_after = Must(core.store().LastUserSeq(members.back()), "inbox");
+  if (inbox_after - inbox_before != p2.acks) *lost += p2.acks - (inbox_after - inbox_before);
+  return GroupPhase{std::move(p2), members.size()};
+}
+
+struct Fill {
+  std::vector<std::vector<Target>> senders;  // per sender, its conversations
+  std::vector<ConvId> convs;
+  uint64_t stored = 0;  // messages in the store afterwards
+  double seconds = 0;
+};
+
+// Phase 3: fill the store to o.fill messages across up to 1,000 direct conversations.
+// Adds the failed sends to *lost.
+Fill FillStore(Core& core, const std::vector<UserId>& users, int pairs,
+               const StoreScenarioOptions& o, const std::string& run, uint64_t* lost) {
+  Fill fill;
+  fill.senders.resize(pairs);
+  for (int i = 0; i < 2 * pairs && fill.convs.size() < 1000; ++i) {
+    for (int j = i + 1; j < 2 * pairs && fill.convs.size() < 1000; ++j) {
+      auto conv = Must(core.conversations().OpenDirect(users[i], users[j]), "open");
+      fill.senders[fill.convs.size() % pairs].push_back(Target{Ident(users[i]), conv.id});
+      fill.convs.push_back(conv.id);
+    }
+  }
+  fill.stored = Must(core.store().LoadCounters(), "counters").last_gseq;
+  int64_t fill_start = MonotonicNanos();
+  if (fill.stored < o.fill) {
+    PhaseResult p3 = RunSends(core, fill.senders, o.window, 3600, o.fill - fill.stored, "f" + run);
+    *lost += p3.errors;
+    fill.stored += p3.acks;
+  }
+  fill.seconds = static_cast<double>(MonotonicNanos() - fill_start) / 1e9;
+  return fill;
+}
+
+struct ReadPhase {
+  Latencies latency;
+  uint64_t short_replies = 0;  // failed, or fewer items than there are
+};
+
+// Phase 4: history pages of 50 before a random point of a random conversation.
+ReadPhase ReadHistory(Core& core, const Fill& fill, size_t queries, std::mt19937_64& rng) {
+  ReadPhase history;
+  for (size_t q = 0; q < queries; ++q) {
+    ConvId conv = fill.convs[rng() % fill.convs.size()];
+    ConvId sender_user = 0;
+    for (const auto& list : fill.senders) {
+      for (const auto& t : list) {
+        if (t.conv == conv) sender_user = t.who.user_id;
+      }
+      if (sender_user) break;
+    }
+    Seq head = Must(core.store().GetConvHead(conv), "head").last_seq;
+    HistoryRequest req;
+    req.conv_id = conv;
+    req.mode = HistoryRequest::Mode::kBefore;
+    req.seq = head > 51 ? 51 + rng() % (head - 50) : head + 1;
+    req.limit = 50;
+    int64_t t0 = MonotonicNanos();
+    auto page = core.timeline().History(Ident(sender_user), req);
+    history.latency.Add(MonotonicNanos() - t0);
+    if (!page.ok() || (head > 51 && page->messages.size() != 50)) history.short_replies++;
+  }
+  return history;
+}
+
+// Phase 5: sync pulls of 100 events from a random point of a user's inbox.
+ReadPhase PullSync(Core& core, const std::vector<UserId>& users, size_t queries,
+                   std::mt19937_64& rng) {
+  ReadPhase sync;
+  for (size_t q = 0; q < queries; ++q) {
+    UserId u = users[rng() % users.size()];
+    Seq last = Must(core.store().LastUserSeq(u), "last");
+    SyncRequest req;
+    req.since = last > 100 ? rng() % (last - 100) : 0;
+    req.limit = 100;
+    int64_t t0 = MonotonicNanos();
+    auto reply = core.timeline().Sync(Ident(u), req);
+    sync.latency.Add(MonotonicNanos() - t0);
+    if (!reply.ok() || (last > 100 && reply->items.size() != 100)) sync.short_replies++;
+  }
+  return sync;
+}
+
+// What the phases measured, as printed.
+struct StoreFigures {
+  // Not const: Latencies sorts its samples when asked for a percentile.
+  PhaseResult* direct = nullptr;
+  GroupPhase* group = nullptr;
+  const Fill* fill = nullptr;
+  ReadPhase* history = nullptr;
+  ReadPhase* sync = nullptr;
+  SequencerStats sequencer;
+  uint64_t lost = 0, duplicated = 0, reordered = 0, errors = 0;
+};
+
+// The table, then one line of JSON.
+void PrintStoreFigures(const StoreScenarioOptions& o, int pairs, const StoreFigures& f) {
+  PhaseResult& p1 = *f.direct;
+  PhaseResult& p2 = f.group->result;
+  const SequencerStats& seq_stats = f.sequencer;
+  double avg_batch =
+      seq_stats.batches ? static_cast<double>(seq_stats.tasks) / seq_stats.batches : 0;
+  double direct_rate = p1.acks / p1.seconds;
+  double group_rate = p2.acks / p2.seconds;
+  const size_t members = f.group->members;
+  Latencies& history = f.history->latency;
+  Latencies& sync = f.sync->latency;
+
+  fmt::print("parley-bench store — durability={}, {} senders x window {}, {:.1f} s phases\n",
+             o.buffered ? "buffered" : "sync(fsync)", pairs, o.window, o.seconds);
+  fmt::print("{:<34}{:>14}{:>12}{:>12}\n", "phase", "rate", "p50 ms", "p99 ms");
+  fmt::print("{:<34}{:>12.0f}/s{:>12.3f}{:>12.3f}\n", "1:1 send (msgs committed)", direct_rate,
+             p1.latency.PercentileMs(50), p1.latency.PercentileMs(99));
+  fmt::print("{:<34}{:>12.0f}/s{:>12.3f}{:>12.3f}\n",
+             fmt::format("group of {} send (msgs)", members), group_rate,
+             p2.latency.PercentileMs(50), p2.latency.PercentileMs(99));
+  fmt::print("{:<34}{:>12.0f}/s\n", "  group inbox events", group_rate * members);
+  fmt::print("{:<34}{:>14}{:>12.3f}{:>12.3f}\n", "history page of 50", "", history.PercentileMs(50),
+             history.PercentileMs(99));
+  fmt::print("{:<34}{:>14}{:>12.3f}{:>12.3f}\n", "sync pull of 100", "", sync.PercentileMs(50),
+             sync.PercentileMs(99));
+  fmt::print("messages stored {} (fill {:.1f} s), commits {}, avg batch {:.1f}, largest {}\n",
+             f.fill->stored, f.fill->seconds, seq_stats.batches, avg_batch,
+             seq_stats.largest_batch);
+  fmt::print("lost {}  duplicated {}  reordered {}  errors {}\n", f.lost, f.duplicated, f.reordered,
+             f.errors);
+  fmt::print(
+      "{{\"scenario\":\"store\",\"durability\":\"{}\",\"direct_msgs_per_s\":{:.0f},"
+      "\"group50_msgs_per_s\":{:.0f},\"group_members\":{},\"group_inbox_events_per_s\":{:.0f},"
+      "\"send_p50_ms\":{:.3f},\"send_p99_ms\":{:.3f},\"history_p50_ms\":{:.3f},"
+      "\"history_p99_ms\":{:.3f},\"sync_p50_ms\":{:.3f},\"sync_p99_ms\":{:.3f},"
+      "\"messages_stored\":{},\"avg_batch\":{:.1f},\"lost\":{},\"duplicated\":{},"
+      "\"reordered\":{},\"errors\":{}}}\n",
+      o.buffered ? "buffered" : "sync", direct_rate, group_rate, members, group_rate * members,
+      p1.latency.PercentileMs(50), p1.latency.PercentileMs(99), history.PercentileMs(50),
+      history.PercentileMs(99), sync.PercentileMs(50), sync.PercentileMs(99), f.fill->stored,
+      avg_batch, f.lost, f.duplicated, f.reordered, f.errors);
+}
+
 }  // namespace
 
 int RunStoreScenario(const StoreScenarioOptions& o) {
@@ -163,153 +357,33 @@ int RunStoreScenario(const StoreScenarioOptions& o) {
   config.durability = o.buffered ? Durability::kBuffered : Durability::kSync;
   auto core = Must(Core::Open(Must(OpenRocksStore(dir), "open store"), config), "open core");
 
-  // Users are provisioned with one precomputed Argon2id hash: hashing is not measured here.
   std::string hash = Must(HashPassword("bench-password"), "hash");
-  auto make_user = [&](const std::string& name) {
-    auto existing = core->accounts().FindUser(name);
-    if (existing.ok()) return existing->id;
-    return Must(core->accounts().RegisterWithHash(name, hash), "register").id;
-  };
   const int pairs = o.senders;
   std::vector<UserId> users;
-  for (int i = 0; i < 2 * pairs; ++i) users.push_back(make_user(fmt::format("bench{}", i)));
-  auto ident = [](UserId u) { return Identity{u, "bench-device"}; };
+  for (int i = 0; i < 2 * pairs; ++i)
+    users.push_back(MakeUser(*core, hash, fmt::format("bench{}", i)));
 
-  // Phase 1: 1:1 sends, one direct conversation per sender.
-  std::vector<std::vector<Target>> direct(pairs);
-  std::vector<ConvId> direct_convs;
-  for (int i = 0; i < pairs; ++i) {
-    auto conv = Must(core->conversations().OpenDirect(users[2 * i], users[2 * i + 1]), "open");
-    direct[i].push_back(Target{ident(users[2 * i]), conv.id});
-    direct_convs.push_back(conv.id);
-  }
-  auto heads0 = Heads(*core, direct_convs);
   // client_msg_ids must be new on every run, or a rerun on the same store is (correctly)
   // answered with the first run's acknowledgements.
   const std::string run = RandomHex(4);
-  PhaseResult p1 = RunSends(*core, direct, o.window, o.seconds, UINT64_MAX, "d" + run);
-  uint64_t lost = CountLost(*core, p1, heads0);
-
-  // Phase 2: a group with write fan-out; every member sends.
-  std::vector<UserId> members;
-  for (int i = 0; i < o.group_members; ++i) members.push_back(make_user(fmt::format("gm{}", i)));
-  auto group =
-      Must(core->conversations().CreateGroup(
-               members[0], "bench group", std::vector<UserId>(members.begin() + 1, members.end())),
-           "create group");
-  std::vector<std::vector<Target>> group_senders(members.size());
-  for (size_t i = 0; i < members.size(); ++i) {
-    group_senders[i].push_back(Target{ident(members[i]), group.id});
-  }
-  auto heads1 = Heads(*core, {group.id});
-  Seq inbox_before = Must(core->store().LastUserSeq(members.back()), "inbox");
-  int group_window = std::max(1, o.window * pairs / static_cast<int>(members.size()));
-  PhaseResult p2 = RunSends(*core, group_senders, group_window, o.seconds, UINT64_MAX, "g" + run);
-  lost += CountLost(*core, p2, heads1);
-  // Every member's inbox must have grown by exactly the number of group messages.
-  Seq inbox_after = Must(core->store().LastUserSeq(members.back()), "inbox");
-  if (inbox_after - inbox_before != p2.acks) lost += p2.acks - (inbox_after - inbox_before);
-
-  // Phase 3: fill the store across many conversations.
-  std::vector<std::vector<Target>> fill(pairs);
-  std::vector<ConvId> fill_convs;
-  for (int i = 0; i < 2 * pairs && fill_convs.size() < 1000; ++i) {
-    for (int j = i + 1; j < 2 * pairs && fill_convs.size() < 1000; ++j) {
-      auto conv = Must(core->conversations().OpenDirect(users[i], users[j]), "open");
-      fill[fill_convs.size() % pairs].push_back(Target{ident(users[i]), conv.id});
-      fill_convs.push_back(conv.id);
-    }
-  }
-  uint64_t stored = Must(core->store().LoadCounters(), "counters").last_gseq;
-  int64_t fill_start = MonotonicNanos();
-  if (stored < o.fill) {
-    PhaseResult p3 = RunSends(*core, fill, o.window, 3600, o.fill - stored, "f" + run);
-    lost += p3.errors;
-    stored += p3.acks;
-  }
-  double fill_s = static_cast<double>(MonotonicNanos() - fill_start) / 1e9;
-
-  // Phase 4: history pages of 50 before a random point of a random conversation.
+  uint64_t lost = 0;
+  PhaseResult p1 = SendDirect(*core, users, pairs, o, run, &lost);
+  GroupPhase p2 = SendGroup(*core, hash, pairs, o, run, &lost);
+  Fill fill = FillStore(*core, users, pairs, o, run, &lost);
   std::mt19937_64 rng(42);
-  Latencies history;
-  uint64_t short_pages = 0;
-  for (size_t q = 0; q < o.queries; ++q) {
-    ConvId conv = fill_convs[rng() % fill_convs.size()];
-    ConvId sender_user = 0;
-    for (const auto& list : fill) {
-      for (const auto& t : list) {
-        if (t.conv == conv) sender_user = t.who.user_id;
-      }
-      if (sender_user) break;
-    }
-    Seq head = Must(core->store().GetConvHead(conv), "head").last_seq;
-    HistoryRequest req;
-    req.conv_id = conv;
-    req.mode = HistoryRequest::Mode::kBefore;
-    req.seq = head > 51 ? 51 + rng() % (head - 50) : head + 1;
-    req.limit = 50;
-    int64_t t0 = MonotonicNanos();
-    auto page = core->timeline().History(ident(sender_user), req);
-    history.Add(MonotonicNanos() - t0);
-    if (!page.ok() || (head > 51 && page->messages.size() != 50)) short_pages++;
-  }
+  ReadPhase history = ReadHistory(*core, fill, o.queries, rng);
+  ReadPhase sync = PullSync(*core, users, o.queries, rng);
 
-  // Phase 5: sync pulls of 100 events from a random point of a user's inbox.
-  Latencies sync;
-  uint64_t short_syncs = 0;
-  for (size_t q = 0; q < o.queries; ++q) {
-    UserId u = users[rng() % users.size()];
-    Seq last = Must(core->store().LastUserSeq(u), "last");
-    SyncRequest req;
-    req.since = last > 100 ? rng() % (last - 100) : 0;
-    req.limit = 100;
-    int64_t t0 = MonotonicNanos();
-    auto reply = core->timeline().Sync(ident(u), req);
-    sync.Add(MonotonicNanos() - t0);
-    if (!reply.ok() || (last > 100 && reply->items.size() != 100)) short_syncs++;
-  }
-
-  SequencerStats seq_stats = core->sequencer().stats();
-  double avg_batch =
-      seq_stats.batches ? static_cast<double>(seq_stats.tasks) / seq_stats.batches : 0;
-  double direct_rate = p1.acks / p1.seconds;
-  double group_rate = p2.acks / p2.seconds;
-  uint64_t duplicated = p1.duplicates + p2.duplicates;
-  uint64_t reordered = p1.reordered + p2.reordered;
-  uint64_t errors = p1.errors + p2.errors + short_pages + short_syncs;
-
-  fmt::print("parley-bench store — durability={}, {} senders x window {}, {:.1f} s phases\n",
-             o.buffered ? "buffered" : "sync(fsync)", pairs, o.window, o.seconds);
-  fmt::print("{:<34}{:>14}{:>12}{:>12}\n", "phase", "rate", "p50 ms", "p99 ms");
-  fmt::print("{:<34}{:>12.0f}/s{:>12.3f}{:>12.3f}\n", "1:1 send (msgs committed)", direct_rate,
-             p1.latency.PercentileMs(50), p1.latency.PercentileMs(99));
-  fmt::print("{:<34}{:>12.0f}/s{:>12.3f}{:>12.3f}\n",
-             fmt::format("group of {} send (msgs)", members.size()), group_rate,
-             p2.latency.PercentileMs(50), p2.latency.PercentileMs(99));
-  fmt::print("{:<34}{:>12.0f}/s\n", "  group inbox events", group_rate * members.size());
-  fmt::print("{:<34}{:>14}{:>12.3f}{:>12.3f}\n", "history page of 50", "", history.PercentileMs(50),
-             history.PercentileMs(99));
-  fmt::print("{:<34}{:>14}{:>12.3f}{:>12.3f}\n", "sync pull of 100", "", sync.PercentileMs(50),
-             sync.PercentileMs(99));
-  fmt::print("messages stored {} (fill {:.1f} s), commits {}, avg batch {:.1f}, largest {}\n",
-             stored, fill_s, seq_stats.batches, avg_batch, seq_stats.largest_batch);
-  fmt::print("lost {}  duplicated {}  reordered {}  errors {}\n", lost, duplicated, reordered,
-             errors);
-  fmt::print(
-      "{{\"scenario\":\"store\",\"durability\":\"{}\",\"direct_msgs_per_s\":{:.0f},"
-      "\"group50_msgs_per_s\":{:.0f},\"group_members\":{},\"group_inbox_events_per_s\":{:.0f},"
-      "\"send_p50_ms\":{:.3f},\"send_p99_ms\":{:.3f},\"history_p50_ms\":{:.3f},"
-      "\"history_p99_ms\":{:.3f},\"sync_p50_ms\":{:.3f},\"sync_p99_ms\":{:.3f},"
-      "\"messages_stored\":{},\"avg_batch\":{:.1f},\"lost\":{},\"duplicated\":{},"
-      "\"reordered\":{},\"errors\":{}}}\n",
-      o.buffered ? "buffered" : "sync", direct_rate, group_rate, members.size(),
-      group_rate * members.size(), p1.latency.PercentileMs(50), p1.latency.PercentileMs(99),
-      history.PercentileMs(50), history.PercentileMs(99), sync.PercentileMs(50),
-      sync.PercentileMs(99), stored, avg_batch, lost, duplicated, reordered, errors);
+  StoreFigures figures{&p1, &p2, &fill, &history, &sync, core->sequencer().stats()};
+  figures.lost = lost;
+  figures.duplicated = p1.duplicates + p2.result.duplicates;
+  figures.reordered = p1.reordered + p2.result.reordered;
+  figures.errors = p1.errors + p2.result.errors + history.short_replies + sync.short_replies;
+  PrintStoreFigures(o, pairs, figures);
 
   core.reset();
   if (temp) std::filesystem::remove_all(dir);
-  return (lost || duplicated || reordered || errors) ? 1 : 0;
+  return (figures.lost || figures.duplicated || figures.reordered || figures.errors) ? 1 : 0;
 }
 
 }  // namespace parley::bench

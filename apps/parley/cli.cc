@@ -138,6 +138,35 @@ void Cli::Note(const std::string& line) {
   if (!opts.json) std::cerr << line << '\n';
 }
 
+void AddGlobalOptions(CLI::App& app, Cli& cli) {
+  app.fallthrough();  // global options may also follow the subcommand
+  app.require_subcommand(1);
+  app.add_option("--server", cli.opts.server,
+                 "ws://HOST:PORT or wss://HOST[:PORT] (default: $PARLEY_SERVER, then the "
+                 "logged-in server, then " +
+                     std::string(kDefaultServer) + ")");
+  app.add_option("--ca-file", cli.opts.ca_file,
+                 "PEM file of the CAs that wss:// and https:// trust instead of the system's "
+                 "(default: $PARLEY_CA_FILE)");
+  app.add_flag("--json", cli.opts.json, "print one JSON object per line (for scripts)");
+  app.add_option("--timeout", cli.opts.timeout_s, "seconds to wait for the server (default 10)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.footer(
+      "Session: $PARLEY_HOME (default ~/.config/parley). Exit codes: 0 ok, 1 server error, "
+      "2 usage, 3 cannot connect.");
+}
+
+int ParseAndRun(CLI::App& app, Cli& cli, int argc, char** argv) {
+  cli.args.assign(argv, argv + argc);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;  // --help is not an error
+  }
+  return cli.RunSelected();
+}
+
 client::UserArg UserArgOf(const std::string& s) {
   UserId id = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);

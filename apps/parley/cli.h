@@ -41,6 +41,8 @@ struct Session {
 class Cli {
  public:
   GlobalOptions opts;
+  // The command line as given (argv), for the commands that parley-admin runs with it.
+  std::vector<std::string> args;
 
   // Registers `run` as the action of subcommand `sub` (a leaf).
   void Command(CLI::App* sub, std::function<int()> run);
@@ -82,6 +84,15 @@ class Cli {
   std::unique_ptr<client::FileStateStore> store_;
 };
 
+// The options every command accepts (--server, --ca-file, --json, --timeout) and the
+// footer on sessions and exit codes. `parley` and `parley-admin` both parse the same
+// command line with them, so a global option may come before or after the subcommand.
+void AddGlobalOptions(CLI::App& app, Cli& cli);
+
+// Keeps the command line in cli.args, parses it and runs the chosen command: its exit
+// code, 2 on a usage error, 0 after --help.
+int ParseAndRun(CLI::App& app, Cli& cli, int argc, char** argv);
+
 // A user argument: a decimal id, else a name.
 client::UserArg UserArgOf(const std::string& s);
 
@@ -96,7 +107,6 @@ void AddSyncCommands(CLI::App& app, Cli& cli);           // sync tail
 void AddSearchCommands(CLI::App& app, Cli& cli);         // search
 void AddAdminCommands(CLI::App& app, Cli& cli);          // admin …
 void AddAdminBackupCommands(CLI::App& admin, Cli& cli);  // admin backup …
-void AddAdminExportCommands(CLI::App& admin, Cli& cli);  // admin export, admin import
 void AddAdminUserCommands(CLI::App& admin, Cli& cli);    // admin invite, admin user add
 void AddAdminUserRevoke(CLI::App& user, Cli& cli);       // admin user revoke
 

@@ -1,6 +1,15 @@
-// A small Prometheus registry (Debian ships no prometheus-cpp): counters, gauges and
-// fixed-bucket histograms, updated lock-free on hot paths and rendered in the text
-// exposition format 0.0.4 for GET /metrics.
+// A small Prometheus registry: counters, gauges and fixed-bucket histograms, updated
+// lock-free on hot paths and rendered in the text exposition format 0.0.4 for GET /metrics.
+//
+// Written here rather than taken from prometheus-cpp (Debian 12 ships prometheus-cpp-dev
+// 1.0.1) because what /metrics needs is small and sits on the message path: a counter or
+// gauge is one integer atomic, cache-line-aligned so that threads bumping neighbouring
+// counters do not share a line, updated with a relaxed fetch_add (no lock, no allocation);
+// a histogram observation adds to its bucket and its sum, and its count is the buckets'
+// total, so a scrape never sees _count differ from the +Inf bucket. The text is
+// ours: families in registration order, series in creation order, labels sorted, which
+// metrics_test checks byte for byte; parleyd serves it from its own HTTP listener
+// (gateway/server.h). It needs nothing beyond the standard library.
 //
 // Thread-safety: updates are relaxed atomics, safe from any thread at any rate (no locks,
 // no allocation). Registration and rendering take the registry's mutex; register at

@@ -26,10 +26,12 @@
 #include <streambuf>
 #include <vector>
 
+#include "admin_commands.h"
 #include "backup/export.h"
 #include "cli.h"
 #include "common/files.h"
 #include "common/text.h"
+#include "offline_commands.h"
 #include "protocol/json_writer.h"
 #include "store/rocks_store.h"
 
@@ -237,8 +239,7 @@ int RunImport(Cli& cli, const ImportArgs& args) {
 
 void AddAdminExportCommands(CLI::App& admin, Cli& cli) {
   auto ex = std::make_shared<ExportArgs>();
-  auto* exp = admin.add_subcommand(
-      "export", "write users, conversations and messages as JSON Lines (parleyd stopped)");
+  auto* exp = admin.add_subcommand(kExportCommand.name, kExportCommand.description);
   exp->add_option("--data", ex->data, "the server's data directory (default ./data)");
   auto* user =
       exp->add_option("--user", ex->user, "only this user's conversations (a name or an id)");
@@ -251,8 +252,7 @@ void AddAdminExportCommands(CLI::App& admin, Cli& cli) {
   cli.Command(exp, [&cli, ex] { return RunExport(cli, *ex); });
 
   auto im = std::make_shared<ImportArgs>();
-  auto* imp = admin.add_subcommand(
-      "import", "load an export into a new, empty data directory (parleyd stopped)");
+  auto* imp = admin.add_subcommand(kImportCommand.name, kImportCommand.description);
   imp->add_option("--data", im->data, "the new server's data directory (default ./data)");
   imp->add_option("--in", im->in, "read FILE instead of stdin");
   cli.Command(imp, [&cli, im] { return RunImport(cli, *im); });
