@@ -45,10 +45,11 @@ bool IsExpectedDisconnect(const boost::system::error_code& ec) {
   return !ec || ec == asio::error::operation_aborted ||  // our own cancel or close
          ec == beast::websocket::error::closed ||        // the close handshake completed
          ec == beast::http::error::end_of_stream ||      // keep-alive client went away
+         ec == beast::http::error::partial_message ||    // it left in mid-request
          ec == asio::error::eof ||                       // the peer closed its side
          ec == beast::error::timeout ||                  // idle or too slow: a deadline
          ec == asio::error::connection_reset ||          // the peer left abruptly
-         ec == asio::error::connection_aborted ||        //
+         ec == asio::error::connection_aborted ||        // (the same, on some paths)
          ec == asio::error::broken_pipe ||               // we wrote after it left
          ec == asio::error::not_connected ||             // shut down under us
          ec == asio::ssl::error::stream_truncated;       // TLS peer left without close_notify
