@@ -16,7 +16,7 @@ namespace parley::testing {
 namespace {
 
 // Sends `data` on a fresh loopback connection to `port`, then waits for the server to
-// close it (or 10 s).
+// close it (or 10 s). With no data it leaves at once.
 void SendAndWaitForClose(uint16_t port, const std::string& data) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -26,7 +26,11 @@ void SendAndWaitForClose(uint16_t port, const std::string& data) {
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  if (!data.empty()) ASSERT_GT(::send(fd, data.data(), data.size(), MSG_NOSIGNAL), 0);
+  if (data.empty()) {
+    ::close(fd);
+    return;
+  }
+  ASSERT_GT(::send(fd, data.data(), data.size(), MSG_NOSIGNAL), 0);
   char buf[4096];
   while (::recv(fd, buf, sizeof(buf), 0) > 0) {
   }
