@@ -194,9 +194,9 @@ void ExpectError(BlockingClient& c, std::string frame, const char* code, bool bi
   if (binary) {
     c.SendBinary(std::move(frame));
   } else {
-    c.SendText(std::move(frame));
+    c.SendRaw(std::move(frame));
   }
-  auto reply = c.NextOtherFrame(10s);
+  auto reply = c.NextRawFrame(10s);
   ASSERT_TRUE(reply.has_value()) << "no reply for " << code;
   EXPECT_EQ(DecodeError(*reply).code(), CodeFromWire(code)) << *reply;
   EXPECT_TRUE(c.Ping().ok()) << "connection unusable after " << code;
@@ -387,7 +387,7 @@ TEST_F(LimitsTest, UnauthenticatedConnectionsAreClosedAfterTheDeadline) {
 
 TEST_F(LimitsTest, RepeatedAbuseClosesTheConnection) {
   auto a = Device("alice", "a1");
-  for (int i = 0; i < 25; ++i) a->SendText("garbage");
+  for (int i = 0; i < 25; ++i) a->SendRaw("garbage");
   ASSERT_TRUE(a->WaitClosed(10s));
   EXPECT_EQ(a->close_code(), 1008);
 }

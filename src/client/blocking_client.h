@@ -146,11 +146,9 @@ class BlockingClient {
 
   // --- Raw frames, for tests that send malformed input ---
   void SendRaw(std::string text);
-  void SendText(std::string text) { SendRaw(std::move(text)); }
   void SendBinary(std::string bytes);
   // The next frame that answered no call (replies to SendRaw, "id": null errors).
   std::optional<std::string> NextRawFrame(Duration timeout);
-  std::optional<std::string> NextOtherFrame(Duration timeout) { return NextRawFrame(timeout); }
 
   // --- The end of the connection ---
   // The close code once the connection ended (0: no close frame), -1 while open or

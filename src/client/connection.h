@@ -78,7 +78,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Every other frame that is not the reply to a Call: replies to SendRaw frames, and
   // error replies with "id": null (the server could not read the request's id).
   void SetRawFrameHandler(FrameHandler handler);
-  void SetOtherFrameHandler(FrameHandler handler) { SetRawFrameHandler(std::move(handler)); }
   void SetCloseHandler(CloseHandler handler);
 
   // Resolves, connects (from bind_address if set), does the TLS handshake for wss:// (the
@@ -89,7 +88,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Call(std::string_view op, const std::function<void(JsonWriter&)>& fields, ReplyHandler done);
   // Raw frames, for tests that send malformed input; replies arrive at the raw handler.
   void SendRaw(std::string text);
-  void SendText(std::string text) { SendRaw(std::move(text)); }
   void SendBinary(std::string bytes);
   // Sends a close frame (1000) and ends the connection; pending calls fail.
   void Close();

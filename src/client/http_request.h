@@ -1,7 +1,9 @@
 // A minimal blocking HTTP/1.1 client for parleyd's plain endpoints (/metrics, /admin/…):
-// one request per connection ("Connection: close"), the whole response read into memory.
-// https (tls = true) verifies the server's certificate and name like wss:// does
-// (tls_client.h). No chunked encoding (parleyd never sends it).
+// one request per connection ("Connection: close"), the whole response read into memory
+// (Beast's parser: Content-Length, chunked, or until the server closes). https (tls =
+// true) verifies the server's certificate and name like wss:// does (tls_client.h).
+//
+// Thread-safety: HttpRequest may be called from any thread; it blocks the caller.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +26,7 @@ struct HttpRequestSpec {
   std::string path = "/";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int timeout_s = 10;   // for connecting and for each read; backups may need more
+  int timeout_s = 10;   // for connecting, the TLS handshake, sending, and the whole response
   bool tls = false;     // https
   std::string ca_file;  // https: CAs to trust instead of the system's (empty: system)
 };

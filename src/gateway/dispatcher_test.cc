@@ -180,7 +180,7 @@ TEST(CommandTable, CommandsAreInEnumOrderWithAHandlerEach) {
 }
 
 // docs/protocol.md §3 carries the table between two markers. To regenerate it after a
-// change to the table: PARLEY_UPDATE_DOCS=1 build/release/dispatcher_test
+// change to the table: PARLEY_UPDATE_DOCS=1 build/release/gateway_unit_test
 TEST(CommandTable, ProtocolDocumentListsExactlyTheTable) {
   const std::string path = std::string(PARLEY_SOURCE_DIR) + "/docs/protocol.md";
   std::ifstream in(path);
@@ -204,7 +204,7 @@ TEST(CommandTable, ProtocolDocumentListsExactlyTheTable) {
   }
   EXPECT_EQ(written, generated)
       << "docs/protocol.md disagrees with the command table; regenerate with "
-         "PARLEY_UPDATE_DOCS=1 dispatcher_test";
+         "PARLEY_UPDATE_DOCS=1 gateway_unit_test";
   // And every op has its own section.
   for (const Command& c : Commands()) {
     EXPECT_NE(doc.find("### `" + std::string(c.name()) + "`"), std::string::npos) << c.name();

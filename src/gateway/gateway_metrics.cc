@@ -47,6 +47,25 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
     errors[i] = &r.counter("parley_errors_total", "Error replies by code.", {{"code", code}});
   }
   errors[0] = errors[static_cast<size_t>(Code::kInternal)];
+  // Registered up front, so that a scrape shows 0 rather than nothing.
+  const char* const kHttpErrors = "parley_http_errors_total";
+  const char* const kHttpHelp =
+      "HTTP connections ended by an unexpected error (not a client leaving or timing out), "
+      "by step.";
+  const char* const kWsErrors = "parley_ws_errors_total";
+  const char* const kWsHelp =
+      "WebSocket sessions ended by an unexpected error (not a close, a client leaving or "
+      "an idle timeout), by step.";
+  auto set = [&](ConnectionStep step, const char* name, const char* help, const char* what) {
+    connection_errors[static_cast<size_t>(step)] = &r.counter(name, help, {{"what", what}});
+  };
+  set(ConnectionStep::kTlsHandshake, kHttpErrors, kHttpHelp, "tls_handshake");
+  set(ConnectionStep::kHttpRead, kHttpErrors, kHttpHelp, "read");
+  set(ConnectionStep::kHttpWrite, kHttpErrors, kHttpHelp, "write");
+  set(ConnectionStep::kWsHandshake, kWsErrors, kWsHelp, "handshake");
+  set(ConnectionStep::kWsRead, kWsErrors, kWsHelp, "read");
+  set(ConnectionStep::kWsWrite, kWsErrors, kWsHelp, "write");
+  set(ConnectionStep::kWsClose, kWsErrors, kWsHelp, "close");
 }
 
 }  // namespace parley

@@ -11,10 +11,27 @@ namespace parley {
 
 inline constexpr size_t kCodeCount = static_cast<size_t>(kLastCode) + 1;
 
+// The step of a connection that failed with an unexpected error (connection_errors.h):
+// parley_http_errors_total{what} for the first three, parley_ws_errors_total{what} for the
+// rest.
+enum class ConnectionStep {
+  kTlsHandshake,
+  kHttpRead,
+  kHttpWrite,
+  kWsHandshake,
+  kWsRead,
+  kWsWrite,
+  kWsClose,
+};
+inline constexpr size_t kConnectionStepCount = static_cast<size_t>(ConnectionStep::kWsClose) + 1;
+
 struct GatewayMetrics {
   explicit GatewayMetrics(metrics::Registry& registry);
 
   metrics::Counter& Error(Code code) { return *errors[static_cast<size_t>(code)]; }
+  metrics::Counter& ConnectionError(ConnectionStep step) {
+    return *connection_errors[static_cast<size_t>(step)];
+  }
 
   metrics::Gauge& connections;
   metrics::Counter& connections_accepted;
@@ -34,6 +51,7 @@ struct GatewayMetrics {
   metrics::Histogram& sync_latency;
   metrics::Histogram& search_latency;
   std::array<metrics::Counter*, kCodeCount> errors{};
+  std::array<metrics::Counter*, kConnectionStepCount> connection_errors{};
 };
 
 }  // namespace parley

@@ -4,6 +4,8 @@
 #include <boost/beast/websocket.hpp>
 
 #include "common/clock.h"
+#include "gateway/connection_errors.h"
+#include "gateway/live_sessions.h"
 #include "protocol/encode.h"
 
 namespace parley {
@@ -74,7 +76,7 @@ void WsSession::Start(Request upgrade) {
 }
 
 void WsSession::OnAccept(beast::error_code ec) {
-  if (ec) return Finish();
+  if (ec) return Fail(ec, ConnectionStep::kWsHandshake);
   auth_timer_.expires_after(std::chrono::milliseconds(ctx_.config.auth_timeout_ms));
   auth_timer_.async_wait([weak = weak_from_this()](beast::error_code timer_ec) {
     auto self = weak.lock();
@@ -129,7 +131,8 @@ void WsSession::ApplyReadLimit() {
 
 void WsSession::OnRead(beast::error_code ec, size_t bytes) {
   reading_ = false;
-  if (ec) return Finish();  // closed, timed out, too big (1009) or bad UTF-8 (1007)
+  // Closed or timed out (expected), too big (1009) or bad UTF-8 (1007) (reported).
+  if (ec) return Fail(ec, ConnectionStep::kWsRead);
   auto self = shared_from_this();
   ++in_flight_;
   ctx_.in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -222,9 +225,9 @@ void WsSession::MaybeWrite() {
       websocket::close_reason reason(static_cast<websocket::close_code>(close_code_),
                                      close_reason_);
       close_code_ = 0;
-      ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {
+      ws_.async_close(reason, [self = shared_from_this()](beast::error_code ec) {
         self->writing_ = false;
-        self->Finish();
+        self->Fail(ec, ConnectionStep::kWsClose);
       });
     }
     return;
@@ -237,12 +240,17 @@ void WsSession::MaybeWrite() {
 
 void WsSession::OnWrite(beast::error_code ec) {
   writing_ = false;
-  if (ec) return Finish();
+  if (ec) return Fail(ec, ConnectionStep::kWsWrite);
   ctx_.metrics->frames_out.Inc();
   outbox_bytes_ -= outbox_.front()->size();
   outbox_.pop_front();
   MaybeWrite();
   MaybeRead();
+}
+
+void WsSession::Fail(beast::error_code ec, ConnectionStep step) {
+  ReportConnectionError(*ctx_.metrics, step, ec, state_.peer_ip);
+  Finish();
 }
 
 void WsSession::Finish() {
@@ -257,6 +265,30 @@ void WsSession::Finish() {
   auto& socket = ws_.next_layer().tcp().socket();
   socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
+}
+
+namespace {
+
+std::vector<std::shared_ptr<WsSession>> LiveSessions(GatewayContext& ctx) {
+  std::vector<std::shared_ptr<WsSession>> sessions;
+  std::lock_guard<std::mutex> lock(ctx.sessions_mu);
+  for (auto& [id, weak] : ctx.sessions) {
+    if (auto s = weak.lock()) sessions.push_back(std::move(s));
+  }
+  return sessions;
+}
+
+}  // namespace
+
+size_t CloseLiveSessions(GatewayContext& ctx, uint16_t code, const std::string& reason) {
+  auto sessions = LiveSessions(ctx);
+  for (auto& s : sessions) s->CloseWith(code, reason);
+  return sessions.size();
+}
+
+void AbandonLiveSessions(GatewayContext& ctx) {
+  // Outside the lock: a session that ends here unregisters itself in its destructor.
+  for (auto& s : LiveSessions(ctx)) s->Abandon();
 }
 
 }  // namespace parley

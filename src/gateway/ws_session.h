@@ -24,6 +24,7 @@
 
 #include "gateway/connection_slot.h"
 #include "gateway/gateway_context.h"
+#include "gateway/gateway_metrics.h"
 #include "gateway/server_stream.h"
 #include "gateway/session_link.h"
 
@@ -64,6 +65,9 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   // True while the dispatcher holds reading (SessionState flow control); arms the timer
   // that resumes it when the pause is a time.
   bool ReadHeld();
+  // Beast's fail(): reports `ec` unless it is a normal end (connection_errors.h), then
+  // ends the session. With no error (a completed close) it only ends it.
+  void Fail(boost::beast::error_code ec, ConnectionStep step);
   void Finish();
 
   boost::beast::websocket::stream<ServerStream> ws_;

@@ -1,0 +1,100 @@
+// RouteTable: which HTTP handler serves a request — one row per path (or path prefix),
+// naming the methods it accepts, the listener it is served on, and either a handler or
+// the WebSocket upgrade. HttpSession parses the request (Beast) and asks the table; the
+// handlers see plain strings, so this file and the handlers need no Beast. A new
+// endpoint (attachment upload/download, the web client's static files) is one row in
+// BuiltInRoutes.
+//
+// Thread-safety: the table is built once before the server starts and only read after;
+// a handler runs on its connection's network thread and must not block it (hand long
+// work to another thread and call `reply` from there).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/gateway_context.h"
+#include "metrics/metrics.h"
+
+namespace parley {
+
+// One parsed request, as a handler sees it.
+struct RouteRequest {
+  std::string method;  // "GET", "POST", …
+  std::string target;  // path and query, as sent
+  std::string path;    // target without the query
+  std::string authorization;
+  std::string body;  // at most the session's request limit (16 KiB)
+};
+
+struct RouteReply {
+  int status = 200;
+  std::string body;
+  std::string content_type = "text/plain; charset=utf-8";
+};
+
+// Sends the response. Call it exactly once, from any thread; the connection reads no
+// further request until then.
+using ReplyFn = std::function<void(RouteReply)>;
+using RouteHandler = std::function<void(RouteRequest, ReplyFn)>;
+
+// Methods a row accepts, as a bit set. GET implies HEAD (the body is not sent).
+enum Method : uint32_t {
+  kGet = 1u << 0,
+  kHead = 1u << 1,
+  kPost = 1u << 2,
+  kPut = 1u << 3,
+  kDelete = 1u << 4,
+  kAnyMethod = ~0u,
+};
+// The bit of an HTTP method name, 0 for one not listed above.
+uint32_t MethodBit(std::string_view method);
+
+// Which listener serves a row.
+enum class ServedOn {
+  kMain,          // the client port only
+  kAdminSurface,  // the admin port if one is configured, else the client port
+  kEvery,         // every listener
+};
+
+struct Route {
+  std::string path;  // "/healthz"; with `prefix`, every path that starts with it
+  bool prefix = false;
+  uint32_t methods = kGet;
+  ServedOn served_on = ServedOn::kEvery;
+  bool websocket = false;  // the upgrade to a WebSocket session; `handler` unused
+  RouteHandler handler;
+};
+
+class RouteTable {
+ public:
+  // `admin_listener`: a separate admin port is configured (ServedOn::kAdminSurface).
+  explicit RouteTable(bool admin_listener) : admin_listener_(admin_listener) {}
+
+  void Add(Route route);
+
+  // What to do with a request for `path` by `method` on the admin listener or not.
+  struct Match {
+    const Route* route = nullptr;  // set when status == 0
+    int status = 0;                // 0: serve `route`; else 404 or 405 with `error`
+    std::string error;             // body of the error response
+  };
+  Match Find(std::string_view method, std::string_view path, bool on_admin_listener) const;
+
+ private:
+  bool Serves(const Route& route, bool on_admin_listener) const;
+
+  bool admin_listener_;
+  std::vector<Route> routes_;  // first match wins
+};
+
+// parleyd's endpoints: /ws (the upgrade), /healthz, /readyz, /metrics and /admin/*.
+// `ready`, `registry` and `ctx` must outlive the table; `ctx.admin` empty: /admin/ is 404.
+RouteTable BuiltInRoutes(GatewayContext& ctx, const std::atomic<bool>& ready,
+                         metrics::Registry& registry);
+
+}  // namespace parley
