@@ -108,7 +108,7 @@ uint64_t DirBytes(const fs::path& dir, size_t* files = nullptr) {
 // changing the store's files (unchanged for 2 s; at most 5 min), so that each phase starts
 // from a steady store and an incremental backup measures new messages rather than the
 // compactions the previous flush set off. Returns the seconds it took.
-double Settle(Store& store, const fs::path& data, const fs::path& scratch) {
+double Settle(CheckpointSource& store, const fs::path& data, const fs::path& scratch) {
   const int64_t start = MonotonicNanos();
   std::error_code ec;
   fs::remove_all(scratch, ec);
@@ -508,7 +508,9 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
   // 1. Fill.
   ServiceConfig config;
   config.durability = Durability::kBuffered;
-  auto core = Must(Core::Open(Must(OpenRocksStore(data.string()), "open store"), config), "core");
+  auto store = Must(OpenRocksStore(data.string()), "open store");
+  CheckpointSource& checkpoints = *store;  // the core owns the store from here on
+  auto core = Must(Core::Open(std::move(store), config), "core");
   const std::string hash = Must(HashPassword("bench-password"), "hash");
   const int groups = std::max(1, o.conversations / 6);
   const int directs = std::max(1, o.conversations - groups);
@@ -545,7 +547,7 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
   uint64_t stored = fill.acks;
   uint64_t errors = fill.errors;
   const fs::path scratch = root / "flush-checkpoint";
-  const double settle_s = Settle(core->store(), data, scratch);
+  const double settle_s = Settle(checkpoints, data, scratch);
   size_t store_files = 0;
   const uint64_t store_bytes = DirBytes(data, &store_files);
   fmt::print(
@@ -566,7 +568,7 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
   backup::Manifest full_m, inc_m;
   const uint64_t increment = std::max<uint64_t>(1, o.messages / 100);
   for (int r = 0; r < o.repeat; ++r) {
-    if (r > 0) Settle(core->store(), data, scratch);
+    if (r > 0) Settle(checkpoints, data, scratch);
     fs::remove_all(copy, ec);
     ::sync();
     int64_t t0 = MonotonicNanos();
@@ -576,8 +578,9 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
     fs::remove_all(copy, ec);
 
     fs::remove_all(target, ec);
-    auto service = Must(backup::BackupService::Open(core->store(), data.string(), bc, nullptr),
-                        "open backup service");
+    auto service =
+        Must(backup::BackupService::Open(core->store(), &checkpoints, data.string(), bc, nullptr),
+             "open backup service");
     ::sync();
     t0 = MonotonicNanos();
     full_m = Must(service->Run(true), "full backup");
