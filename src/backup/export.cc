@@ -35,8 +35,7 @@ class Exporter {
     } else {
       PARLEY_RETURN_IF_ERROR(WriteScoped(users, &convs));
     }
-    PARLEY_RETURN_IF_ERROR(Line(EndLine{stats_.users, stats_.conversations, stats_.members,
-                                        stats_.read_cursors, stats_.messages}));
+    PARLEY_RETURN_IF_ERROR(Line(EndLine{stats_}));
     out_.flush();
     if (!out_) return Status(Code::kIOError, "writing the export failed");
     return Status::Ok();

@@ -195,11 +195,11 @@ ExportLine ParseMessage(FieldReader& f) {
 
 ExportLine ParseEnd(FieldReader& f) {
   EndLine e;
-  e.users = f.U64("users");
-  e.conversations = f.U64("conversations");
-  e.members = f.U64("members");
-  e.read_cursors = f.U64("read_cursors");
-  e.messages = f.U64("messages");
+  e.counts.users = f.U64("users");
+  e.counts.conversations = f.U64("conversations");
+  e.counts.members = f.U64("members");
+  e.counts.read_cursors = f.U64("read_cursors");
+  e.counts.messages = f.U64("messages");
   return e;
 }
 
@@ -303,11 +303,11 @@ Result<std::string> EncodeLine(const MessageRecord& m) {
 
 Result<std::string> EncodeLine(const EndLine& e) {
   return Dump(Json{{"type", "end"},
-                   {"users", e.users},
-                   {"conversations", e.conversations},
-                   {"members", e.members},
-                   {"read_cursors", e.read_cursors},
-                   {"messages", e.messages}});
+                   {"users", e.counts.users},
+                   {"conversations", e.counts.conversations},
+                   {"members", e.counts.members},
+                   {"read_cursors", e.counts.read_cursors},
+                   {"messages", e.counts.messages}});
 }
 
 // ---------------------------------------------------------------------------------------

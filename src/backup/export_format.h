@@ -68,11 +68,7 @@ struct CursorLine {
 };
 // The last line: how many records of each kind the file holds.
 struct EndLine {
-  uint64_t users = 0;
-  uint64_t conversations = 0;
-  uint64_t members = 0;
-  uint64_t read_cursors = 0;
-  uint64_t messages = 0;
+  ExportStats counts;
 };
 
 // One line of an export. Members, messages and blocks are their records (a member line

@@ -279,11 +279,11 @@ class Importer {
                                " but the file holds " + std::to_string(got) +
                                " (a damaged export?)");
     };
-    PARLEY_RETURN_IF_ERROR(check("users", e.users, users_.size()));
-    PARLEY_RETURN_IF_ERROR(check("conversations", e.conversations, convs_.size()));
-    PARLEY_RETURN_IF_ERROR(check("members", e.members, members_));
-    PARLEY_RETURN_IF_ERROR(check("read cursors", e.read_cursors, read_cursors_));
-    return check("messages", e.messages, messages_);
+    PARLEY_RETURN_IF_ERROR(check("users", e.counts.users, users_.size()));
+    PARLEY_RETURN_IF_ERROR(check("conversations", e.counts.conversations, convs_.size()));
+    PARLEY_RETURN_IF_ERROR(check("members", e.counts.members, members_));
+    PARLEY_RETURN_IF_ERROR(check("read cursors", e.counts.read_cursors, read_cursors_));
+    return check("messages", e.counts.messages, messages_);
   }
 
   // Whole-file checks, once everything is read.
