@@ -108,11 +108,11 @@ uint64_t DirBytes(const fs::path& dir, size_t* files = nullptr) {
 // changing the store's files (unchanged for 2 s; at most 5 min), so that each phase starts
 // from a steady store and an incremental backup measures new messages rather than the
 // compactions the previous flush set off. Returns the seconds it took.
-double Settle(CheckpointSource& store, const fs::path& data, const fs::path& scratch) {
+double Settle(CheckpointSource& engine, const fs::path& data, const fs::path& scratch) {
   const int64_t start = MonotonicNanos();
   std::error_code ec;
   fs::remove_all(scratch, ec);
-  Must(store.Checkpoint(scratch.string()), "checkpoint (to flush)");
+  Must(engine.Checkpoint(scratch.string()), "checkpoint (to flush)");
   fs::remove_all(scratch, ec);
   auto signature = [&] {
     std::vector<std::string> files;
