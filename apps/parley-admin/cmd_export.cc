@@ -59,7 +59,7 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& data_dir) {
     return Status(store.status().code(),
                   store.status().message() + " (is parleyd still running? stop it first)");
   }
-  return store;
+  return std::unique_ptr<Store>(std::move(store).value());
 }
 
 // The user named by --user: a decimal id, else a name.

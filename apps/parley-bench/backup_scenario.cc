@@ -104,15 +104,18 @@ uint64_t DirBytes(const fs::path& dir, size_t* files = nullptr) {
   return bytes;
 }
 
+// The bench's store is a RocksStore, which can take checkpoints of itself.
+CheckpointSource& Checkpoints(Core& core) { return dynamic_cast<CheckpointSource&>(core.store()); }
+
 // Flushes the memtables (a checkpoint does) and waits until background compactions stop
 // changing the store's files (unchanged for 2 s; at most 5 min), so that each phase starts
 // from a steady store and an incremental backup measures new messages rather than the
 // compactions the previous flush set off. Returns the seconds it took.
-double Settle(Store& store, const fs::path& data, const fs::path& scratch) {
+double Settle(CheckpointSource& engine, const fs::path& data, const fs::path& scratch) {
   const int64_t start = MonotonicNanos();
   std::error_code ec;
   fs::remove_all(scratch, ec);
-  Must(store.Checkpoint(scratch.string()), "checkpoint (to flush)");
+  Must(engine.Checkpoint(scratch.string()), "checkpoint (to flush)");
   fs::remove_all(scratch, ec);
   auto signature = [&] {
     std::vector<std::string> files;
@@ -543,7 +546,7 @@ FilledStore FillAndSettle(Core& core, const BackupScenarioOptions& o, const std:
   FillResult fill = Fill(core, out.convs, o.messages, "f" + run, 1);
   out.stored = fill.acks;
   out.errors = fill.errors;
-  const double settle_s = Settle(core.store(), data, scratch);
+  const double settle_s = Settle(Checkpoints(core), data, scratch);
   size_t store_files = 0;
   out.store_bytes = DirBytes(data, &store_files);
   fmt::print(
@@ -582,7 +585,7 @@ BackupRuns RunCopyFullIncremental(Core& core, const BackupScenarioOptions& o, co
   uint64_t copy_bytes = 0;
   const uint64_t increment = std::max<uint64_t>(1, o.messages / 100);
   for (int r = 0; r < o.repeat; ++r) {
-    if (r > 0) Settle(core.store(), dirs.data, dirs.scratch);
+    if (r > 0) Settle(Checkpoints(core), dirs.data, dirs.scratch);
     fs::remove_all(dirs.copy, ec);
     ::sync();
     int64_t t0 = MonotonicNanos();
@@ -592,7 +595,7 @@ BackupRuns RunCopyFullIncremental(Core& core, const BackupScenarioOptions& o, co
     fs::remove_all(dirs.copy, ec);
 
     fs::remove_all(dirs.target, ec);
-    auto service = Must(backup::BackupService::Open(core.store(), dirs.data.string(), bc, nullptr),
+    auto service = Must(backup::BackupService::Open(core.store(), &Checkpoints(core), dirs.data.string(), bc, nullptr),
                         "open backup service");
     ::sync();
     t0 = MonotonicNanos();

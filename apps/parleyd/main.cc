@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", store.status().ToString());
     return 1;
   }
+  parley::CheckpointSource* checkpoints = store->get();  // the embedded engine's, for backups
 
   parley::metrics::Registry registry;
   parley::Hub hub(config.gateway.max_sessions_per_user);
@@ -183,7 +184,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<parley::backup::BackupService> backups;
   if (!config.backup.target.empty()) {
     auto opened = parley::backup::BackupService::Open(
-        (*core)->store(), config.data_dir, config.backup,
+        (*core)->store(), checkpoints, config.data_dir, config.backup,
         [](const std::string& line) { spdlog::info("audit: {}", line); });
     if (!opened.ok()) {
       spdlog::critical("backups: {}", opened.status().ToString());

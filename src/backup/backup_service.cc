@@ -53,10 +53,17 @@ void BecomeBackgroundThread() {
 
 }  // namespace
 
-Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store, std::string data_dir,
+Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store,
+                                                           CheckpointSource* checkpoints,
+                                                           std::string data_dir,
                                                            BackupConfig config, Audit audit) {
-  std::unique_ptr<BackupService> s(
-      new BackupService(store, std::move(data_dir), std::move(config), std::move(audit)));
+  if (checkpoints == nullptr) {
+    return Status(Code::kFailedPrecondition,
+                  "this store cannot take checkpoints of itself, so it has no online backups "
+                  "(back it up with its database's own tools, and remove [backup] target)");
+  }
+  std::unique_ptr<BackupService> s(new BackupService(store, *checkpoints, std::move(data_dir),
+                                                     std::move(config), std::move(audit)));
   if (s->config_.target.empty()) return Status(Code::kInvalidArgument, "no backup target");
   PARLEY_ASSIGN_OR_RETURN(s->target_, OpenDirTarget(s->config_.target));
   if (!s->config_.key_file.empty()) {
@@ -78,7 +85,7 @@ Result<Manifest> BackupService::Run(bool full) {
   auto result = [&]() -> Result<Manifest> {
     // At normal priority: the checkpoint briefly holds the store's locks, and a preempted
     // SCHED_IDLE holder would stall every writer.
-    PARLEY_RETURN_IF_ERROR(store_.Checkpoint(snapshot.string()));
+    PARLEY_RETURN_IF_ERROR(checkpoints_.Checkpoint(snapshot.string()));
     CreateOptions options;
     options.key = key_;
     options.zstd_level = config_.zstd_level;

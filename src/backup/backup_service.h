@@ -1,7 +1,7 @@
 // BackupService: backups of a live store, on demand (the admin endpoint) and on a schedule.
 //
-// Each run takes a RocksDB checkpoint of the store into DATA/backup-snapshot (hard links to
-// the tables plus a copy of a small write-ahead log; Store::Checkpoint), backs that
+// Each run takes a checkpoint of the store into DATA/backup-snapshot (with RocksDB: hard
+// links to the tables plus a copy of a small write-ahead log; store/checkpoint.h), backs that
 // directory up (backup.h) in 2 MiB chunks and removes it. Runs are serialized. After the
 // checkpoint, the run drops its thread to SCHED_IDLE: any other runnable thread preempts
 // it, so sends keep their latency during a backup (measured: p99 1.2-1.9x idle at 2,000
@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "backup/backup.h"
+#include "store/checkpoint.h"
 #include "store/store.h"
 
 namespace parley::backup {
@@ -51,9 +52,15 @@ class BackupService {
  public:
   using Audit = std::function<void(const std::string& line)>;
 
-  // Fails if the target cannot be opened or the key file is unreadable.
-  static Result<std::unique_ptr<BackupService>> Open(Store& store, std::string data_dir,
-                                                     BackupConfig config, Audit audit);
+  // `store` and `checkpoints` are the same store, seen as a Store (for its statistics) and
+  // as the embedded engine that can copy itself; both must outlive the service. `data_dir`
+  // is where the checkpoint is taken: on the store's file system, so that files can be
+  // hard-linked. Fails with kFailedPrecondition when `checkpoints` is null (a store that is
+  // not embedded has no online backup), or if the target cannot be opened or the key file
+  // is unreadable.
+  static Result<std::unique_ptr<BackupService>> Open(Store& store, CheckpointSource* checkpoints,
+                                                     std::string data_dir, BackupConfig config,
+                                                     Audit audit);
   ~BackupService();  // Stops.
 
   // One backup now. kFailedPrecondition if another is running.
@@ -74,14 +81,17 @@ class BackupService {
   const BackupConfig& config() const { return config_; }
 
  private:
-  BackupService(Store& store, std::string data_dir, BackupConfig config, Audit audit)
+  BackupService(Store& store, CheckpointSource& checkpoints, std::string data_dir,
+                BackupConfig config, Audit audit)
       : store_(store),
+        checkpoints_(checkpoints),
         data_dir_(std::move(data_dir)),
         config_(std::move(config)),
         audit_(std::move(audit)) {}
   void Schedule();
 
   Store& store_;
+  CheckpointSource& checkpoints_;
   const std::string data_dir_;
   const BackupConfig config_;
   const Audit audit_;

@@ -23,16 +23,33 @@ class BackupServiceTest : public test::CoreTest {
     for (const char* n : {"target", "restored", "restored2", "key"}) fs::remove_all(Path(n));
     CoreTest::TearDown();
   }
+  // The core's store as the embedded engine it is (CoreTest opens a RocksStore).
+  CheckpointSource* Checkpoints() {
+    auto* checkpoints = dynamic_cast<CheckpointSource*>(&core().store());
+    EXPECT_NE(checkpoints, nullptr);
+    return checkpoints;
+  }
   std::unique_ptr<BackupService> Service(BackupConfig config) {
     config.target = Path("target");
     std::vector<std::string>* log = &audit_;
-    auto s = BackupService::Open(core().store(), dir_.path(), config,
+    auto s = BackupService::Open(core().store(), Checkpoints(), dir_.path(), config,
                                  [log](const std::string& line) { log->push_back(line); });
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(*s) : nullptr;
   }
   std::vector<std::string> audit_;
 };
+
+TEST_F(BackupServiceTest, AStoreWithoutCheckpointsHasNoOnlineBackup) {
+  BackupConfig config;
+  config.target = Path("target");
+  auto s = BackupService::Open(core().store(), nullptr, dir_.path(), config, nullptr);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("no online backups"), std::string::npos)
+      << s.status().ToString();
+  EXPECT_FALSE(fs::exists(Path("target")));  // refused before touching the target
+}
 
 TEST_F(BackupServiceTest, BackupUnderConcurrentSendsRestoresEveryAcknowledgedMessage) {
   auto users = MakeUsers(3);  // users[2] only reads

@@ -67,7 +67,8 @@ class BackupTest : public ::testing::Test {
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? *m : Manifest{};
   }
-  fs::path Fresh(const std::string& name) { return root_ / name; }
+  // `name` under the test's root directory (the path only: nothing is created).
+  fs::path UnderRoot(const std::string& name) { return root_ / name; }
   // Every chunk file on the target.
   std::vector<fs::path> Chunks() {
     std::vector<fs::path> out;
@@ -92,11 +93,12 @@ TEST_F(BackupTest, FullBackupRestoresEveryByte) {
     Manifest m = Backup();
     EXPECT_EQ(m.kind, encrypted ? "full" : "full");
     EXPECT_EQ(m.files.size(), 5u);
-    const fs::path out = Fresh(encrypted ? "restored-enc" : "restored");
+    const fs::path out = UnderRoot(encrypted ? "restored-enc" : "restored");
     ASSERT_TRUE(Restore(*target_, m.id, out.string(), options_.key).ok());
     EXPECT_EQ(Snapshot(out), Snapshot(data_));
     auto checks = Verify(*target_, m.id, options_.key);
     ASSERT_TRUE(checks.ok());
+    ASSERT_EQ(checks->size(), m.files.size());  // one check per file
     for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.path;
     options_.full = true;  // the encrypted pass must not reuse unencrypted chunks
   }
@@ -113,8 +115,8 @@ TEST_F(BackupTest, IncrementalUploadsOnlyNewDataAndSkipsKnownTables) {
   EXPECT_LE(inc.new_bytes, 40'000u + 200'004u);
   EXPECT_GT(inc.new_bytes, 0u);
   EXPECT_LT(inc.stored_bytes, full.stored_bytes / 10);
-  ASSERT_TRUE(Restore(*target_, inc.id, Fresh("r").string(), std::nullopt).ok());
-  EXPECT_EQ(Snapshot(Fresh("r")), Snapshot(data_));
+  ASSERT_TRUE(Restore(*target_, inc.id, UnderRoot("r").string(), std::nullopt).ok());
+  EXPECT_EQ(Snapshot(UnderRoot("r")), Snapshot(data_));
 }
 
 TEST_F(BackupTest, AChainOfTenIncrementalsRestoresLikeAFullBackup) {
@@ -130,10 +132,10 @@ TEST_F(BackupTest, AChainOfTenIncrementalsRestoresLikeAFullBackup) {
   ASSERT_EQ(list->size(), 11u);
   options_.full = true;
   Manifest full = Backup();
-  ASSERT_TRUE(Restore(*target_, list->back().id, Fresh("chain").string(), std::nullopt).ok());
-  ASSERT_TRUE(Restore(*target_, full.id, Fresh("full").string(), std::nullopt).ok());
-  EXPECT_EQ(Snapshot(Fresh("chain")), Snapshot(Fresh("full")));
-  EXPECT_EQ(Snapshot(Fresh("chain")), Snapshot(data_));
+  ASSERT_TRUE(Restore(*target_, list->back().id, UnderRoot("chain").string(), std::nullopt).ok());
+  ASSERT_TRUE(Restore(*target_, full.id, UnderRoot("full").string(), std::nullopt).ok());
+  EXPECT_EQ(Snapshot(UnderRoot("chain")), Snapshot(UnderRoot("full")));
+  EXPECT_EQ(Snapshot(UnderRoot("chain")), Snapshot(data_));
 }
 
 TEST_F(BackupTest, AFlippedByteFailsVerifyAndRestoreNamingTheFile) {
@@ -149,6 +151,7 @@ TEST_F(BackupTest, AFlippedByteFailsVerifyAndRestoreNamingTheFile) {
   WriteAll(chunk, blob);
   auto checks = Verify(*target_, m.id, std::nullopt);
   ASSERT_TRUE(checks.ok());
+  ASSERT_EQ(checks->size(), m.files.size());  // one check per file
   int bad = 0;
   for (const auto& c : *checks) {
     if (!c.status.ok()) {
@@ -157,14 +160,14 @@ TEST_F(BackupTest, AFlippedByteFailsVerifyAndRestoreNamingTheFile) {
     }
   }
   EXPECT_EQ(bad, 1);
-  Status st = Restore(*target_, m.id, Fresh("r").string(), std::nullopt);
+  Status st = Restore(*target_, m.id, UnderRoot("r").string(), std::nullopt);
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("CURRENT"), std::string::npos) << st.ToString();
-  EXPECT_FALSE(fs::exists(Fresh("r")));  // created by the restore, removed with its files
-  fs::create_directories(Fresh("empty"));
-  EXPECT_FALSE(Restore(*target_, m.id, Fresh("empty").string(), std::nullopt).ok());
-  EXPECT_TRUE(fs::is_directory(Fresh("empty")));  // the operator's directory stays, empty
-  EXPECT_TRUE(fs::is_empty(Fresh("empty")));
+  EXPECT_FALSE(fs::exists(UnderRoot("r")));  // created by the restore, removed with its files
+  fs::create_directories(UnderRoot("empty"));
+  EXPECT_FALSE(Restore(*target_, m.id, UnderRoot("empty").string(), std::nullopt).ok());
+  EXPECT_TRUE(fs::is_directory(UnderRoot("empty")));  // the operator's directory stays, empty
+  EXPECT_TRUE(fs::is_empty(UnderRoot("empty")));
 }
 
 TEST_F(BackupTest, TruncatedChunkWrongKeyAndNonEmptyTargetAreRefused) {
@@ -174,15 +177,16 @@ TEST_F(BackupTest, TruncatedChunkWrongKeyAndNonEmptyTargetAreRefused) {
   Manifest m = Backup();
   Key wrong;
   wrong.fill(10);
-  EXPECT_EQ(Restore(*target_, m.id, Fresh("w").string(), wrong).code(), Code::kUnauthenticated);
-  EXPECT_EQ(Restore(*target_, m.id, Fresh("w").string(), std::nullopt).code(),
+  EXPECT_EQ(Restore(*target_, m.id, UnderRoot("w").string(), wrong).code(), Code::kUnauthenticated);
+  EXPECT_EQ(Restore(*target_, m.id, UnderRoot("w").string(), std::nullopt).code(),
             Code::kUnauthenticated);
-  WriteAll(Fresh("busy") / "file", "x");
-  EXPECT_EQ(Restore(*target_, m.id, Fresh("busy").string(), k).code(), Code::kFailedPrecondition);
+  WriteAll(UnderRoot("busy") / "file", "x");
+  EXPECT_EQ(Restore(*target_, m.id, UnderRoot("busy").string(), k).code(),
+            Code::kFailedPrecondition);
   const fs::path victim = Chunks().front();
   std::string blob = ReadAll(victim);
   WriteAll(victim, blob.substr(0, blob.size() - 7));
-  EXPECT_FALSE(Restore(*target_, m.id, Fresh("t").string(), k).ok());
+  EXPECT_FALSE(Restore(*target_, m.id, UnderRoot("t").string(), k).ok());
   EXPECT_EQ(Load(*target_, "../etc", k).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(Load(*target_, "20990101T000000000Z-000000", k).status().code(), Code::kNotFound);
 }
@@ -195,7 +199,7 @@ TEST_F(BackupTest, AnInterruptedBackupLeavesEarlierOnesIntactAndIsCleanedUp) {
   auto list = List(*target_, std::nullopt);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
-  ASSERT_TRUE(Restore(*target_, first.id, Fresh("r").string(), std::nullopt).ok());
+  ASSERT_TRUE(Restore(*target_, first.id, UnderRoot("r").string(), std::nullopt).ok());
   Backup();  // the next run removes temporaries
   EXPECT_FALSE(fs::exists(root_ / "target" / "chunks" / "ff" / "ffff.tmp-123"));
   // Pruning keeps the newest backup and removes unreferenced chunks, the orphan included.
@@ -204,9 +208,9 @@ TEST_F(BackupTest, AnInterruptedBackupLeavesEarlierOnesIntactAndIsCleanedUp) {
   EXPECT_EQ(*dropped, 1u);
   EXPECT_FALSE(fs::exists(root_ / "target" / "chunks" / "ee" / std::string(64, 'e')));
   EXPECT_EQ(List(*target_, std::nullopt)->size(), 1u);
-  ASSERT_TRUE(
-      Restore(*target_, List(*target_, std::nullopt)->back().id, Fresh("r2").string(), std::nullopt)
-          .ok());
+  ASSERT_TRUE(Restore(*target_, List(*target_, std::nullopt)->back().id, UnderRoot("r2").string(),
+                      std::nullopt)
+                  .ok());
 }
 
 TEST_F(BackupTest, RetentionKeepsTheLastNOrTheLastDaysAndEveryKeptBackupRestores) {
@@ -230,9 +234,11 @@ TEST_F(BackupTest, RetentionKeepsTheLastNOrTheLastDaysAndEveryKeptBackupRestores
   EXPECT_EQ(left->back().id, made.back().id);
   auto checks = Verify(*target_, made.back().id, std::nullopt);
   ASSERT_TRUE(checks.ok());
+  ASSERT_FALSE(made.back().files.empty());
+  ASSERT_EQ(checks->size(), made.back().files.size());  // one check per file
   for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.path;
-  ASSERT_TRUE(Restore(*target_, made.back().id, Fresh("r").string(), std::nullopt).ok());
-  EXPECT_EQ(Snapshot(Fresh("r")), Snapshot(data_));
+  ASSERT_TRUE(Restore(*target_, made.back().id, UnderRoot("r").string(), std::nullopt).ok());
+  EXPECT_EQ(Snapshot(UnderRoot("r")), Snapshot(data_));
 }
 
 }  // namespace

@@ -2,50 +2,23 @@
 // for moving data between servers, versions or storage engines (backup.h copies the
 // engine's files instead).
 //
-// Format 1: UTF-8, one JSON object per line, each with a "type". Ids and sequence numbers
-// are unsigned integers, `*_ms` are milliseconds since the Unix epoch; optional fields
-// (marked ?) are written only when set. Unknown fields are ignored; blank lines too.
-//
-//   {"type":"parley_export","format":1,"exported_ms":1732000000000,"scope":"all"}
-//       the first line; scope "user" adds "user":ID, scope "conversation" adds "conv":ID
-//   {"type":"user","id":1,"name":"alice","password_hash":"$argon2id$v=19$...","created_ms":…,
-//    "last_user_seq"?:57}
-//       name normalised; password_hash "" when exported without passwords (such an
-//       account exists but cannot log in); last_user_seq: the user's last sync-timeline
-//       position on the exporting server
-//   {"type":"block","user":1,"blocked":2,"created_ms":…}
-//       user 1 blocks user 2; whole exports only (a scoped one may lack the blocked user)
-//   {"type":"conversation","id":3,"kind":"direct"|"group","title"?:"…","owner"?:1,
-//    "created_ms":…,"read_fanout"?:true,"hidden_from"?:2,"last_seq":12,"last_ms":…,
-//    "last_gseq":40}
-//       last_*: the conversation head (last_seq = its number of messages); hidden_from:
-//       a direct conversation without messages not shown to that member yet (no event)
-//   {"type":"member","conv":3,"user":1,"role":"owner"|"admin"|"member","joined_ms":…}
-//   {"type":"read_cursor","user":1,"conv":3,"seq":10}
-//   {"type":"message","conv":3,"seq":1,"msg_id":17,"sender":1,"sender_device":"phone",
-//    "client_msg_id":"c-1","kind":"text"|"custom","body":"hi","server_ms":…,
-//    "edited_ms"?:…,"recalled"?:true,"recalled_by"?:2,"recalled_ms"?:…}
-//       body: the text, or the custom JSON document as a string; "" once recalled
-//   {"type":"end","users":N,"conversations":N,"members":N,"read_cursors":N,"messages":N}
-//       the last line: import checks the counts, so a truncated file is refused
-//
-// Order: the header, every user, the blocks, then per conversation (ascending id) its line, its
-// members, its read cursors and its messages in seq order (1, 2, 3… without gaps), then
-// "end". A line may refer only to users and conversations of earlier lines.
+// The lines of the file, their fields and their order: export_format.h (format 1), shared
+// by the exporter (export.cc) and the importer (import.cc).
 //
 // Scopes: everything; one user (every conversation the user is a member of); one
 // conversation. A scoped export also carries the users its conversations refer to (the
 // members, and senders who have since left) so that it imports on its own.
 //
 // Not exported: devices and their tokens (secrets: users log in again), device cursors,
-// inbox events, dedup entries, the change feed and the search index. Import rebuilds
-// what a server needs from the rest: direct-pair lookups, member counts, each member's
-// inbox (a member_joined event per membership; a message event for each message of a
-// write-fan-out conversation sent since the member joined — at or after joined_ms, so a
-// message of the same millisecond counts; the member's own read cursor as a read event
-// and, in direct conversations, the peer's as a receipt — in time order), one
-// change-feed entry per message (the search index rebuilds from it), dedup entries still
-// within their TTL, and the id counters, so new sends continue every sequence.
+// inbox events, dedup entries, the change feed and the search index. Import rebuilds what a
+// server needs from the rest: direct-pair lookups, member counts, each member's inbox by
+// the service's rules (model/inbox_events.h: a member_joined event per membership; a
+// message event for each message of a write-fan-out conversation sent since the member
+// joined — at or after joined_ms, so a message of the same millisecond counts; the member's
+// own read cursor as a read event and, in direct conversations, the peer's as a receipt —
+// in time order), one change-feed entry per message (the search index rebuilds from it),
+// dedup entries still within their TTL, and the id counters, so new sends continue every
+// sequence.
 //
 // The rebuilt inbox events take the user_seqs after the user's last_user_seq (from 1
 // without one), and a user with no event to rebuild gets an inbox floor there: a device

@@ -1,26 +1,15 @@
-// Helpers shared by the mutating services: fan an inbox event out to conversation members.
+// Helpers shared by the mutating services: fan an inbox event out to conversation members
+// (which event a member gets is model/inbox_events.h's rule).
 // Used only inside stage functions, on the sequencer thread.
 #pragma once
 
+#include "model/inbox_events.h"
 #include "service/blocks.h"
 #include "service/sequencer.h"
 
 namespace parley {
 
 // Emits a copy of `proto` into the inbox of every current member of `conv`.
-// The inbox event about message (conv, seq): new, recalled or edited by `actor`.
-inline InboxEvent MessageEvent(EventType type, ConvId conv, Seq seq, UserId actor, int64_t ms,
-                               uint64_t gseq) {
-  InboxEvent e{};
-  e.type = type;
-  e.conv_id = conv;
-  e.conv_seq = seq;
-  e.actor = actor;
-  e.ms = ms;
-  e.gseq = gseq;
-  return e;
-}
-
 inline Status EmitToMembers(CommitBatch& batch, const ConvState& conv, InboxEvent proto) {
   for (const auto& [user, member] : conv.members) {
     proto.user_id = user;
@@ -63,13 +52,6 @@ inline Status RevealDirect(CommitBatch& batch, ConvState* conv, UserId actor) {
   e.subject = hidden;
   e.ms = batch.now_ms();
   return batch.Emit(e);
-}
-
-// The dedup key of (sender, client_msg_id) for the batch's pending map.
-inline std::string DedupKey(UserId sender, const std::string& client_msg_id) {
-  std::string k(reinterpret_cast<const char*>(&sender), sizeof(sender));
-  k += client_msg_id;
-  return k;
 }
 
 }  // namespace parley

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "common/text.h"
+#include "service/dedup_key.h"
 #include "service/fanout.h"
 #include "service/membership.h"
 #include "store/record_codec.h"
@@ -55,6 +56,22 @@ Status CheckSameRequest(CommitBatch& b, const DedupRecord& prior, const SendRequ
 
 Status NoMessage(ConvId conv, Seq seq) {
   return NotFound("no message " + std::to_string(seq) + " in conversation " + std::to_string(conv));
+}
+
+// Stages `actor`'s change to stored message `m` of `conv` (its recall or edit, `kind`): a
+// new gseq for the conversation head, the change-feed entry (the search indexer follows
+// it), the rewritten message and an event to every member, whatever the fan-out mode
+// (changes are rare).
+Status StageMessageChange(CommitBatch& b, ConvState* conv, const MessageRecord& m, ChangeKind kind,
+                          UserId actor) {
+  const uint64_t gseq = b.NextGseq();
+  conv->head.last_gseq = gseq;
+  b.MarkHeadDirty(conv);
+  b.writes().Add(op::PutChange{ChangeRecord{gseq, kind, m.conv_id, m.seq, b.now_ms()}});
+  b.NoteMessage(m);
+  b.writes().Add(op::PutMessage{m});
+  const EventType type = kind == ChangeKind::kRecall ? EventType::kRecall : EventType::kEdit;
+  return EmitToMembers(b, *conv, MessageEvent(type, m.conv_id, m.seq, actor, b.now_ms(), gseq));
 }
 
 }  // namespace
@@ -200,19 +217,9 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
         m.recalled_by = who.user_id;
         m.recalled_ms = b.now_ms();
         m.body.clear();
-        uint64_t gseq = b.NextGseq();
-        conv->head.last_gseq = gseq;
-        b.MarkHeadDirty(conv);
-        b.writes().Add(
-            op::PutChange{ChangeRecord{gseq, ChangeKind::kRecall, conv_id, seq, b.now_ms()}});
-        b.NoteMessage(m);
-        b.writes().Add(op::PutMessage{m});
         conv->recalled.insert(seq);
         changed = true;
-        // Recalls are rare: every member is told, whatever the fan-out mode.
-        return EmitToMembers(
-            b, *conv,
-            MessageEvent(EventType::kRecall, conv_id, seq, who.user_id, b.now_ms(), gseq));
+        return StageMessageChange(b, conv, m, ChangeKind::kRecall, who.user_id);
       },
       std::move(done));
 }
@@ -257,18 +264,8 @@ void MessageService::Edit(const Identity& who, ConvId conv_id, Seq seq, std::str
         m.body = body;
         m.edited_ms = b.now_ms();
         out.edited_ms = m.edited_ms;
-        uint64_t gseq = b.NextGseq();
-        conv->head.last_gseq = gseq;
-        b.MarkHeadDirty(conv);
-        // The change feed tells the search indexer to index the new body.
-        b.writes().Add(
-            op::PutChange{ChangeRecord{gseq, ChangeKind::kEdit, conv_id, seq, b.now_ms()}});
         b.SetPendingEdit(m);
-        b.NoteMessage(m);
-        b.writes().Add(op::PutMessage{m});
-        // Like recalls, edits are rare: every member is told, whatever the fan-out mode.
-        return EmitToMembers(
-            b, *conv, MessageEvent(EventType::kEdit, conv_id, seq, who.user_id, b.now_ms(), gseq));
+        return StageMessageChange(b, conv, m, ChangeKind::kEdit, who.user_id);
       },
       std::move(done));
 }
@@ -297,20 +294,12 @@ void MessageService::MarkRead(const Identity& who, ConvId conv_id, Seq seq,
         out.read_seq = target;
         b.SetPendingRead(who.user_id, conv_id, target);
         b.writes().Add(op::PutReadCursor{who.user_id, conv_id, target});
-        InboxEvent e{};
-        e.user_id = who.user_id;
-        e.type = EventType::kRead;
-        e.conv_id = conv_id;
-        e.conv_seq = target;
-        e.actor = who.user_id;
-        e.ms = b.now_ms();
-        PARLEY_RETURN_IF_ERROR(b.Emit(e));
-        if (conv->conv.kind == ConvKind::kDirect) {
+        PARLEY_RETURN_IF_ERROR(b.Emit(ReadEvent(who.user_id, conv_id, target, b.now_ms())));
+        if (HasReadReceipts(conv->conv.kind)) {
           for (const auto& [peer, m] : conv->members) {
             if (peer == who.user_id) continue;
-            e.user_id = peer;
-            e.type = EventType::kReceipt;
-            PARLEY_RETURN_IF_ERROR(b.Emit(e));
+            PARLEY_RETURN_IF_ERROR(
+                b.Emit(ReceiptEvent(peer, who.user_id, conv_id, target, b.now_ms())));
           }
         }
         return Status::Ok();

@@ -168,7 +168,6 @@ class ForwardingStore : public Store {
   Result<Counters> LoadCounters() override { return inner_->LoadCounters(); }
   Status Apply(const WriteSet& writes, Durability d) override { return inner_->Apply(writes, d); }
   StoreStats Stats() override { return inner_->Stats(); }
-  Status Checkpoint(const std::string& dir) override { return inner_->Checkpoint(dir); }
   Result<InviteRecord> GetInvite(std::string_view d) override { return inner_->GetInvite(d); }
   Status PutInvite(const InviteRecord& i) override { return inner_->PutInvite(i); }
   Status DeleteInvite(std::string_view d) override { return inner_->DeleteInvite(d); }

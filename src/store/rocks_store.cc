@@ -99,9 +99,9 @@ class DedupExpiryFilter : public rocksdb::CompactionFilter {
   const char* Name() const override { return "parley.DedupExpiryFilter"; }
 };
 
-class RocksStore final : public Store {
+class RocksStoreImpl final : public RocksStore {
  public:
-  ~RocksStore() override {
+  ~RocksStoreImpl() override {
     if (!db_) return;
     db_->SyncWAL().PermitUncheckedError();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -421,6 +421,8 @@ class RocksStore final : public Store {
     return FromRocks(db_->Delete(wo, handles_[kInvites], ToSlice(digest)));
   }
 
+  // --- CheckpointSource
+
   Status Checkpoint(const std::string& dir) override {
     rocksdb::Checkpoint* raw = nullptr;
     PARLEY_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw)));
@@ -645,11 +647,11 @@ class RocksStore final : public Store {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path,
-                                              const RocksStoreOptions& options) {
-  auto store = std::make_unique<RocksStore>();
+Result<std::unique_ptr<RocksStore>> OpenRocksStore(const std::string& path,
+                                                   const RocksStoreOptions& options) {
+  auto store = std::make_unique<RocksStoreImpl>();
   PARLEY_RETURN_IF_ERROR(store->Open(path, options));
-  return std::unique_ptr<Store>(std::move(store));
+  return std::unique_ptr<RocksStore>(std::move(store));
 }
 
 }  // namespace parley

@@ -26,12 +26,14 @@
 //                                                   created on open if missing
 //
 // Thread-safety: all methods are thread-safe; Apply() is meant for one writer at a time.
+// Checkpoint() may run beside writes.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "store/checkpoint.h"
 #include "store/store.h"
 
 namespace parley {
@@ -45,9 +47,13 @@ struct RocksStoreOptions {
   int background_threads = 2;
 };
 
+// The embedded store: every Store operation, plus the checkpoints that only an embedded
+// engine can take (for online backups). The implementation is hidden in rocks_store.cc.
+class RocksStore : public Store, public CheckpointSource {};
+
 // Opens (creating if needed) the store in directory `path`. Fails with kIOError when the
 // directory is unusable or locked by another process.
-Result<std::unique_ptr<Store>> OpenRocksStore(const std::string& path,
-                                              const RocksStoreOptions& options = {});
+Result<std::unique_ptr<RocksStore>> OpenRocksStore(const std::string& path,
+                                                   const RocksStoreOptions& options = {});
 
 }  // namespace parley

@@ -105,11 +105,8 @@ class Store {
   virtual Status PutInvite(const InviteRecord& invite) = 0;
   virtual Status DeleteInvite(std::string_view token_digest) = 0;
 
-  // --- backup
-  // Writes a consistent, openable copy of the store into `dir` (which must not exist)
-  // while writes continue: hard links to immutable files where possible. kIOError if the
-  // engine cannot.
-  virtual Status Checkpoint(const std::string& dir) = 0;
+  // Copies of the store's files for online backups are not part of this interface: only an
+  // embedded engine can take them (store/checkpoint.h).
 };
 
 }  // namespace parley

@@ -18,9 +18,10 @@ namespace op {
 struct PutUser {
   UserRecord user;
 };
+// Written under both keys: the token digest and the per-user index.
 struct PutDevice {
   DeviceRecord device;
-};  // token + per-user index
+};
 struct DeleteDevice {
   UserId user_id;
   std::string device_id;
@@ -33,14 +34,16 @@ struct PutConvHead {
   ConvId conv_id;
   ConvHead head;
 };
+// The direct conversation between two users, keyed by the pair in order: a < b.
 struct PutDirectPair {
   UserId a;
   UserId b;
   ConvId conv_id;
-};  // a < b
+};
+// Written in both directions: conversation -> user and user -> conversation.
 struct PutMember {
   MemberRecord member;
-};  // both directions
+};
 struct DeleteMember {
   ConvId conv_id;
   UserId user_id;
