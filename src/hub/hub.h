@@ -78,8 +78,8 @@ class Hub {
   uint64_t epoch() const { return epoch_.load(std::memory_order_seq_cst); }
 
   // Adds a session of `user` on `device`; the hub keeps only a weak reference. False
-  // (nothing attached) if a Close ran since `epoch` was read. When the user is over the session cap, the oldest sessions are
-  // detached and revoked with kCloseTooManySessions.
+  // (nothing attached) if a Close ran since `epoch` was read. When the user is over the session
+  // cap, the oldest sessions are detached and revoked with kCloseTooManySessions.
   [[nodiscard]] bool Attach(UserId user, std::string device, std::shared_ptr<Subscriber> subscriber,
                             uint64_t epoch);
   // For tests and tools: attaches without a device and without the epoch check.

@@ -81,7 +81,7 @@ TEST_F(HubOrderingTest, AttachThenSyncLosesNothingWhenPushesLagBehindAcks) {
   hub.Attach(alice, alice_phone);
 
   brake.Hold();
-  Send(test::Id(alice), conv->id, "one");  // acked: durable, its push held back
+  Send(test::Id(alice), conv->id, "one");    // acked: durable, its push held back
   EXPECT_TRUE(alice_phone->seqs().empty());  // the ack came first
 
   // Bob connects: attach, then sync (what the gateway does: auth, then sync).

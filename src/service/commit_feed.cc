@@ -29,8 +29,7 @@ CommitFeed::CommitFeed(CommitFeedOptions options)
 
 CommitFeed::~CommitFeed() { Stop(); }
 
-CommitFeed::Subscription CommitFeed::Subscribe(std::string name, OnCommit on_commit,
-                                               OnGap on_gap) {
+CommitFeed::Subscription CommitFeed::Subscribe(std::string name, OnCommit on_commit, OnGap on_gap) {
   std::lock_guard<std::mutex> lock(subscribers_mu_);
   auto sub = std::make_shared<Subscriber>();
   sub->id = ++next_id_;
@@ -47,9 +46,9 @@ void CommitFeed::Unsubscribe(uint64_t id) {
   {
     std::lock_guard<std::mutex> lock(subscribers_mu_);
     auto next = std::make_shared<Subscribers>(*subscribers_);
-    next->erase(std::remove_if(next->begin(), next->end(),
-                               [id](const auto& s) { return s->id == id; }),
-                next->end());
+    next->erase(
+        std::remove_if(next->begin(), next->end(), [id](const auto& s) { return s->id == id; }),
+        next->end());
     subscribers_ = std::move(next);
   }
   // A delivery that took the old list may still be calling it: wait for it to end. On the

@@ -103,11 +103,11 @@ class CommitFeed {
   void Stop();
 
   struct Stats {
-    size_t queued = 0;        // notices waiting now
-    uint64_t published = 0;   // notices accepted or dropped
-    uint64_t delivered = 0;   // notices handed to the subscribers
-    uint64_t dropped = 0;     // notices dropped because the queue was full
-    uint64_t gaps = 0;        // gaps reported (each after one run of drops)
+    size_t queued = 0;       // notices waiting now
+    uint64_t published = 0;  // notices accepted or dropped
+    uint64_t delivered = 0;  // notices handed to the subscribers
+    uint64_t dropped = 0;    // notices dropped because the queue was full
+    uint64_t gaps = 0;       // gaps reported (each after one run of drops)
   };
   Stats stats() const;
   // Seconds the subscriber called `name` has spent in its callbacks (0 if none): which

@@ -552,7 +552,7 @@ TEST_F(SequencerTest, FeedHearsEveryEventInCommitOrder) {
     });
   }
   for (auto& th : threads) th.join();
-  Close();              // no more commits
+  Close();               // no more commits
   recorder.feed.Stop();  // every notice delivered: the recorder has heard everything
 
   std::map<UserId, std::vector<InboxEvent>> heard;
