@@ -88,6 +88,30 @@ std::vector<Heard> Gseqs(std::initializer_list<uint64_t> list) {
   return std::vector<Heard>(list.begin(), list.end());
 }
 
+// A feed whose dispatch thread is held at the gate (the first subscriber) inside notice 1;
+// the recorder, subscribed after the gate, hears what passes it.
+class HeldFeedTest : public ::testing::Test {
+ protected:
+  void HoldAtFirstNotice(CommitFeedOptions options = {}) {
+    feed_ = std::make_unique<CommitFeed>(options);
+    gate_subscription_ = gate_.Follow(*feed_);
+    recorder_subscription_ = recorder_.Follow(*feed_);
+    feed_->Publish(NoticeAt(1));
+    ASSERT_TRUE(gate_.WaitEntered());
+  }
+  void TearDown() override {
+    gate_.Open();
+    gate_subscription_.Reset();  // before the feed they point to
+    recorder_subscription_.Reset();
+    feed_.reset();
+  }
+
+  std::unique_ptr<CommitFeed> feed_;
+  Gate gate_;
+  Recorder recorder_;
+  CommitFeed::Subscription gate_subscription_, recorder_subscription_;
+};
+
 TEST(CommitFeed, EverySubscriberGetsTheSameNoticesInCommitOrder) {
   CommitFeed feed;
   Recorder a, b;
@@ -111,95 +135,71 @@ TEST(CommitFeed, EverySubscriberGetsTheSameNoticesInCommitOrder) {
   EXPECT_EQ(feed.stats().dropped, 0u);
 }
 
-TEST(CommitFeed, PublishDoesNotWaitForASlowSubscriber) {
-  CommitFeed feed;
-  Gate gate;
-  Recorder after;
-  auto sg = gate.Follow(feed);
-  auto sr = after.Follow(feed);
-  feed.Publish(NoticeAt(1));
-  ASSERT_TRUE(gate.WaitEntered());
+TEST_F(HeldFeedTest, PublishDoesNotWaitForASlowSubscriber) {
+  HoldAtFirstNotice();
   // The subscriber is stuck; the publisher (the committer thread) is not.
   auto publishing = std::async(std::launch::async, [&] {
-    for (uint64_t g = 2; g <= 10; ++g) feed.Publish(NoticeAt(g));
+    for (uint64_t g = 2; g <= 10; ++g) feed_->Publish(NoticeAt(g));
   });
   EXPECT_EQ(publishing.wait_for(10s), std::future_status::ready);
-  EXPECT_TRUE(after.heard().empty());  // delivery order: the gate holds everyone
-  EXPECT_EQ(feed.stats().queued, 9u);
-  gate.Open();
-  feed.Flush();
-  EXPECT_EQ(after.heard(), Gseqs({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  EXPECT_TRUE(recorder_.heard().empty());  // delivery order: the gate holds everyone
+  EXPECT_EQ(feed_->stats().queued, 9u);
+  gate_.Open();
+  feed_->Flush();
+  EXPECT_EQ(recorder_.heard(), Gseqs({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
 }
 
-TEST(CommitFeed, AFullQueueDropsUntilDrainedThenReportsOneGapInOrder) {
+TEST_F(HeldFeedTest, AFullQueueDropsUntilDrainedThenReportsOneGapInOrder) {
   CommitFeedOptions options;
   options.max_queued_notices = 4;
-  CommitFeed feed(options);
-  Gate gate;
-  Recorder r;
-  auto sg = gate.Follow(feed);
-  auto sr = r.Follow(feed);
-  feed.Publish(NoticeAt(1));  // taken by the dispatch thread, held at the gate
-  ASSERT_TRUE(gate.WaitEntered());
-  for (uint64_t g = 2; g <= 10; ++g) feed.Publish(NoticeAt(g));  // 2..5 queue, 6..10 drop
-  EXPECT_EQ(feed.stats().queued, 4u);
-  EXPECT_EQ(feed.stats().dropped, 5u);
-  gate.Open();
-  feed.Flush();
-  feed.Publish(NoticeAt(11));  // after the gap: accepted again
-  feed.Flush();
-  const auto heard = r.heard();
+  HoldAtFirstNotice(options);
+  for (uint64_t g = 2; g <= 10; ++g) feed_->Publish(NoticeAt(g));  // 2..5 queue, 6..10 drop
+  EXPECT_EQ(feed_->stats().queued, 4u);
+  EXPECT_EQ(feed_->stats().dropped, 5u);
+  gate_.Open();
+  feed_->Flush();
+  feed_->Publish(NoticeAt(11));  // after the gap: accepted again
+  feed_->Flush();
+  const auto heard = recorder_.heard();
   ASSERT_EQ(heard.size(), 7u);
   EXPECT_EQ(std::vector<Heard>(heard.begin(), heard.begin() + 5), Gseqs({1, 2, 3, 4, 5}));
   ASSERT_TRUE(std::holds_alternative<CommitGap>(heard[5]));
   EXPECT_EQ(std::get<CommitGap>(heard[5]).notices, 5u);
   EXPECT_EQ(std::get<CommitGap>(heard[5]).committed_gseq, 10u);
   EXPECT_EQ(heard[6], Heard(uint64_t{11}));
-  EXPECT_EQ(feed.stats().gaps, 1u);
+  EXPECT_EQ(feed_->stats().gaps, 1u);
 }
 
-TEST(CommitFeed, TheEventBoundDropsToo) {
+TEST_F(HeldFeedTest, TheEventBoundDropsToo) {
   CommitFeedOptions options;
   options.max_queued_events = 10;
-  CommitFeed feed(options);
-  Gate gate;
-  Recorder r;
-  auto sg = gate.Follow(feed);
-  auto sr = r.Follow(feed);
-  feed.Publish(NoticeAt(1));
-  ASSERT_TRUE(gate.WaitEntered());
-  feed.Publish(NoticeAt(2, 6));
-  feed.Publish(NoticeAt(3, 6));  // 12 events would wait: dropped
-  EXPECT_EQ(feed.stats().dropped, 1u);
-  gate.Open();
-  feed.Flush();
-  const auto heard = r.heard();
+  HoldAtFirstNotice(options);
+  feed_->Publish(NoticeAt(2, 6));
+  feed_->Publish(NoticeAt(3, 6));  // 12 events would wait: dropped
+  EXPECT_EQ(feed_->stats().dropped, 1u);
+  gate_.Open();
+  feed_->Flush();
+  const auto heard = recorder_.heard();
   ASSERT_EQ(heard.size(), 3u);
   EXPECT_TRUE(std::holds_alternative<CommitGap>(heard[2]));
   // A notice larger than the bound alone still passes an empty queue.
-  feed.Publish(NoticeAt(4, 50));
-  feed.Flush();
-  EXPECT_EQ(r.heard().back(), Heard(uint64_t{4}));
+  feed_->Publish(NoticeAt(4, 50));
+  feed_->Flush();
+  EXPECT_EQ(recorder_.heard().back(), Heard(uint64_t{4}));
 }
 
-TEST(CommitFeed, StopDeliversWhatIsQueuedAndDiscardsLaterNotices) {
-  CommitFeed feed;
-  Gate gate;
-  Recorder r;
-  auto sg = gate.Follow(feed);
-  auto sr = r.Follow(feed);
-  feed.Publish(NoticeAt(1));
-  ASSERT_TRUE(gate.WaitEntered());
-  feed.Publish(NoticeAt(2));
-  feed.Publish(NoticeAt(3));
-  auto stopping = std::async(std::launch::async, [&] { feed.Stop(); });
+TEST_F(HeldFeedTest, StopDeliversWhatIsQueuedAndDiscardsLaterNotices) {
+  HoldAtFirstNotice();
+  feed_->Publish(NoticeAt(2));
+  feed_->Publish(NoticeAt(3));
+  auto stopping = std::async(std::launch::async, [&] { feed_->Stop(); });
   // Stop waits for the notices already queued.
   EXPECT_EQ(stopping.wait_for(50ms), std::future_status::timeout);
-  gate.Open();
+  gate_.Open();
   ASSERT_EQ(stopping.wait_for(10s), std::future_status::ready);
-  feed.Publish(NoticeAt(100));
-  feed.Flush();  // returns at once: the feed has stopped
-  EXPECT_EQ(r.heard(), Gseqs({1, 2, 3}));
+  feed_->Publish(NoticeAt(100));
+  feed_->Flush();  // returns at once: the feed has stopped
+  EXPECT_EQ(recorder_.heard(), Gseqs({1, 2, 3}));
 }
 
 TEST(CommitFeed, ASubscriptionEndsWhenReset) {
