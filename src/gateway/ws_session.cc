@@ -98,9 +98,9 @@ bool WsSession::ReadHeld() {
   if (!resume_armed_) {
     resume_armed_ = true;
     resume_timer_.expires_after(std::chrono::microseconds(wait_us));
-    resume_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-      auto self = weak.lock();
-      if (!self) return;
+    // A strong reference: while reading is held nothing else may keep the session alive
+    // (the hub holds sessions weakly). Finish() cancels the timer, which then lets go.
+    resume_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
       self->resume_armed_ = false;
       if (!ec) self->MaybeRead();
     });

@@ -18,9 +18,39 @@ struct MessageKeyHash {
 
 }  // namespace
 
+void Hub::Follow(CommitFeed& feed) {
+  feed_subscription_ = feed.Subscribe(
+      "hub", [this](const CommitFeed::Notice& notice) { OnCommit(*notice); },
+      [this](const CommitGap&) { OnGap(); });
+}
+
+void Hub::PruneDead(std::vector<Session>& sessions) {
+  const size_t before = sessions.size();
+  sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                [](const Session& s) { return s.subscriber.expired(); }),
+                 sessions.end());
+  sessions_.fetch_sub(before - sessions.size(), std::memory_order_relaxed);
+}
+
+namespace {
+
+// Strong references to those of `weak` still alive. Called outside the hub's locks: a
+// session whose last reference this drops is destroyed here, not under a lock.
+std::vector<std::shared_ptr<Subscriber>> LockAll(
+    const std::vector<std::weak_ptr<Subscriber>>& weak) {
+  std::vector<std::shared_ptr<Subscriber>> out;
+  out.reserve(weak.size());
+  for (const auto& w : weak) {
+    if (auto s = w.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
 bool Hub::Attach(UserId user, std::string device, std::shared_ptr<Subscriber> subscriber,
                  uint64_t epoch) {
-  std::vector<std::shared_ptr<Subscriber>> evicted;
+  std::vector<std::weak_ptr<Subscriber>> evicted;
   {
     Shard& shard = ShardOf(user);
     std::lock_guard<std::mutex> lock(shard.mu);
@@ -29,18 +59,20 @@ bool Hub::Attach(UserId user, std::string device, std::shared_ptr<Subscriber> su
     if (epoch_.load(std::memory_order_seq_cst) != epoch) return false;
     auto& subs = shard.users[user];
     if (subs.empty()) users_.fetch_add(1, std::memory_order_relaxed);
+    PruneDead(subs);  // the dead do not count against the cap
     // The oldest go, not the newcomer: a user reconnecting while half-open connections of
     // theirs still linger (until the idle timeout) must not be locked out by them.
     while (max_per_user_ > 0 && subs.size() >= max_per_user_) {
       evicted.push_back(std::move(subs.front().subscriber));
       subs.erase(subs.begin());
     }
-    subs.push_back(Session{std::move(subscriber), std::move(device)});
+    const Subscriber* key = subscriber.get();
+    subs.push_back(Session{std::move(subscriber), key, std::move(device)});
     sessions_.fetch_add(1, std::memory_order_relaxed);
     sessions_.fetch_sub(evicted.size(), std::memory_order_relaxed);
   }
   over_cap_.fetch_add(evicted.size(), std::memory_order_relaxed);
-  for (auto& s : evicted) s->Revoke(kCloseTooManySessions, "too many sessions");
+  for (auto& s : LockAll(evicted)) s->Revoke(kCloseTooManySessions, "too many sessions");
   return true;
 }
 
@@ -58,16 +90,17 @@ void Hub::Detach(UserId user, const Subscriber* subscriber) {
   if (it == shard.users.end()) return;
   auto& subs = it->second;
   auto pos = std::find_if(subs.begin(), subs.end(),
-                          [subscriber](const auto& s) { return s.subscriber.get() == subscriber; });
-  if (pos == subs.end()) return;
-  subs.erase(pos);
-  sessions_.fetch_sub(1, std::memory_order_relaxed);
+                          [subscriber](const auto& s) { return s.key == subscriber; });
+  if (pos != subs.end()) {
+    subs.erase(pos);
+    sessions_.fetch_sub(1, std::memory_order_relaxed);
+  }
   EraseIfEmpty(shard, user);
 }
 
 size_t Hub::Close(UserId user, Scope scope, std::string_view device, uint16_t code,
                   const std::string& reason) {
-  std::vector<std::shared_ptr<Subscriber>> closed;
+  std::vector<std::weak_ptr<Subscriber>> closed;
   {
     Shard& shard = ShardOf(user);
     std::lock_guard<std::mutex> lock(shard.mu);
@@ -75,6 +108,7 @@ size_t Hub::Close(UserId user, Scope scope, std::string_view device, uint16_t co
     auto it = shard.users.find(user);
     if (it != shard.users.end()) {
       auto& subs = it->second;
+      PruneDead(subs);
       auto matches = [&](const Session& s) {
         switch (scope) {
           case Scope::kDevice:
@@ -94,20 +128,25 @@ size_t Hub::Close(UserId user, Scope scope, std::string_view device, uint16_t co
       EraseIfEmpty(shard, user);
     }
   }
-  revoked_.fetch_add(closed.size(), std::memory_order_relaxed);
-  for (auto& s : closed) s->Revoke(code, reason);
-  return closed.size();
+  const auto live = LockAll(closed);
+  revoked_.fetch_add(live.size(), std::memory_order_relaxed);
+  for (auto& s : live) s->Revoke(code, reason);
+  return live.size();
 }
 
 Hub::Subscribers Hub::Lookup(UserId user) {
-  Shard& shard = ShardOf(user);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.users.find(user);
-  Subscribers out;
-  if (it == shard.users.end()) return out;
-  out.reserve(it->second.size());
-  for (const auto& s : it->second) out.push_back(s.subscriber);
-  return out;
+  std::vector<std::weak_ptr<Subscriber>> weak;
+  {
+    Shard& shard = ShardOf(user);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.users.find(user);
+    if (it == shard.users.end()) return {};
+    PruneDead(it->second);
+    weak.reserve(it->second.size());
+    for (const auto& s : it->second) weak.push_back(s.subscriber);
+    EraseIfEmpty(shard, user);
+  }
+  return LockAll(weak);
 }
 
 void Hub::DeliverTo(const Subscribers& subs, const std::vector<Frame>& frames) {
@@ -149,11 +188,34 @@ void Hub::OnCommit(const CommitNotice& notice) {
     DeliverTo(subs, frames);
   }
 
-  for (const auto& move : notice.conv_moves) {
+  for (const auto& move : notice.head_moves) {
     if (!move.members) continue;
     auto frame =
         std::make_shared<const std::string>(HeadPush(move.conv_id, move.last_seq, move.last_ms));
     Broadcast(*move.members, frame, nullptr);
+  }
+}
+
+void Hub::OnGap() {
+  if (sessions() == 0) return;
+  const std::vector<Frame> resync{std::make_shared<const std::string>(ResyncPush("server_lag"))};
+  for (Shard& shard : shards_) {
+    std::vector<std::weak_ptr<Subscriber>> weak;
+    {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      for (auto& [user, subs] : shard.users) {
+        PruneDead(subs);
+        for (const auto& s : subs) weak.push_back(s.subscriber);
+      }
+      std::erase_if(shard.users, [&](const auto& entry) {
+        if (!entry.second.empty()) return false;
+        users_.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+      });
+    }
+    const Subscribers live = LockAll(weak);
+    gap_resyncs_.fetch_add(live.size(), std::memory_order_relaxed);
+    DeliverTo(live, resync);
   }
 }
 

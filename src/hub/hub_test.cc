@@ -1,9 +1,11 @@
 // The hub delivers each committed event to every live session of its user, in order, and
-// nothing to users who are offline or detached.
+// nothing to users who are offline, detached or gone; a gap in the commit feed becomes one
+// `resync` push per online session.
 #include "hub/hub.h"
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <mutex>
 
 namespace parley {
@@ -95,7 +97,7 @@ TEST(Hub, ReadFanoutMovesBecomeHeadPushes) {
   auto a = std::make_shared<RecordingSubscriber>();
   hub.Attach(2, a);
   CommitNotice notice;
-  notice.conv_moves.push_back(ConvMoved{
+  notice.head_moves.push_back(HeadMoved{
       9, 40, 1234, 77, std::make_shared<const std::vector<UserId>>(std::vector<UserId>{2, 3})});
   hub.OnCommit(notice);
   ASSERT_EQ(a->got.size(), 1u);
@@ -187,6 +189,99 @@ TEST(Hub, SessionCapClosesTheOldest) {
   EXPECT_TRUE(first->got.empty());
   EXPECT_EQ(second->got.size(), 1u);
   EXPECT_EQ(third->got.size(), 1u);
+}
+
+// The hub holds sessions weakly: one that died without detaching is never reached and
+// stops counting once the hub looks its user up.
+TEST(Hub, ASessionThatDiedWithoutDetachingIsNotReached) {
+  Hub hub;
+  auto alive = std::make_shared<RecordingSubscriber>();
+  auto dying = std::make_shared<RecordingSubscriber>();
+  std::weak_ptr<RecordingSubscriber> dead = dying;
+  hub.Attach(2, alive);
+  hub.Attach(2, dying);
+  dying.reset();  // gone, never detached
+  EXPECT_TRUE(dead.expired());
+  hub.OnCommit(OneEvent(2));
+  EXPECT_EQ(alive->got.size(), 1u);
+  EXPECT_EQ(hub.frames_pushed(), 1u);
+  EXPECT_EQ(hub.sessions(), 1u);
+  EXPECT_EQ(hub.Close(2, Hub::Scope::kAllDevices, "", kCloseRevoked, "x"), 1u);
+  EXPECT_EQ(hub.online_users(), 0u);
+}
+
+TEST(Hub, ADeadSessionDoesNotCountAgainstTheCap) {
+  Hub hub(/*max_sessions_per_user=*/1);
+  auto dying = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(hub.Attach(2, "a", dying, hub.epoch()));
+  dying.reset();
+  auto next = std::make_shared<RecordingSubscriber>();
+  ASSERT_TRUE(hub.Attach(2, "b", next, hub.epoch()));
+  EXPECT_EQ(hub.sessions_over_cap(), 0u);
+  EXPECT_EQ(hub.sessions(), 1u);
+}
+
+TEST(Hub, AFeedGapSendsOneResyncToEveryOnlineSession) {
+  Hub hub;
+  auto a = std::make_shared<RecordingSubscriber>();
+  auto b = std::make_shared<RecordingSubscriber>();
+  auto gone = std::make_shared<RecordingSubscriber>();
+  hub.Attach(2, a);
+  hub.Attach(3, b);
+  hub.Attach(4, gone);
+  gone.reset();
+  hub.OnGap();
+  for (auto* s : {a.get(), b.get()}) {
+    ASSERT_EQ(s->got.size(), 1u);
+    EXPECT_EQ(s->got[0], R"({"push":"resync","reason":"server_lag"})");
+  }
+  EXPECT_EQ(hub.gap_resyncs(), 2u);
+  EXPECT_EQ(hub.online_users(), 2u);
+}
+
+// Through a real feed: notices arrive on the feed's thread, a gap as a resync, and a
+// destroyed hub hears nothing more.
+TEST(Hub, FollowsACommitFeed) {
+  CommitFeedOptions options;
+  options.max_queued_notices = 1;
+  CommitFeed feed(options);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false, entered = false;
+  auto gate = feed.Subscribe("gate", [&](const CommitFeed::Notice&) {
+    std::unique_lock<std::mutex> lock(mu);
+    entered = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return open; });
+  });
+  auto s = std::make_shared<RecordingSubscriber>();
+  {
+    Hub hub;
+    hub.Follow(feed);
+    hub.Attach(2, s);
+    auto notice = std::make_shared<CommitNotice>(OneEvent(2));
+    feed.Publish(notice);  // held at the gate
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return entered; }));
+    }
+    feed.Publish(notice);  // queued
+    feed.Publish(notice);  // dropped: the queue holds one
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      open = true;
+    }
+    cv.notify_all();
+    feed.Flush();
+    std::lock_guard<std::mutex> lock(s->mu);
+    ASSERT_EQ(s->got.size(), 3u);
+    EXPECT_NE(s->got[0].find("\"push\":\"event\""), std::string::npos);
+    EXPECT_NE(s->got[1].find("\"push\":\"event\""), std::string::npos);
+    EXPECT_NE(s->got[2].find("\"push\":\"resync\""), std::string::npos);
+  }
+  feed.Publish(std::make_shared<CommitNotice>(OneEvent(2)));
+  feed.Flush();
+  EXPECT_EQ(s->got.size(), 3u);
 }
 
 }  // namespace

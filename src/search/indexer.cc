@@ -16,11 +16,17 @@ Indexer::Indexer(Store& store, SearchIndex& index, IndexerOptions options)
 
 Indexer::~Indexer() { Stop(); }
 
-void Indexer::Start() {
+void Indexer::Start(CommitFeed* feed) {
   thread_ = std::thread([this] { Run(); });
+  if (feed) {
+    feed_subscription_ = feed->Subscribe(
+        "search", [this](const CommitFeed::Notice& notice) { Notify(notice->committed_gseq); },
+        [this](const CommitGap& gap) { Notify(gap.committed_gseq); });
+  }
 }
 
 void Indexer::Stop() {
+  feed_subscription_.Reset();
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;

@@ -3,8 +3,9 @@
 // A background thread reads changes after the index checkpoint, fetches the messages they
 // name, and applies them with the new checkpoint in one index transaction: new text
 // messages are added, recalled ones removed, edited ones replaced. It wakes when the
-// sequencer reports a commit (Notify) and otherwise polls, so it lags under load, catches
-// up afterwards, and after a crash simply resumes from the checkpoint.
+// commit feed delivers a commit (or a gap: dropped commits are in the change feed all the
+// same) or Notify is called, and otherwise polls, so it lags under load, catches up
+// afterwards, and after a crash simply resumes from the checkpoint.
 //
 // Thread-safety: Notify() and the lag accessors from any thread; Start/Stop from one.
 #pragma once
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "search/search_index.h"
+#include "service/commit_feed.h"
 #include "store/store.h"
 
 namespace parley::search {
@@ -33,7 +35,10 @@ class Indexer {
   Indexer(Store& store, SearchIndex& index, IndexerOptions options = {});
   ~Indexer();  // Stops.
 
-  void Start();
+  // Starts the thread; with `feed` (which must outlive the indexer, or its Stop), each
+  // commit it delivers wakes the indexer.
+  void Start(CommitFeed* feed = nullptr);
+  // Leaves the feed, then stops the thread. Idempotent.
   void Stop();
 
   // The store committed up to `gseq`: wake up.
@@ -63,6 +68,7 @@ class Indexer {
   bool stop_ = false;
   bool poked_ = false;
   std::thread thread_;
+  CommitFeed::Subscription feed_subscription_;
 };
 
 }  // namespace parley::search

@@ -97,6 +97,33 @@ TEST_F(IndexerTest, TheBackgroundThreadFollowsCommitsWithinMoments) {
   indexer.Stop();
 }
 
+// Without the feed this indexer would wait a minute between polls: the commit feed is
+// what wakes it.
+TEST_F(IndexerTest, TheCommitFeedWakesTheIndexer) {
+  CommitFeed feed;
+  feed_ = &feed;
+  auto users = MakeUsers(2);
+  ConvId conv = Group(users);
+  Send(test::Id(users[0]), conv, "first words");
+  auto index = OpenIndex();
+  Indexer indexer(core().store(), *index, Options(60000, idle_poll_ms));
+  indexer.Start(&feed);
+  auto indexed = [&](const std::string& word) {
+    for (int i = 0; i < 500; ++i) {  // at most 5 s
+      if (!Ids(*index, word, {conv}).empty()) return true;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(indexed("first"));  // the first pass, at start
+  Send(test::Id(users[1]), conv, "second thoughts");
+  EXPECT_TRUE(indexed("thoughts"));
+  indexer.Stop();
+  Close();
+  feed.Stop();
+  feed_ = nullptr;
+}
+
 // A store whose GetMessages fails while `fail` is set.
 class FlakyStore : public test::ForwardingStore {
  public:

@@ -31,7 +31,8 @@ class SearchService {
                                                      const SearchConfig& config,
                                                      IndexerOptions indexer_options = {});
 
-  void Start() { indexer_->Start(); }
+  // `feed` (may be null) wakes the indexer after each commit; see Indexer::Start.
+  void Start(CommitFeed* feed = nullptr) { indexer_->Start(feed); }
   void Stop() { indexer_->Stop(); }
   void Notify(uint64_t committed_gseq) { indexer_->Notify(committed_gseq); }
 

@@ -23,10 +23,11 @@ namespace parley {
 
 class Core final : public CoreApi {
  public:
-  // Takes ownership of `store`. `listener` (may be null) must outlive the Core.
+  // Takes ownership of `store`. Each durable commit is published to `feed` (may be
+  // null), which must outlive the Core.
   static Result<std::unique_ptr<Core>> Open(std::unique_ptr<Store> store,
                                             const ServiceConfig& config,
-                                            CommitListener* listener = nullptr);
+                                            CommitFeed* feed = nullptr);
   ~Core();
 
   AccountService& accounts() override { return *accounts_; }

@@ -169,7 +169,7 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         b.writes().Add(op::PutReadCursor{who.user_id, m.conv_id, m.seq});
         if (conv->conv.read_fanout) {
           b.writes().Add(op::PutMessage{std::move(m)});
-          b.NotifyConvMoved(conv);
+          b.NoteHeadMoved(conv);
           return Status::Ok();
         }
         b.NoteMessage(m);

@@ -1,6 +1,7 @@
 #include "service/sequencer.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/clock.h"
 
@@ -160,9 +161,9 @@ Status CommitBatch::Emit(InboxEvent event) {
   return Status::Ok();
 }
 
-void CommitBatch::NotifyConvMoved(ConvState* state) {
+void CommitBatch::NoteHeadMoved(ConvState* state) {
   if (!collect_notice_) return;
-  notice_.conv_moves.push_back(ConvMoved{state->conv.id, state->head.last_seq, state->head.last_ms,
+  notice_.head_moves.push_back(HeadMoved{state->conv.id, state->head.last_seq, state->head.last_ms,
                                          state->head.last_gseq, state->MemberIds()});
 }
 
@@ -259,19 +260,19 @@ struct Sequencer::Staged {
 };
 
 Result<std::unique_ptr<Sequencer>> Sequencer::Start(Store* store, const ServiceConfig& config,
-                                                    CommitListener* listener) {
+                                                    CommitFeed* feed) {
   auto state = std::make_unique<SequencerState>(store);
   PARLEY_RETURN_IF_ERROR(state->Reload());
-  std::unique_ptr<Sequencer> seq(new Sequencer(store, config, listener, std::move(state)));
+  std::unique_ptr<Sequencer> seq(new Sequencer(store, config, feed, std::move(state)));
   seq->committed_gseq_.store(seq->state_->counters().last_gseq);
   seq->committer_ = std::thread([s = seq.get()] { s->Commit(); });
   seq->thread_ = std::thread([s = seq.get()] { s->Run(); });
   return seq;
 }
 
-Sequencer::Sequencer(Store* store, const ServiceConfig& config, CommitListener* listener,
+Sequencer::Sequencer(Store* store, const ServiceConfig& config, CommitFeed* feed,
                      std::unique_ptr<SequencerState> state)
-    : store_(store), config_(config), listener_(listener), state_(std::move(state)) {}
+    : store_(store), config_(config), feed_(feed), state_(std::move(state)) {}
 
 Sequencer::~Sequencer() { Stop(); }
 
@@ -370,7 +371,7 @@ void Sequencer::Run() {
 std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
   auto staged = std::make_unique<Staged>();
   staged->batch = std::make_unique<CommitBatch>(state_.get(), store_, state_->NextBatchMillis(),
-                                                listener_ != nullptr);
+                                                feed_ != nullptr);
   CommitBatch& batch = *staged->batch;
   staged->results.reserve(tasks.size());
   for (auto& task : tasks) {
@@ -404,9 +405,13 @@ void Sequencer::Commit() {
     if (!batch.writes().empty()) status = store_->Apply(batch.writes(), durability);
     if (status.ok()) {
       committed_gseq_.store(batch.notice().committed_gseq, std::memory_order_release);
-      if (listener_) {
-        batch.notice().tasks = staged->tasks.size();
-        listener_->OnCommit(batch.notice());
+      if (feed_) {
+        // Queued before the acks, so whoever holds an ack can Flush the feed to see its
+        // push; delivered (encoded, pushed) on the feed's thread, not this one.
+        CommitNotice& notice = batch.notice();
+        notice.tasks = staged->tasks.size();
+        notice.committed_at = std::chrono::steady_clock::now();
+        feed_->Publish(std::make_shared<const CommitNotice>(std::move(notice)));
       }
       for (size_t i = 0; i < staged->tasks.size(); ++i) {
         staged->tasks[i].done(staged->results[i]);

@@ -15,7 +15,7 @@
 // rebuilt from the store) rather than commit half a request.
 //
 // Thread-safety: Submit() from any thread. `done` callbacks run on the committer thread
-// and must not block.
+// and must not block. Who hears about commits: the CommitFeed, on its own thread.
 #pragma once
 
 #include <atomic>
@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "service/commit_listener.h"
+#include "service/commit_feed.h"
 #include "service/config.h"
 #include "store/store.h"
 
@@ -77,10 +77,12 @@ class CommitBatch {
   UserId NextUserId();
   ConvId NextConvId();
 
-  // Appends `event` to the inbox of event.user_id with the next user_seq.
+  // Appends `event` to the inbox of event.user_id with the next user_seq (and puts it in
+  // the commit's notice, so the hub pushes it).
   Status Emit(InboxEvent event);
-  void NotifyConvMoved(ConvState* state);
-  // Hands a created, recalled or edited message to the commit listener with the notice.
+  // The commit's notice (service/commit_notice.h) also says that the head of read-fan-out
+  // conversation `state` moved, and carries a created, recalled or edited message.
+  void NoteHeadMoved(ConvState* state);
   void NoteMessage(const MessageRecord& message) {
     if (collect_notice_) notice_.messages.push_back(message);
   }
@@ -106,6 +108,7 @@ class CommitBatch {
 
   // Adds the head and counter writes; called once after the last stage.
   void Finalize();
+  // The notice for the commit feed; the committer moves it out once the batch is durable.
   CommitNotice& notice() { return notice_; }
 
  private:
@@ -136,10 +139,12 @@ class Sequencer {
     bool durable = true;
   };
 
-  // Loads the counters from `store` and starts the thread. `listener` may be null and
-  // must outlive the sequencer.
+  // Loads the counters from `store` and starts the thread. After each durable commit,
+  // before the acks, the committer publishes its notice to `feed` (may be null: no
+  // notices are built), which must outlive the sequencer. Publishing never waits for the
+  // feed's subscribers.
   static Result<std::unique_ptr<Sequencer>> Start(Store* store, const ServiceConfig& config,
-                                                  CommitListener* listener);
+                                                  CommitFeed* feed);
   ~Sequencer();
 
   // Queues a task. After Stop() the task's `done` gets kUnavailable at once.
@@ -168,7 +173,7 @@ class Sequencer {
   SequencerStats stats() const;
 
  private:
-  Sequencer(Store* store, const ServiceConfig& config, CommitListener* listener,
+  Sequencer(Store* store, const ServiceConfig& config, CommitFeed* feed,
             std::unique_ptr<SequencerState> state);
   struct Staged;  // a staged batch handed from the sequencer thread to the committer
 
@@ -182,7 +187,7 @@ class Sequencer {
 
   Store* store_;
   ServiceConfig config_;
-  CommitListener* listener_;
+  CommitFeed* feed_;
   std::unique_ptr<SequencerState> state_;  // touched only by the sequencer thread
   std::atomic<uint64_t> committed_gseq_{0};
 

@@ -1,13 +1,16 @@
 // The sequencer's ordering guarantees: gapless conv_seq under concurrency, user_seq in
 // commit order, group-commit failure handling (abandoned batches, failed commits under
-// the two-stage pipeline), shutdown and the commit listener.
+// the two-stage pipeline), shutdown and the commit feed.
 #include "service/sequencer.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <future>
 #include <latch>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -516,19 +519,23 @@ TEST_F(SequencerTest, TinyCachesAreDroppedAndReloadedWithoutLosingOrder) {
   }
 }
 
-class RecordingListener : public CommitListener {
+// Follows a commit feed and keeps every notice it delivers.
+class NoticeRecorder {
  public:
-  void OnCommit(const CommitNotice& notice) override {
-    std::lock_guard<std::mutex> lock(mu);
-    notices.push_back(notice);
-  }
+  NoticeRecorder()
+      : subscription(feed.Subscribe("recorder", [this](const CommitFeed::Notice& notice) {
+          std::lock_guard<std::mutex> lock(mu);
+          notices.push_back(*notice);
+        })) {}
+  CommitFeed feed;
   std::mutex mu;
   std::vector<CommitNotice> notices;
+  CommitFeed::Subscription subscription;
 };
 
-TEST_F(SequencerTest, ListenerHearsEveryEventInCommitOrder) {
-  RecordingListener listener;
-  listener_ = &listener;
+TEST_F(SequencerTest, FeedHearsEveryEventInCommitOrder) {
+  NoticeRecorder recorder;
+  feed_ = &recorder.feed;
   config_.read_fanout_threshold = 3;
   auto users = MakeUsers(5);
   auto big = core().conversations().CreateGroup(users[0], "big", {users[1], users[2], users[3]});
@@ -545,17 +552,18 @@ TEST_F(SequencerTest, ListenerHearsEveryEventInCommitOrder) {
     });
   }
   for (auto& th : threads) th.join();
-  Close();  // no more commits: the listener has heard everything
+  Close();               // no more commits
+  recorder.feed.Stop();  // every notice delivered: the recorder has heard everything
 
   std::map<UserId, std::vector<InboxEvent>> heard;
   uint64_t last_committed = 0;
   size_t moves = 0;
   Seq last_big_seq = 0;
-  for (const auto& n : listener.notices) {
+  for (const auto& n : recorder.notices) {
     EXPECT_GE(n.committed_gseq, last_committed);
     last_committed = n.committed_gseq;
     for (const auto& e : n.events) heard[e.user_id].push_back(e);
-    for (const auto& m : n.conv_moves) {
+    for (const auto& m : n.head_moves) {
       ++moves;
       EXPECT_EQ(m.conv_id, big->id);
       EXPECT_GT(m.last_seq, last_big_seq);
@@ -566,7 +574,7 @@ TEST_F(SequencerTest, ListenerHearsEveryEventInCommitOrder) {
   }
   EXPECT_EQ(moves, 175u);  // every message to the read-fan-out group, in order
   EXPECT_EQ(last_big_seq, 175u);
-  listener_ = nullptr;
+  feed_ = nullptr;
   core();
   for (UserId u : users) {
     auto inbox = Inbox(u);
@@ -579,20 +587,21 @@ TEST_F(SequencerTest, ListenerHearsEveryEventInCommitOrder) {
   }
 }
 
-TEST_F(SequencerTest, ListenerMemberListFollowsMembershipChanges) {
-  RecordingListener listener;
-  listener_ = &listener;
+TEST_F(SequencerTest, FeedMemberListFollowsMembershipChanges) {
+  NoticeRecorder recorder;
+  feed_ = &recorder.feed;
   config_.read_fanout_threshold = 2;
   auto users = MakeUsers(5);
   auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2]});
   ASSERT_TRUE(g.ok());
   ASSERT_TRUE(g->read_fanout);
   auto moved_to = [&]() -> std::set<UserId> {
-    std::lock_guard<std::mutex> lock(listener.mu);
-    for (auto n = listener.notices.rbegin(); n != listener.notices.rend(); ++n) {
-      if (!n->conv_moves.empty()) {
-        return std::set<UserId>(n->conv_moves.back().members->begin(),
-                                n->conv_moves.back().members->end());
+    recorder.feed.Flush();  // the notices of every acked request
+    std::lock_guard<std::mutex> lock(recorder.mu);
+    for (auto n = recorder.notices.rbegin(); n != recorder.notices.rend(); ++n) {
+      if (!n->head_moves.empty()) {
+        return std::set<UserId>(n->head_moves.back().members->begin(),
+                                n->head_moves.back().members->end());
       }
     }
     return {};
@@ -609,7 +618,38 @@ TEST_F(SequencerTest, ListenerMemberListFollowsMembershipChanges) {
   Send(Id(users[0]), g->id);
   EXPECT_EQ(moved_to(), (std::set<UserId>{users[0], users[3], users[4]}));
   Close();
-  listener_ = nullptr;
+  feed_ = nullptr;
+}
+
+// The committer publishes and moves on: a subscriber stuck in its callback delays pushes,
+// never acks (the hub used to encode pushes on the committer thread, before the acks).
+TEST_F(SequencerTest, AcksDoNotWaitForTheFeedsSubscribers) {
+  CommitFeed feed;
+  feed_ = &feed;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  int heard = 0;
+  auto stuck = feed.Subscribe("stuck", [&](const CommitFeed::Notice&) {
+    std::unique_lock<std::mutex> lock(mu);
+    ++heard;
+    cv.wait(lock, [&] { return open; });
+  });
+  auto users = MakeUsers(2);  // the first commits: the subscriber is now stuck in one
+  auto conv = core().conversations().OpenDirect(users[0], users[1]);
+  ASSERT_TRUE(conv.ok());
+  auto sent = std::async(std::launch::async, [&] { return SendMany(Id(users[0]), conv->id, 20); });
+  EXPECT_EQ(sent.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(heard, 1);
+    open = true;
+  }
+  cv.notify_all();
+  EXPECT_EQ(sent.get().size(), 20u);
+  Close();
+  feed.Stop();
+  feed_ = nullptr;
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ Core& CoreTest::core() {
     }
     std::unique_ptr<Store> opened = std::move(store).value();
     if (wrap_store_) opened = wrap_store_(std::move(opened));
-    auto core = Core::Open(std::move(opened), config_, listener_);
+    auto core = Core::Open(std::move(opened), config_, feed_);
     if (!core.ok()) {
       fprintf(stderr, "open core: %s\n", core.status().ToString().c_str());
       std::abort();

@@ -220,7 +220,7 @@ class CoreTest : public ::testing::Test {
   std::vector<SyncItem> SyncAll(const Identity& who, Seq since = 0, size_t limit = 0);
 
   ServiceConfig config_;
-  CommitListener* listener_ = nullptr;  // passed to Core::Open; must outlive the core
+  CommitFeed* feed_ = nullptr;  // passed to Core::Open; must outlive the core
   // If set, wraps the store before the core is opened on it (a ForwardingStore, say).
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store_;
   TempDir dir_;

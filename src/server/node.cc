@@ -1,0 +1,210 @@
+#include "server/node.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "common/crypto.h"
+#include "common/files.h"
+#include "server/commit_metrics.h"
+#include "store/rocks_store.h"
+
+namespace parley {
+namespace {
+
+// The data directory holds password hashes, tokens' digests and every message: 0700, and
+// an existing one with looser modes (an older parleyd, a copy) is tightened.
+Status PrepareDataDir(const std::string& dir) {
+  if (auto st = CreatePrivateDirs(dir); !st.ok()) {
+    return Status(st.code(), "data directory: " + st.message());
+  }
+  auto tightened = MakeTreePrivate(dir);
+  if (!tightened.ok()) {
+    return Status(tightened.status().code(), "data directory: " + tightened.status().message());
+  }
+  if (*tightened > 0) {
+    spdlog::warn(
+        "data directory {}: {} files and directories were readable by other users; now "
+        "owner-only (0700 directories, 0600 files)",
+        dir, *tightened);
+  }
+  return Status::Ok();
+}
+
+// `checkpoints` (may be null) gets the embedded engine's checkpoints, for online backups.
+Result<std::unique_ptr<Core>> OpenCoreAt(const ServerConfig& config, CommitFeed* feed,
+                                         CheckpointSource** checkpoints = nullptr) {
+  PARLEY_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+  PARLEY_ASSIGN_OR_RETURN(auto store, OpenRocksStore(config.data_dir, config.store));
+  if (checkpoints != nullptr) *checkpoints = store.get();
+  return Core::Open(std::move(store), config.service, feed);
+}
+
+void LogCounters(const ServerConfig& config, Core& core) {
+  auto counters = core.store().LoadCounters();
+  auto stats = core.store().Stats();
+  spdlog::info("parleyd {} store={} durability={}", PARLEY_VERSION, config.data_dir,
+               config.service.durability == Durability::kSync ? "sync" : "buffered");
+  if (counters.ok()) {
+    spdlog::info("status: users={} conversations={} changes={} messages~{} disk_bytes={}",
+                 counters->last_user_id, counters->last_conv_id, counters->last_gseq,
+                 stats.messages, stats.disk_bytes);
+  }
+}
+
+void RegisterProcessMetrics(metrics::Registry& registry, Core& core) {
+  registry.gauge_fn("parley_process_resident_bytes", "Resident memory of parleyd.",
+                    [] { return static_cast<double>(metrics::ProcessRssBytes()); });
+  registry.gauge_fn("parley_process_open_fds", "Open file descriptors of parleyd.",
+                    [] { return static_cast<double>(metrics::OpenFileCount()); });
+  registry.gauge_fn("parley_process_max_fds", "Open-file limit of parleyd.",
+                    [] { return static_cast<double>(metrics::OpenFileLimit()); });
+  registry.gauge_fn("parley_committed_gseq", "Last durable change number.",
+                    [c = &core] { return static_cast<double>(c->sequencer().committed_gseq()); });
+}
+
+void RegisterSearchMetrics(metrics::Registry& registry, search::SearchService& search) {
+  registry.gauge_fn("parley_search_lag_changes", "Committed changes not yet indexed.",
+                    [s = &search] { return static_cast<double>(s->indexer().lag_changes()); });
+  registry.gauge_fn("parley_search_lag_seconds", "Age of the oldest change not yet indexed.",
+                    [s = &search] { return s->indexer().lag_seconds(); });
+  registry.gauge_fn("parley_search_documents", "Messages in the search index.", [s = &search] {
+    auto docs = s->index().docs();
+    return docs.ok() ? static_cast<double>(*docs) : -1.0;
+  });
+}
+
+void RegisterBackupMetrics(metrics::Registry& registry, backup::BackupService& backups) {
+  auto* b = &backups;
+  registry.gauge_fn("parley_backup_last_success_timestamp_seconds",
+                    "When the last backup succeeded (0: never).",
+                    [b] { return static_cast<double>(b->stats().last_success_ms) / 1000.0; });
+  registry.gauge_fn("parley_backup_last_duration_seconds", "How long the last backup took.",
+                    [b] { return b->stats().last_seconds; });
+  registry.gauge_fn("parley_backup_last_stored_bytes",
+                    "Bytes the last backup wrote to the target (compressed).",
+                    [b] { return static_cast<double>(b->stats().last_stored_bytes); });
+  registry.gauge_fn("parley_backup_successes_total", "Backups completed (counter).",
+                    [b] { return static_cast<double>(b->stats().successes); });
+  registry.gauge_fn("parley_backup_failures_total", "Backups failed (counter).",
+                    [b] { return static_cast<double>(b->stats().failures); });
+  registry.gauge_fn("parley_backup_running", "1 while a backup runs.",
+                    [b] { return b->running() ? 1.0 : 0.0; });
+}
+
+}  // namespace
+
+Node::Node(const ServerConfig& config)
+    : config_(config), hub_(config.gateway.max_sessions_per_user) {}
+
+Node::~Node() { Stop(); }
+
+Result<std::unique_ptr<Node>> Node::Start(const ServerConfig& config) {
+  PARLEY_RETURN_IF_ERROR(InitCrypto());
+  std::unique_ptr<Node> node(new Node(config));
+  // On error `node` goes out of scope and its destructor stops what was started.
+  PARLEY_RETURN_IF_ERROR(node->OpenCore());
+  PARLEY_RETURN_IF_ERROR(node->StartSearch());
+  PARLEY_RETURN_IF_ERROR(node->StartBackups());
+  node->StartAdmin();
+  PARLEY_RETURN_IF_ERROR(node->StartGateway());
+  return node;
+}
+
+Status Node::OpenCore() {
+  PARLEY_ASSIGN_OR_RETURN(core_, OpenCoreAt(config_, &feed_, &checkpoints_));
+  LogCounters(config_, *core_);
+  // The metrics first: the delay they measure is then the wait in the feed alone.
+  commit_metrics_ = FollowCommitMetrics(feed_, registry_, {"hub", "search", "metrics"});
+  hub_.Follow(feed_);
+  RegisterProcessMetrics(registry_, *core_);
+  return Status::Ok();
+}
+
+Status Node::StartSearch() {
+  if (!config_.search.enabled) return Status::Ok();
+  auto& indexed = registry_.counter("parley_search_documents_indexed_total",
+                                    "Messages added, replaced or removed in the search index.");
+  search::IndexerOptions options;
+  options.on_batch = [&indexed](size_t docs, double) { indexed.Inc(docs); };
+  const std::string index_path =
+      (std::filesystem::path(config_.data_dir) / "search" / "index.db").string();
+  auto opened = search::SearchService::Open(core_->store(), index_path, config_.search, options);
+  if (!opened.ok()) {
+    return Status(opened.status().code(), "search index: " + opened.status().message());
+  }
+  search_ = std::move(*opened);
+  if (search_->rebuilt()) {
+    spdlog::info(
+        "search index at {} is new or of another format: rebuilding it from the change feed "
+        "in the background",
+        index_path);
+  }
+  RegisterSearchMetrics(registry_, *search_);
+  search_->Start(&feed_);
+  return Status::Ok();
+}
+
+// Scheduled backups and the admin endpoint's backups (one place for the backup wiring).
+Status Node::StartBackups() {
+  if (config_.backup.target.empty()) return Status::Ok();
+  auto opened =
+      backup::BackupService::Open(core_->store(), checkpoints_, config_.data_dir, config_.backup,
+                                  [](const std::string& line) { spdlog::info("audit: {}", line); });
+  if (!opened.ok()) return Status(opened.status().code(), "backups: " + opened.status().message());
+  backups_ = std::move(*opened);
+  RegisterBackupMetrics(registry_, *backups_);
+  backups_->Start();
+  return Status::Ok();
+}
+
+void Node::StartAdmin() {
+  admin_ = std::make_unique<AdminApi>(config_.admin_token, backups_.get(), core_.get());
+  admin_->SetRevokeUser([this](const std::string& name) -> Result<size_t> {
+    auto& accounts = core_->accounts();
+    PARLEY_ASSIGN_OR_RETURN(UserRecord user, accounts.FindUser(name));
+    PARLEY_ASSIGN_OR_RETURN(size_t revoked, accounts.RevokeAll(user.id));
+    hub_.Close(user.id, Hub::Scope::kAllDevices, "", kCloseRevoked,
+               "session revoked: by an administrator");
+    spdlog::info("audit: admin revoked user {} ({} devices)", user.name, revoked);
+    return revoked;
+  });
+}
+
+Status Node::StartGateway() {
+  AdminHandler admin_handler;
+  if (!config_.admin_token.empty()) {
+    admin_handler = [admin = admin_.get()](std::string method, std::string target,
+                                           std::string authorization, std::string body,
+                                           std::function<void(int, std::string)> respond) {
+      admin->Handle(method, target, authorization, body, std::move(respond));
+    };
+  }
+  PARLEY_ASSIGN_OR_RETURN(server_, Server::Start(config_.gateway, *core_, hub_, registry_,
+                                                 search_.get(), std::move(admin_handler)));
+  return Status::Ok();
+}
+
+void Node::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (admin_) admin_->Wait();  // a backup asked for over HTTP completes and is answered first
+  if (server_) server_->Shutdown(std::chrono::seconds(5));
+  if (backups_) backups_->Stop();  // a scheduled backup in progress completes first
+  feed_.Stop();                    // pushes and index wake-ups already queued go out
+  if (search_) search_->Stop();    // its checkpoint is in the index: it resumes there
+  if (core_) {
+    spdlog::info("committing queued writes and closing the store");
+    core_->Shutdown();
+  }
+  server_.reset();
+}
+
+Status LogStoreStatus(const ServerConfig& config) {
+  PARLEY_ASSIGN_OR_RETURN(auto core, OpenCoreAt(config, nullptr));
+  LogCounters(config, *core);
+  core->Shutdown();
+  return Status::Ok();
+}
+
+}  // namespace parley
