@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "client/http_request.h"
+#include "tests/support/command.h"
 #include "tests/support/gateway_fixture.h"
 
 namespace parley {
@@ -45,14 +46,7 @@ int RunCli(const std::string& env, const std::string& args, std::string* out = n
            const std::string& stdin_text = "") {
   std::string cmd = env + " " + std::string(PARLEY_CLI_PATH) + " " + args + " 2>&1";
   if (!stdin_text.empty()) cmd = "printf '%s\\n' '" + stdin_text + "' | " + cmd;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) text.append(buf, n);
-  const int status = ::pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return test::RunCommand(cmd, out);
 }
 
 // A metric's value from the Prometheus text (0 if absent).

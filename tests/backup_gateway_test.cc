@@ -16,7 +16,9 @@
 #include <tuple>
 
 #include "client/http_request.h"
+#include "tests/support/command.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley {
 namespace {
@@ -29,24 +31,10 @@ using namespace std::chrono_literals;
 
 constexpr char kToken[] = "test-admin-token-0123456789";
 
-std::string TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "parley-backup-test-XXXXXX").string();
-  const char* dir = ::mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr);
-  return dir ? dir : "";
-}
-
 // Runs the `parley` CLI; returns its exit code and its stdout in *out.
 int RunCli(const std::string& args, std::string* out = nullptr) {
   const std::string cmd = std::string(PARLEY_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) text.append(buf, n);
-  const int status = ::pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return test::RunCommand(cmd, out);
 }
 
 size_t CountFiles(const fs::path& dir, const std::string& contains = "") {
@@ -111,15 +99,10 @@ class BackupGatewayTest : public testing::GatewayFixture {
  protected:
   void SetUp() override {
     ::unsetenv("PARLEY_ADMIN_TOKEN");  // the tests pass tokens explicitly
-    work_ = TempDir();
     ASSERT_EQ(RunCli("admin backup keygen --out " + Key()), 0);
     StartServer(BackupConfig());
   }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    fs::remove_all(work_, ec);
-  }
+  void TearDown() override { server_.reset(); }
 
   std::string Target() const { return work_ + "/target"; }
   std::string Key() const { return work_ + "/backup.key"; }
@@ -168,7 +151,8 @@ class BackupGatewayTest : public testing::GatewayFixture {
     return c;
   }
 
-  std::string work_;
+  const test::TempDir work_dir_{"parley-backup-test-"};
+  const std::string work_ = work_dir_.path();
 };
 
 TEST_F(BackupGatewayTest, BackupWhileSendingRestoresEveryMessageCursorAndEvent) {

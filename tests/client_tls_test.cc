@@ -25,6 +25,7 @@
 #include "client/event_loop.h"
 #include "client/http_request.h"
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_cert.h"
 
 namespace parley::testing {
@@ -113,13 +114,6 @@ class TlsTestServer {
 
 class ClientTlsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/parley-tls-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // A certificate for `dns`/`ips`, a server presenting it, and its path as a CA file.
   std::string Serve(const std::vector<std::string>& dns, const std::vector<std::string>& ips) {
     auto cert = MakeSelfSignedCert(dns, ips);
@@ -166,7 +160,8 @@ class ClientTlsTest : public ::testing::Test {
   }
 
   client::EventLoop loop_{1};
-  std::string dir_;
+  const test::TempDir tmp_{"parley-tls-test-"};
+  const std::string dir_ = tmp_.path();
   int certs_ = 0;
   std::unique_ptr<TlsTestServer> server_;
 };

@@ -23,7 +23,9 @@
 #include "backup/backup.h"
 #include "backup/codec.h"
 #include "client/http_request.h"
+#include "tests/support/command.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley {
 namespace {
@@ -35,26 +37,12 @@ using namespace std::chrono_literals;
 
 constexpr char kToken[] = "test-admin-token-0123456789";
 
-std::string TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "parley-files-test-XXXXXX").string();
-  const char* dir = ::mkdtemp(tmpl.data());
-  EXPECT_NE(dir, nullptr);
-  return dir ? dir : "";
-}
-
 // Runs the `parley` CLI with a time limit (a CLI that hangs on a forged backup fails the
 // test instead of hanging it); its exit code, and its output in *out.
 int RunCli(const std::string& args, std::string* out = nullptr, const std::string& env = "") {
   const std::string cmd =
       env + " timeout 120 " + std::string(PARLEY_CLI_PATH) + " " + args + " 2>&1 < /dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) text.append(buf, n);
-  const int status = ::pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return test::RunCommand(cmd, out);
 }
 
 mode_t ModeOf(const fs::path& p) {
@@ -100,15 +88,8 @@ std::string ReadFile(const fs::path& p) {
 
 class FilesHardeningTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ::unsetenv("PARLEY_ADMIN_TOKEN");
-    work_ = TempDir();
-  }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    fs::remove_all(work_, ec);
-  }
+  void SetUp() override { ::unsetenv("PARLEY_ADMIN_TOKEN"); }
+  void TearDown() override { server_.reset(); }
 
   std::string Target() const { return work_ + "/target"; }
   std::string KeyPath() const { return work_ + "/backup.key"; }
@@ -229,7 +210,8 @@ class FilesHardeningTest : public ::testing::Test {
   }
 
   static constexpr char kFutureId[] = "20991231T235959000Z-abcdef";
-  std::string work_;
+  const test::TempDir work_dir_{"parley-files-test-"};
+  const std::string work_ = work_dir_.path();
   std::unique_ptr<ServerProcess> server_;
 };
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "client/http_request.h"
+#include "tests/support/command.h"
 #include "tests/support/gateway_fixture.h"
 
 namespace parley {
@@ -28,14 +29,7 @@ constexpr auto kCloseWait = 20s;
 // Runs the `parley` CLI; returns its exit code and its output in *out.
 int RunCli(const std::string& args, std::string* out = nullptr) {
   const std::string cmd = std::string(PARLEY_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  std::string text;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) text.append(buf, n);
-  const int status = ::pclose(p);
-  if (out) *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return test::RunCommand(cmd, out);
 }
 
 class SessionsTest : public GatewayFixture {

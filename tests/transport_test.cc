@@ -29,6 +29,7 @@
 
 #include "client/http_request.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley::testing {
 namespace {
@@ -419,9 +420,6 @@ CertFiles MakeCert(const std::string& dir, const std::string& name, const std::s
 class TlsTest : public TransportTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/parley-tls-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     auto made = MakeCert(dir_, "server", "parley-one");
     // The server reads these paths; a reload reads them again.
     cert_ = dir_ + "/live.crt";
@@ -431,11 +429,7 @@ class TlsTest : public TransportTest {
     fs::permissions(key_, fs::perms::owner_read | fs::perms::owner_write);
     ASSERT_TRUE(Started("[tls]\ncert_file = \"" + cert_ + "\"\nkey_file = \"" + key_ + "\"\n"));
   }
-  void TearDown() override {
-    server_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  void TearDown() override { server_.reset(); }
 
   // A TLS client context that trusts `ca_file` (empty: trusts nothing).
   static std::unique_ptr<asio::ssl::context> ClientContext(const std::string& ca_file) {
@@ -477,7 +471,9 @@ class TlsTest : public TransportTest {
     return TlsConnect(io, s, &cn) ? "" : cn;
   }
 
-  std::string dir_, cert_, key_;
+  const test::TempDir tmp_{"parley-tls-"};
+  const std::string dir_ = tmp_.path();
+  std::string cert_, key_;
 };
 
 TEST_F(TlsTest, ServesHttpsAndWss) {
@@ -577,9 +573,8 @@ TEST_F(TlsTest, SighupReloadsTheCertificateAndKeepsTheOldOneOnError) {
 }
 
 TEST_F(TransportTest, StartRefusesAMismatchedOrPublicKey) {
-  char tmpl[] = "/tmp/parley-tls-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const test::TempDir tmp("parley-tls-");
+  const std::string& dir = tmp.path();
   auto a = MakeCert(dir, "a", "a");
   auto b = MakeCert(dir, "b", "b");
   ServerOptions opts;
@@ -594,8 +589,6 @@ TEST_F(TransportTest, StartRefusesAMismatchedOrPublicKey) {
                      "\"\nkey_file = \"" + a.key + "\"\n";
   auto world_readable = ServerProcess::Start(opts);
   EXPECT_FALSE(world_readable.ok());
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -47,6 +47,7 @@
 #include "search/corpus.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley::bench {
 namespace {
@@ -741,12 +742,13 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
   std::error_code ec;
   if (!o.live_only.empty()) return RunLiveOnly(o);
   const fs::path base = o.dir.empty() ? fs::temp_directory_path() : fs::path(o.dir);
-  std::string tmpl = (base / "parley-backup-bench-XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) {
-    fmt::print(stderr, "parley-bench backup: cannot create a directory in {}\n", base.string());
+  auto root_dir = test::TempDir::Create("parley-backup-bench-", base.string());
+  if (!root_dir.ok()) {
+    fmt::print(stderr, "parley-bench backup: {}\n", root_dir.status().ToString());
     return 1;
   }
-  const fs::path root = tmpl;
+  if (o.keep) root_dir->Keep();
+  const fs::path root = root_dir->path();
   const fs::path data = root / "data", copy = root / "copy", target = root / "target",
                  restored = root / "restore", live_target = root / "target-live";
   const std::string key_file = (root / "backup.key").string();
@@ -773,7 +775,6 @@ int RunBackupScenario(const BackupScenarioOptions& o) {
     live = RunLive(o, data.string(), live_target.string(), key_file);
     if (!live.ok) fmt::print(stderr, "parley-bench backup: live phase: {}\n", live.error);
   }
-  if (!o.keep) fs::remove_all(root, ec);
   return PrintBackupFigures(o, filled, runs, restore, live);
 }
 

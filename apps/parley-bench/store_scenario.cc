@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "scenarios.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley::bench {
 namespace {
@@ -344,14 +346,15 @@ void PrintStoreFigures(const StoreScenarioOptions& o, int pairs, const StoreFigu
 
 int RunStoreScenario(const StoreScenarioOptions& o) {
   std::string dir = o.data_dir;
-  bool temp = dir.empty();
-  if (temp) {
-    char tmpl[] = "/tmp/parley-bench-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-      fmt::print(stderr, "parley-bench: cannot create a temporary directory\n");
+  std::optional<test::TempDir> temp;  // removed at the end, after the core has closed
+  if (dir.empty()) {
+    auto made = test::TempDir::Create("parley-bench-");
+    if (!made.ok()) {
+      fmt::print(stderr, "parley-bench: {}\n", made.status().ToString());
       return 1;
     }
-    dir = tmpl;
+    temp.emplace(std::move(made).value());
+    dir = temp->path();
   }
   ServiceConfig config;
   config.durability = o.buffered ? Durability::kBuffered : Durability::kSync;
@@ -382,7 +385,6 @@ int RunStoreScenario(const StoreScenarioOptions& o) {
   PrintStoreFigures(o, pairs, figures);
 
   core.reset();
-  if (temp) std::filesystem::remove_all(dir);
   return (figures.lost || figures.duplicated || figures.reordered || figures.errors) ? 1 : 0;
 }
 

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <thread>
 
-#include "service/test_util.h"
 #include "store/rocks_store.h"
+#include "tests/support/core_test.h"
 
 namespace parley::backup {
 namespace {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "service/test_util.h"
 #include "store/rocks_store.h"
+#include "tests/support/core_test.h"
 
 namespace parley::backup {
 namespace {

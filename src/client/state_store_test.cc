@@ -10,19 +10,14 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/support/temp_dir.h"
+
 namespace parley::client {
 namespace {
 namespace fs = std::filesystem;
 
 class StateStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/parley-state-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static SessionState Sample() {
     SessionState s;
     s.server = "ws://127.0.0.1:7800";
@@ -61,7 +56,8 @@ class StateStoreTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
-  std::string dir_;
+  const test::TempDir tmp_{"parley-state-"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(StateStoreTest, MissingFileIsAnEmptyState) {
@@ -141,6 +137,14 @@ TEST_F(StateStoreTest, ConcurrentSavesAlwaysLeaveAWholeFile) {
   auto s = a.Load();
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->token, Sample().token);
+  // The file holds one save whole: its cursor is one that some thread wrote.
+  const Seq t = s->cursor / 1000, i = s->cursor % 1000;
+  EXPECT_TRUE(t < 4 && i < 25) << "cursor " << s->cursor << " was never saved";
+  ExpectSame(*s, [&] {
+    SessionState want = Sample();
+    want.cursor = s->cursor;
+    return want;
+  }());
 }
 
 TEST_F(StateStoreTest, CorruptFileIsAnErrorAndIsLeftAlone) {

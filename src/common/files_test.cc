@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/temp_dir.h"
+
 namespace parley {
 namespace {
 
@@ -15,15 +17,6 @@ namespace fs = std::filesystem;
 
 class FilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "parley-files-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   static mode_t ModeOf(const std::string& p) {
     struct stat st {};
     EXPECT_EQ(::lstat(p.c_str(), &st), 0) << p;
@@ -35,7 +28,8 @@ class FilesTest : public ::testing::Test {
     s << in.rdbuf();
     return s.str();
   }
-  std::string dir_;
+  const test::TempDir tmp_{"parley-files-test-"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(FilesTest, AtomicWriteIsPrivateAndReplacesAPlantedSymlinkWithoutWritingThroughIt) {

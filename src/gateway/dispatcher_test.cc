@@ -17,7 +17,7 @@
 
 #include "gateway/command_table.h"
 #include "metrics/metrics.h"
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {

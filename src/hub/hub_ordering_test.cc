@@ -10,7 +10,7 @@
 
 #include "hub/hub.h"
 #include "protocol/decode.h"
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {

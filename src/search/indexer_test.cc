@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "search/corpus.h"
-#include "service/test_util.h"
 #include "store/rocks_store.h"
+#include "tests/support/core_test.h"
 
 namespace parley::search {
 namespace {
@@ -88,12 +88,8 @@ TEST_F(IndexerTest, TheBackgroundThreadFollowsCommitsWithinMoments) {
   indexer.Start();
   auto ack = Send(test::Id(users[0]), conv, "near real time 漫游");
   indexer.Notify(ack.msg_id);
-  bool found = false;
-  for (int i = 0; i < 500 && !found; ++i) {  // at most 5 s
-    found = !Ids(*index, "漫游", {conv}).empty();
-    if (!found) std::this_thread::sleep_for(milliseconds(10));
-  }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(test::WaitUntil([&] { return !Ids(*index, "漫游", {conv}).empty(); },
+                              std::chrono::seconds(5), milliseconds(10)));
   indexer.Stop();
 }
 
@@ -137,12 +133,7 @@ class FlakyStore : public test::ForwardingStore {
 };
 
 TEST_F(IndexerTest, AFailedBatchChangesNothingAndIsRetried) {
-  FlakyStore* flaky = nullptr;
-  wrap_store_ = [&](std::unique_ptr<Store> inner) {
-    auto s = std::make_unique<FlakyStore>(std::move(inner));
-    flaky = s.get();
-    return s;
-  };
+  FlakyStore* flaky = &OpenWrapped<FlakyStore>();
   auto users = MakeUsers(2);
   ConvId conv = Group(users);
   for (int i = 0; i < 30; ++i) Send(test::Id(users[0]), conv, test::Cat("word", i, " common"));

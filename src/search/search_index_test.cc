@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "service/test_util.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley::search {
 namespace {

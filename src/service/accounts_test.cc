@@ -12,22 +12,21 @@
 #include <mutex>
 #include <thread>
 
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
 using test::Cat;
-using test::CoreTest;
 
 constexpr char kPassword[] = "correct horse battery";
 
-class AccountsTest : public CoreTest {
+class AccountsTest : public test::OnEveryStore<test::CoreTest> {
  protected:
   AccountService& accounts() { return core().accounts(); }
 };
 
-TEST_F(AccountsTest, RegistrationRules) {
+TEST_P(AccountsTest, RegistrationRules) {
   auto alice = accounts().Register("Alice", kPassword);  // the only hash computed here
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
   EXPECT_EQ(alice->name, "alice");
@@ -77,7 +76,7 @@ TEST_F(AccountsTest, RegistrationRules) {
   EXPECT_EQ(accounts().GetUser(999).status().code(), Code::kNotFound);
 }
 
-TEST_F(AccountsTest, ConcurrentRegistrationOfOneNameHasOneWinner) {
+TEST_P(AccountsTest, ConcurrentRegistrationOfOneNameHasOneWinner) {
   const std::string hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
   constexpr int kThreads = 8;
   AccountService& acc = accounts();  // opens the core before the threads start
@@ -106,7 +105,7 @@ TEST_F(AccountsTest, ConcurrentRegistrationOfOneNameHasOneWinner) {
   EXPECT_EQ(core().store().LoadCounters()->last_user_id, 3u);
 }
 
-TEST_F(AccountsTest, LoginTokensDevicesLogoutAndRevocation) {
+TEST_P(AccountsTest, LoginTokensDevicesLogoutAndRevocation) {
   auto alice = accounts().Register("alice", kPassword);
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
   const UserId id = alice->id;
@@ -209,13 +208,8 @@ class RendezvousStore : public test::ForwardingStore {
 // Logins racing on one device id must leave one valid token, and a logout must revoke it.
 // (Before AccountService serialised a user's device changes, both logins stored a token
 // and the first one could never be revoked.)
-TEST_F(AccountsTest, ConcurrentLoginsOnOneDeviceLeaveNoUnrevocableToken) {
-  RendezvousStore* store = nullptr;
-  wrap_store_ = [&](std::unique_ptr<Store> inner) -> std::unique_ptr<Store> {
-    auto wrapped = std::make_unique<RendezvousStore>(std::move(inner));
-    store = wrapped.get();
-    return wrapped;
-  };
+TEST_P(AccountsTest, ConcurrentLoginsOnOneDeviceLeaveNoUnrevocableToken) {
+  RendezvousStore* store = &OpenWrapped<RendezvousStore>();
   auto alice = accounts().Register("alice", kPassword);
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
   AccountService& acc = accounts();
@@ -244,7 +238,7 @@ TEST_F(AccountsTest, ConcurrentLoginsOnOneDeviceLeaveNoUnrevocableToken) {
 
 // Tokens expire after token_ttl_ms without use; each use slides the expiry, and last-seen
 // writes are throttled to TouchInterval() (ttl / 8 here).
-TEST_F(AccountsTest, TokensExpireUnusedAndSlideOnUse) {
+TEST_P(AccountsTest, TokensExpireUnusedAndSlideOnUse) {
   config_.password_cost = PasswordCost::kMinimum;
   config_.token_ttl_ms = 8000;
   AccountService& acc = accounts();
@@ -291,7 +285,7 @@ TEST_F(AccountsTest, TokensExpireUnusedAndSlideOnUse) {
   EXPECT_EQ(acc.Touch(who).code(), Code::kNotFound);
 }
 
-TEST_F(AccountsTest, NoLifetimeMeansTokensNeverExpire) {
+TEST_P(AccountsTest, NoLifetimeMeansTokensNeverExpire) {
   config_.password_cost = PasswordCost::kMinimum;
   config_.token_ttl_ms = 0;
   AccountService& acc = accounts();
@@ -305,7 +299,7 @@ TEST_F(AccountsTest, NoLifetimeMeansTokensNeverExpire) {
   EXPECT_EQ(acc.TouchInterval(), 3600 * 1000);
 }
 
-TEST_F(AccountsTest, ChangePasswordRevokesEveryOtherDevice) {
+TEST_P(AccountsTest, ChangePasswordRevokesEveryOtherDevice) {
   config_.password_cost = PasswordCost::kMinimum;
   AccountService& acc = accounts();
   ASSERT_TRUE(acc.Register("alice", kPassword).ok());
@@ -335,7 +329,7 @@ TEST_F(AccountsTest, ChangePasswordRevokesEveryOtherDevice) {
   EXPECT_TRUE(acc.Login("alice", "new password 1", "laptop").ok());
 }
 
-TEST_F(AccountsTest, RevokeOneDeviceOrAllOthers) {
+TEST_P(AccountsTest, RevokeOneDeviceOrAllOthers) {
   config_.password_cost = PasswordCost::kMinimum;
   AccountService& acc = accounts();
   ASSERT_TRUE(acc.Register("alice", kPassword).ok());
@@ -355,6 +349,8 @@ TEST_F(AccountsTest, RevokeOneDeviceOrAllOthers) {
   EXPECT_TRUE(acc.Authenticate(phone->token).ok());
   EXPECT_EQ(acc.Authenticate(tablet->token).status().code(), Code::kUnauthenticated);
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(AccountsTest);
 
 }  // namespace
 }  // namespace parley

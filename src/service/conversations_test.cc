@@ -9,16 +9,15 @@
 #include <set>
 #include <thread>
 
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
 using test::Cat;
-using test::CoreTest;
 using test::Id;
 
-class ConversationsTest : public CoreTest {
+class ConversationsTest : public test::OnEveryStore<test::CoreTest> {
  protected:
   ConversationService& convs() { return core().conversations(); }
 
@@ -42,7 +41,7 @@ class ConversationsTest : public CoreTest {
   }
 };
 
-TEST_F(ConversationsTest, OpenDirectIsOneConversationBothWays) {
+TEST_P(ConversationsTest, OpenDirectIsOneConversationBothWays) {
   auto users = MakeUsers(3);
   const UserId a = users[0], b = users[1];
   auto ab = convs().OpenDirect(a, b);
@@ -82,7 +81,7 @@ TEST_F(ConversationsTest, OpenDirectIsOneConversationBothWays) {
   EXPECT_EQ(again->id, ab->id);
 }
 
-TEST_F(ConversationsTest, ConcurrentOpenDirectCreatesOneConversation) {
+TEST_P(ConversationsTest, ConcurrentOpenDirectCreatesOneConversation) {
   constexpr int kThreads = 8, kRounds = 6;
   auto users = MakeUsers(2 * kRounds);
   for (int round = 0; round < kRounds; ++round) {
@@ -112,7 +111,7 @@ TEST_F(ConversationsTest, ConcurrentOpenDirectCreatesOneConversation) {
   }
 }
 
-TEST_F(ConversationsTest, CreateGroupValidatesAndDeduplicates) {
+TEST_P(ConversationsTest, CreateGroupValidatesAndDeduplicates) {
   auto users = MakeUsers(4);
   const UserId owner = users[0];
   EXPECT_EQ(convs().CreateGroup(owner, "", {users[1]}).status().code(), Code::kInvalidArgument);
@@ -149,7 +148,7 @@ TEST_F(ConversationsTest, CreateGroupValidatesAndDeduplicates) {
   EXPECT_EQ(MemberIds(g->id).size(), 3u);
 }
 
-TEST_F(ConversationsTest, RoleRules) {
+TEST_P(ConversationsTest, RoleRules) {
   auto users = MakeUsers(7);
   const UserId owner = users[0], admin = users[1], m1 = users[2], m2 = users[3], m3 = users[4],
                outsider = users[5], late = users[6];
@@ -224,7 +223,7 @@ TEST_F(ConversationsTest, RoleRules) {
   EXPECT_EQ(convs().Leave(outsider, id).code(), Code::kNotMember);
 }
 
-TEST_F(ConversationsTest, OwnerLeavingHandsOwnershipOver) {
+TEST_P(ConversationsTest, OwnerLeavingHandsOwnershipOver) {
   auto users = MakeUsers(5);
   const UserId owner = users[0];
   // Joined in this order: owner, then users[1..2] at creation, users[3], users[4] later.
@@ -269,7 +268,7 @@ TEST_F(ConversationsTest, OwnerLeavingHandsOwnershipOver) {
   EXPECT_TRUE(MemberIds(g->id).empty());
 }
 
-TEST_F(ConversationsTest, MembershipEventsReachTheMembers) {
+TEST_P(ConversationsTest, MembershipEventsReachTheMembers) {
   auto users = MakeUsers(4);
   const UserId owner = users[0], m1 = users[1], m2 = users[2], newcomer = users[3];
   auto g = convs().CreateGroup(owner, "events", {m1, m2});
@@ -324,7 +323,7 @@ TEST_F(ConversationsTest, MembershipEventsReachTheMembers) {
   EXPECT_EQ(EventsAfter(newcomer, mark[3]).size(), 1u);
 }
 
-TEST_F(ConversationsTest, GroupSwitchesToReadFanoutWhenItGrows) {
+TEST_P(ConversationsTest, GroupSwitchesToReadFanoutWhenItGrows) {
   config_.read_fanout_threshold = 5;
   auto users = MakeUsers(8);
   auto g = convs().CreateGroup(users[0], "growing", {users[1], users[2], users[3]});
@@ -340,6 +339,7 @@ TEST_F(ConversationsTest, GroupSwitchesToReadFanoutWhenItGrows) {
   EXPECT_EQ(conv->member_count, 7u);
   auto members = core().store().ListMembers(g->id);
   ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 7u);
   for (const auto& m : *members) EXPECT_TRUE(m.read_fanout);
   auto memberships = core().store().ListUserConversations(users[2]);
   ASSERT_TRUE(memberships.ok());
@@ -363,7 +363,7 @@ TEST_F(ConversationsTest, GroupSwitchesToReadFanoutWhenItGrows) {
   EXPECT_EQ(LastUserSeq(users[2]), before);
 }
 
-TEST_F(ConversationsTest, FiveThousandMemberGroupUsesReadFanout) {
+TEST_P(ConversationsTest, FiveThousandMemberGroupUsesReadFanout) {
   constexpr int kMembers = 5000;
   auto users = MakeUsers(kMembers + 1);
   ASSERT_EQ(users.size(), static_cast<size_t>(kMembers + 1));
@@ -447,7 +447,7 @@ TEST_F(ConversationsTest, FiveThousandMemberGroupUsesReadFanout) {
             static_cast<uint32_t>(kMembers + 1));
 }
 
-TEST_F(ConversationsTest, WriteFanoutGroupOfFiftyDeliversEveryMessageOnceInOrder) {
+TEST_P(ConversationsTest, WriteFanoutGroupOfFiftyDeliversEveryMessageOnceInOrder) {
   constexpr int kMembers = 50, kSenders = 5, kPerSender = 40;
   auto users = MakeUsers(kMembers);
   auto g =
@@ -481,6 +481,8 @@ TEST_F(ConversationsTest, WriteFanoutGroupOfFiftyDeliversEveryMessageOnceInOrder
     for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1) << "user " << u;
   }
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(ConversationsTest);
 
 }  // namespace
 }  // namespace parley

@@ -7,14 +7,12 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
@@ -22,6 +20,7 @@
 #include "common/clock.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
+#include "tests/support/temp_dir.h"
 
 #ifndef CRASH_WRITER_PATH
 #error "CRASH_WRITER_PATH must name the crash_writer binary"
@@ -183,23 +182,9 @@ Seq CheckStore(const std::string& dir, const std::map<Seq, Ack>& acked) {
   return head->last_seq;
 }
 
-// A fresh directory under /tmp, removed at the end of the test.
-struct TempDir {
-  TempDir() {
-    std::string tmpl = "/tmp/parley_crash_test_XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) std::filesystem::remove_all(path, ec);
-  }
-  std::string path;
-};
-
 TEST(Crash, AcknowledgedMessagesSurviveSigkill) {
-  TempDir tmp;
-  ASSERT_FALSE(tmp.path.empty());
-  const std::string& dir = tmp.path;
+  test::TempDir tmp("parley-crash-test-");
+  const std::string& dir = tmp.path();
   std::map<Seq, Ack> acked;
   Seq head = 0;
   for (int round = 0; round < 2; ++round) {

@@ -6,30 +6,18 @@
 
 #include "common/clock.h"
 #include "service/messaging.h"
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
-using test::CoreTest;
 using test::Id;
 using test::Results;
+using test::WaitPast;
 using namespace std::chrono_literals;
 
-class EditTest : public CoreTest {
+class EditTest : public test::OnEveryStore<test::DirectConvTest> {
  protected:
-  // Two users with a direct conversation, and an outsider.
-  void SetUpDirect() {
-    auto users = MakeUsers(3);
-    ASSERT_EQ(users.size(), 3u);
-    a_ = users[0];
-    b_ = users[1];
-    outsider_ = users[2];
-    auto conv = core().conversations().OpenDirect(a_, b_);
-    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-    conv_ = conv->id;
-  }
-
   Result<EditReply> Edit(UserId who, Seq seq, std::string body, ConvId conv = 0) {
     return core().messages().EditSync(Id(who), conv ? conv : conv_, seq, std::move(body));
   }
@@ -54,20 +42,9 @@ class EditTest : public CoreTest {
     return Snapshot{m->body,         m->edited_ms,    core().store().GetConvHead(conv_)->last_gseq,
                     LastUserSeq(a_), LastUserSeq(b_), Changes()};
   }
-
-  UserId a_ = 0, b_ = 0, outsider_ = 0;
-  ConvId conv_ = 0;
 };
 
-// Waits (bounded) until more than `window_ms` has passed since `since_ms`.
-void WaitPast(int64_t since_ms, int64_t window_ms) {
-  for (int i = 0; i < 5000 && NowMillis() - since_ms <= window_ms + 1; ++i) {
-    std::this_thread::sleep_for(2ms);
-  }
-  ASSERT_GT(NowMillis() - since_ms, window_ms + 1);
-}
-
-TEST_F(EditTest, SenderEditsAndEveryMemberSeesTheNewBody) {
+TEST_P(EditTest, SenderEditsAndEveryMemberSeesTheNewBody) {
   SetUpDirect();
   const size_t changes_before = Changes();
   SendAck first = Send(Id(a_, "laptop"), conv_, "helo wrold");
@@ -148,7 +125,7 @@ TEST_F(EditTest, SenderEditsAndEveryMemberSeesTheNewBody) {
   EXPECT_EQ(Changes(), changes_before + 4);  // two messages, two edits
 }
 
-TEST_F(EditTest, OthersAndBadRequestsAreRefusedAndChangeNothing) {
+TEST_P(EditTest, OthersAndBadRequestsAreRefusedAndChangeNothing) {
   SetUpDirect();
   SendAck mine = Send(Id(a_), conv_, "original");
   SendAck custom = core()
@@ -176,7 +153,7 @@ TEST_F(EditTest, OthersAndBadRequestsAreRefusedAndChangeNothing) {
   EXPECT_TRUE(Edit(a_, mine.seq, std::string(config_.max_message_bytes, 'y')).ok());
 }
 
-TEST_F(EditTest, IdenticalBodyIsANoOp) {
+TEST_P(EditTest, IdenticalBodyIsANoOp) {
   SetUpDirect();
   SendAck sent = Send(Id(a_), conv_, "same");
   Snapshot before = Snap(sent.seq);
@@ -194,7 +171,7 @@ TEST_F(EditTest, IdenticalBodyIsANoOp) {
   EXPECT_TRUE(Snap(sent.seq) == before);
 }
 
-TEST_F(EditTest, RecalledMessagesCannotBeEdited) {
+TEST_P(EditTest, RecalledMessagesCannotBeEdited) {
   SetUpDirect();
   SendAck gone = Send(Id(a_), conv_, "regret");
   ASSERT_TRUE(core().messages().RecallSync(Id(a_), conv_, gone.seq).ok());
@@ -218,7 +195,7 @@ TEST_F(EditTest, RecalledMessagesCannotBeEdited) {
   EXPECT_TRUE(m->body.empty());
 }
 
-TEST_F(EditTest, QueuedEditsApplyInOrder) {
+TEST_P(EditTest, QueuedEditsApplyInOrder) {
   SetUpDirect();
   SendAck sent = Send(Id(a_), conv_, "v0");
   const size_t changes = Changes();
@@ -238,7 +215,7 @@ TEST_F(EditTest, QueuedEditsApplyInOrder) {
   EXPECT_EQ(Changes(), changes + kEdits + 1);
 }
 
-TEST_F(EditTest, EditWindow) {
+TEST_P(EditTest, EditWindow) {
   config_.edit_window_ms = 50;
   SetUpDirect();
   SendAck old = Send(Id(a_), conv_, "old");
@@ -254,7 +231,7 @@ TEST_F(EditTest, EditWindow) {
   }
 }
 
-TEST_F(EditTest, WindowZeroTurnsEditingOff) {
+TEST_P(EditTest, WindowZeroTurnsEditingOff) {
   config_.edit_window_ms = 0;
   SetUpDirect();
   SendAck sent = Send(Id(a_), conv_, "final");
@@ -262,7 +239,7 @@ TEST_F(EditTest, WindowZeroTurnsEditingOff) {
   EXPECT_EQ(core().store().GetMessage(conv_, sent.seq)->body, "final");
 }
 
-TEST_F(EditTest, ReadFanoutGroupsStillTellEveryMember) {
+TEST_P(EditTest, ReadFanoutGroupsStillTellEveryMember) {
   config_.read_fanout_threshold = 2;
   auto users = MakeUsers(4);
   auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2], users[3]});
@@ -283,6 +260,8 @@ TEST_F(EditTest, ReadFanoutGroupsStillTellEveryMember) {
     EXPECT_EQ(items[0].message->body, "big group");
   }
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(EditTest);
 
 }  // namespace
 }  // namespace parley

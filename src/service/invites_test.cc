@@ -9,17 +9,16 @@
 #include <vector>
 
 #include "common/crypto.h"
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
 using test::Cat;
-using test::CoreTest;
 
 constexpr char kPassword[] = "correct horse battery";
 
-class InvitesTest : public CoreTest {
+class InvitesTest : public test::OnEveryStore<test::CoreTest> {
  protected:
   InvitesTest() { config_.password_cost = PasswordCost::kMinimum; }
   InviteService& invites() { return core().invites(); }
@@ -29,7 +28,7 @@ class InvitesTest : public CoreTest {
   }
 };
 
-TEST_F(InvitesTest, PolicyOpenInviteClosed) {
+TEST_P(InvitesTest, PolicyOpenInviteClosed) {
   EXPECT_TRUE(Register("open1", "", RegistrationPolicy::kOpen).ok());
   auto closed = Register("closed1", "", RegistrationPolicy::kClosed);
   EXPECT_EQ(closed.status().code(), Code::kPermissionDenied);
@@ -41,7 +40,7 @@ TEST_F(InvitesTest, PolicyOpenInviteClosed) {
   EXPECT_EQ(core().accounts().FindUser("invite1").status().code(), Code::kNotFound);
 }
 
-TEST_F(InvitesTest, SingleUseRegistersExactlyOneOfManyRacers) {
+TEST_P(InvitesTest, SingleUseRegistersExactlyOneOfManyRacers) {
   auto invite = invites().Create(1, 0);
   ASSERT_TRUE(invite.ok()) << invite.status().ToString();
   // Only the digest is stored.
@@ -62,7 +61,7 @@ TEST_F(InvitesTest, SingleUseRegistersExactlyOneOfManyRacers) {
   EXPECT_EQ(core().store().GetInvite(Digest(invite->token)).status().code(), Code::kNotFound);
 }
 
-TEST_F(InvitesTest, FailedRegistrationGivesTheUseBack) {
+TEST_P(InvitesTest, FailedRegistrationGivesTheUseBack) {
   ASSERT_TRUE(Register("taken", "", RegistrationPolicy::kOpen).ok());
   auto invite = invites().Create(1, 0);
   ASSERT_TRUE(invite.ok());
@@ -74,7 +73,7 @@ TEST_F(InvitesTest, FailedRegistrationGivesTheUseBack) {
   EXPECT_EQ(Register("fresh2", invite->token).status().code(), Code::kPermissionDenied);
 }
 
-TEST_F(InvitesTest, UsesExpiryAndRestart) {
+TEST_P(InvitesTest, UsesExpiryAndRestart) {
   auto three = invites().Create(3, 0);
   ASSERT_TRUE(three.ok());
   auto expired = invites().Create(5, 1);  // 1 ms
@@ -89,6 +88,8 @@ TEST_F(InvitesTest, UsesExpiryAndRestart) {
   EXPECT_EQ(invites().Create(0, 0).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(invites().Create(1, -1).status().code(), Code::kInvalidArgument);
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(InvitesTest);
 
 }  // namespace
 }  // namespace parley

@@ -5,15 +5,14 @@
 
 #include <algorithm>
 
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
-using test::CoreTest;
 using test::Id;
 
-class MembershipRulesTest : public CoreTest {
+class MembershipRulesTest : public test::OnEveryStore<test::CoreTest> {
  protected:
   ConversationService& convs() { return core().conversations(); }
   BlockService& blocks() { return core().blocks(); }
@@ -27,7 +26,7 @@ class MembershipRulesTest : public CoreTest {
   }
 };
 
-TEST_F(MembershipRulesTest, RemovedMemberSyncKeepsOnlyTheirOwnJoinAndLeave) {
+TEST_P(MembershipRulesTest, RemovedMemberSyncKeepsOnlyTheirOwnJoinAndLeave) {
   auto u = MakeUsers(3);
   auto g = convs().CreateGroup(u[0], "g", {u[1], u[2]});
   ASSERT_TRUE(g.ok());
@@ -66,7 +65,7 @@ TEST_F(MembershipRulesTest, RemovedMemberSyncKeepsOnlyTheirOwnJoinAndLeave) {
   EXPECT_EQ(page->messages.size(), 3u);
 }
 
-TEST_F(MembershipRulesTest, LeaverIsTreatedLikeRemoved) {
+TEST_P(MembershipRulesTest, LeaverIsTreatedLikeRemoved) {
   auto u = MakeUsers(2);
   auto g = convs().CreateGroup(u[0], "g", {u[1]});
   ASSERT_TRUE(g.ok());
@@ -79,7 +78,7 @@ TEST_F(MembershipRulesTest, LeaverIsTreatedLikeRemoved) {
   EXPECT_EQ(items[2].event.type, EventType::kMemberLeft);
 }
 
-TEST_F(MembershipRulesTest, OpenedDirectIsHiddenFromPeerUntilFirstMessage) {
+TEST_P(MembershipRulesTest, OpenedDirectIsHiddenFromPeerUntilFirstMessage) {
   auto u = MakeUsers(2);
   const UserId a = u[0], b = u[1];
   auto c = convs().OpenDirect(a, b);
@@ -117,7 +116,7 @@ TEST_F(MembershipRulesTest, OpenedDirectIsHiddenFromPeerUntilFirstMessage) {
   EXPECT_TRUE(Lists(b, c->id));
 }
 
-TEST_F(MembershipRulesTest, PeerOpeningTooSeesItAtOnce) {
+TEST_P(MembershipRulesTest, PeerOpeningTooSeesItAtOnce) {
   auto u = MakeUsers(2);
   auto c = convs().OpenDirect(u[0], u[1]);
   ASSERT_TRUE(c.ok());
@@ -129,7 +128,7 @@ TEST_F(MembershipRulesTest, PeerOpeningTooSeesItAtOnce) {
   EXPECT_EQ(Inbox(u[1]).size(), 1u);
 }
 
-TEST_F(MembershipRulesTest, BlockRefusesDirectMessagesOpensAndAdds) {
+TEST_P(MembershipRulesTest, BlockRefusesDirectMessagesOpensAndAdds) {
   auto u = MakeUsers(4);
   const UserId a = u[0], b = u[1];
   auto ab = convs().OpenDirect(b, a);
@@ -169,7 +168,7 @@ TEST_F(MembershipRulesTest, BlockRefusesDirectMessagesOpensAndAdds) {
   EXPECT_TRUE(blocks().List(a)->empty());
 }
 
-TEST_F(MembershipRulesTest, BlockBadInput) {
+TEST_P(MembershipRulesTest, BlockBadInput) {
   auto u = MakeUsers(1);
   EXPECT_EQ(blocks().Block(u[0], u[0]).code(), Code::kInvalidArgument);
   EXPECT_EQ(blocks().Block(u[0], 999999).code(), Code::kNotFound);
@@ -179,7 +178,7 @@ TEST_F(MembershipRulesTest, BlockBadInput) {
 
 // A block staged in the same batch as a send queued behind it refuses that send: the
 // check sees blocks that are not durable yet.
-TEST_F(MembershipRulesTest, SendQueuedAfterBlockIsRefused) {
+TEST_P(MembershipRulesTest, SendQueuedAfterBlockIsRefused) {
   auto u = MakeUsers(2);
   auto c = convs().OpenDirect(u[1], u[0]);
   ASSERT_TRUE(c.ok());
@@ -192,6 +191,8 @@ TEST_F(MembershipRulesTest, SendQueuedAfterBlockIsRefused) {
                       [](const Status&) {}});
   EXPECT_EQ(TrySend(Id(u[1]), c->id, "x").status().code(), Code::kPermissionDenied);
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(MembershipRulesTest);
 
 }  // namespace
 }  // namespace parley

@@ -10,15 +10,15 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
 using test::Cat;
-using test::CoreTest;
 using test::Id;
 using test::Results;
+using test::WaitPast;
 using namespace std::chrono_literals;
 
 SendRequest Req(ConvId conv, std::string cmid, std::string body = "hi",
@@ -31,20 +31,8 @@ SendRequest Req(ConvId conv, std::string cmid, std::string body = "hi",
   return r;
 }
 
-class MessagingTest : public CoreTest {
+class MessagingTest : public test::OnEveryStore<test::DirectConvTest> {
  protected:
-  // Two users with a direct conversation, and an outsider.
-  void SetUpDirect() {
-    auto users = MakeUsers(3);
-    ASSERT_EQ(users.size(), 3u);
-    a_ = users[0];
-    b_ = users[1];
-    outsider_ = users[2];
-    auto conv = core().conversations().OpenDirect(a_, b_);
-    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-    conv_ = conv->id;
-  }
-
   // What a request that must change nothing could have changed.
   struct Snapshot {
     Seq head;
@@ -74,12 +62,9 @@ class MessagingTest : public CoreTest {
     s.changes = core().store().ScanChanges(0, SIZE_MAX)->size();
     return s;
   }
-
-  UserId a_ = 0, b_ = 0, outsider_ = 0;
-  ConvId conv_ = 0;
 };
 
-TEST_F(MessagingTest, SendStoresMessageEventsChangeAndCursor) {
+TEST_P(MessagingTest, SendStoresMessageEventsChangeAndCursor) {
   SetUpDirect();
   const Seq a_before = LastUserSeq(a_), b_before = LastUserSeq(b_);
   auto ack = core().messages().SendSync(Id(a_, "phone"), Req(conv_, "m1", "héllo 消息"));
@@ -133,7 +118,7 @@ TEST_F(MessagingTest, SendStoresMessageEventsChangeAndCursor) {
 
 // --- idempotent send
 
-TEST_F(MessagingTest, RetryReturnsTheFirstAckAndStoresNothing) {
+TEST_P(MessagingTest, RetryReturnsTheFirstAckAndStoresNothing) {
   SetUpDirect();
   auto first = core().messages().SendSync(Id(a_), Req(conv_, "same-id", "one"));
   ASSERT_TRUE(first.ok());
@@ -170,7 +155,7 @@ TEST_F(MessagingTest, RetryReturnsTheFirstAckAndStoresNothing) {
 
 // Issue 10, item 14: a client_msg_id reused for another message is refused, not answered
 // with the first ack (which would silently drop the new message).
-TEST_F(MessagingTest, ReusedIdWithOtherContentIsAnIdempotencyConflict) {
+TEST_P(MessagingTest, ReusedIdWithOtherContentIsAnIdempotencyConflict) {
   SetUpDirect();
   auto first = core().messages().SendSync(Id(a_, "phone"), Req(conv_, "key-1", "one"));
   ASSERT_TRUE(first.ok());
@@ -205,7 +190,7 @@ TEST_F(MessagingTest, ReusedIdWithOtherContentIsAnIdempotencyConflict) {
 
 // Dedup records written by the build before request digests: the stored message stands in
 // for the original request while its body is still the original one.
-TEST_F(MessagingTest, RecordsWithoutDigestAreComparedWithTheStoredMessage) {
+TEST_P(MessagingTest, RecordsWithoutDigestAreComparedWithTheStoredMessage) {
   SetUpDirect();
   auto plain = core().messages().SendSync(Id(a_), Req(conv_, "old-1", "original"));
   auto edited = core().messages().SendSync(Id(a_), Req(conv_, "old-2", "before edit"));
@@ -246,7 +231,7 @@ TEST_F(MessagingTest, RecordsWithoutDigestAreComparedWithTheStoredMessage) {
   EXPECT_EQ(retry->msg_id, edited->msg_id);
 }
 
-TEST_F(MessagingTest, ConcurrentRetriesStoreExactlyOneMessage) {
+TEST_P(MessagingTest, ConcurrentRetriesStoreExactlyOneMessage) {
   SetUpDirect();
   Send(Id(b_), conv_);
   constexpr int kThreads = 8, kRounds = 5;
@@ -279,7 +264,7 @@ TEST_F(MessagingTest, ConcurrentRetriesStoreExactlyOneMessage) {
   EXPECT_EQ(AllMessages(conv_).size(), 1u + kRounds);
 }
 
-TEST_F(MessagingTest, ReusingAnIdInAnotherConversationIsRejected) {
+TEST_P(MessagingTest, ReusingAnIdInAnotherConversationIsRejected) {
   SetUpDirect();
   auto other = core().conversations().OpenDirect(a_, outsider_);
   ASSERT_TRUE(other.ok());
@@ -300,7 +285,7 @@ TEST_F(MessagingTest, ReusingAnIdInAnotherConversationIsRejected) {
 
 // --- membership
 
-TEST_F(MessagingTest, NonMembersAreRefusedAndNothingChanges) {
+TEST_P(MessagingTest, NonMembersAreRefusedAndNothingChanges) {
   SetUpDirect();
   Send(Id(a_), conv_);
   Send(Id(b_), conv_);
@@ -345,7 +330,7 @@ TEST_F(MessagingTest, NonMembersAreRefusedAndNothingChanges) {
 
 // --- validation
 
-TEST_F(MessagingTest, InvalidRequestsAreRejectedAndChangeNothing) {
+TEST_P(MessagingTest, InvalidRequestsAreRejectedAndChangeNothing) {
   config_.max_message_bytes = 1000;
   SetUpDirect();
   Send(Id(a_), conv_);
@@ -398,7 +383,7 @@ TEST_F(MessagingTest, InvalidRequestsAreRejectedAndChangeNothing) {
 
 // --- read cursors
 
-TEST_F(MessagingTest, ReadCursorMovesForwardOnlyAndNotifiesBothSides) {
+TEST_P(MessagingTest, ReadCursorMovesForwardOnlyAndNotifiesBothSides) {
   SetUpDirect();
   for (int i = 0; i < 5; ++i) Send(Id(a_), conv_);
   auto unread = [&](UserId u) -> std::pair<Seq, uint64_t> {
@@ -461,7 +446,7 @@ TEST_F(MessagingTest, ReadCursorMovesForwardOnlyAndNotifiesBothSides) {
   EXPECT_EQ(again->read_seq, 6u);
 }
 
-TEST_F(MessagingTest, GroupReadGoesOnlyToOwnInbox) {
+TEST_P(MessagingTest, GroupReadGoesOnlyToOwnInbox) {
   auto users = MakeUsers(3);
   auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2]});
   ASSERT_TRUE(g.ok());
@@ -478,7 +463,7 @@ TEST_F(MessagingTest, GroupReadGoesOnlyToOwnInbox) {
   EXPECT_EQ(LastUserSeq(users[2]), before[2]);
 }
 
-TEST_F(MessagingTest, ConcurrentMarkReadNeverMovesBack) {
+TEST_P(MessagingTest, ConcurrentMarkReadNeverMovesBack) {
   SetUpDirect();
   SendMany(Id(a_), conv_, 300);
   const Seq inbox_before = LastUserSeq(b_);
@@ -519,7 +504,7 @@ TEST_F(MessagingTest, ConcurrentMarkReadNeverMovesBack) {
 
 // --- recall
 
-TEST_F(MessagingTest, SenderRecallsWithinTheWindow) {
+TEST_P(MessagingTest, SenderRecallsWithinTheWindow) {
   SetUpDirect();
   SendAck first = Send(Id(a_), conv_, "oops");
   SendAck second = Send(Id(a_), conv_, "fine");
@@ -591,15 +576,7 @@ TEST_F(MessagingTest, SenderRecallsWithinTheWindow) {
   EXPECT_TRUE(Snap() == before);
 }
 
-// Waits (bounded) until more than `window_ms` has passed since `since_ms`.
-void WaitPast(int64_t since_ms, int64_t window_ms) {
-  for (int i = 0; i < 5000 && NowMillis() - since_ms <= window_ms + 1; ++i) {
-    std::this_thread::sleep_for(2ms);
-  }
-  ASSERT_GT(NowMillis() - since_ms, window_ms + 1);
-}
-
-TEST_F(MessagingTest, RecallWindowAndModerators) {
+TEST_P(MessagingTest, RecallWindowAndModerators) {
   config_.recall_window_ms = 50;
   auto users = MakeUsers(5);
   const UserId owner = users[0], admin = users[1], m1 = users[2], m2 = users[3];
@@ -647,7 +624,7 @@ TEST_F(MessagingTest, RecallWindowAndModerators) {
   EXPECT_EQ(core().messages().RecallSync(Id(admin), g->id, z.seq).code(), Code::kPermissionDenied);
 }
 
-TEST_F(MessagingTest, RecallWithinAFreshWindowSucceedsForTheSender) {
+TEST_P(MessagingTest, RecallWithinAFreshWindowSucceedsForTheSender) {
   config_.recall_window_ms = 60 * 1000;
   SetUpDirect();
   SendAck a = Send(Id(a_), conv_);
@@ -663,12 +640,13 @@ TEST_F(MessagingTest, RecallWithinAFreshWindowSucceedsForTheSender) {
   }
 }
 
-TEST_F(MessagingTest, RacingRecallsOfOneMessageTellMembersOnce) {
+TEST_P(MessagingTest, RacingRecallsOfOneMessageTellMembersOnce) {
   auto users = MakeUsers(3);
   auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2]});
   ASSERT_TRUE(g.ok());
   ASSERT_TRUE(core().conversations().SetRole(users[0], g->id, users[1], Role::kAdmin).ok());
   std::vector<SendAck> acks = SendMany(Id(users[2]), g->id, 20);
+  ASSERT_EQ(acks.size(), 20u);
   const Seq before = LastUserSeq(users[2]);
   const size_t changes_before = core().store().ScanChanges(0, SIZE_MAX)->size();
   // The sender and both moderators recall the same messages at once: each message is
@@ -684,13 +662,17 @@ TEST_F(MessagingTest, RacingRecallsOfOneMessageTellMembersOnce) {
     ASSERT_TRUE(recalls[i].ok()) << i << ": " << recalls[i].status().ToString();
     EXPECT_EQ(*recalls[i], i % 3 == 0) << "only the first recall changes anything";
   }
-  for (const auto& m : AllMessages(g->id)) {
+  const auto stored = AllMessages(g->id);
+  ASSERT_EQ(stored.size(), acks.size());
+  for (const auto& m : stored) {
     EXPECT_TRUE(m.recalled);
     EXPECT_EQ(m.recalled_by, users[2]);
   }
   EXPECT_EQ(LastUserSeq(users[2]), before + acks.size());
   EXPECT_EQ(core().store().ScanChanges(0, SIZE_MAX)->size(), changes_before + acks.size());
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(MessagingTest);
 
 }  // namespace
 }  // namespace parley

@@ -14,18 +14,17 @@
 #include <set>
 #include <thread>
 
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
-using test::CoreTest;
 using test::Id;
 using test::Results;
 using test::Signal;
 using namespace std::chrono_literals;
 
-class SequencerTest : public CoreTest {};
+class SequencerTest : public test::OnEveryStore<test::CoreTest> {};
 
 // Checks that `msgs` are exactly conv_seq 1..n with msg_id strictly increasing.
 void ExpectGapless(const std::vector<MessageRecord>& msgs, size_t n) {
@@ -38,7 +37,7 @@ void ExpectGapless(const std::vector<MessageRecord>& msgs, size_t n) {
   }
 }
 
-TEST_F(SequencerTest, ConvSeqGaplessWithEightSendersInOneConversation) {
+TEST_P(SequencerTest, ConvSeqGaplessWithEightSendersInOneConversation) {
   constexpr int kThreads = 8, kPerThread = 150;
   auto users = MakeUsers(kThreads);
   auto group = core().conversations().CreateGroup(
@@ -104,7 +103,7 @@ TEST_F(SequencerTest, ConvSeqGaplessWithEightSendersInOneConversation) {
   for (size_t i = 0; i < paged.size(); ++i) ASSERT_EQ(paged[i], i + 1);
 }
 
-TEST_F(SequencerTest, ConvSeqGaplessWithEightSendersAcrossConversations) {
+TEST_P(SequencerTest, ConvSeqGaplessWithEightSendersAcrossConversations) {
   constexpr int kThreads = 8, kPerThread = 120, kConvs = 4;
   auto users = MakeUsers(kThreads + 1);
   const UserId hub = users[kThreads];
@@ -159,7 +158,7 @@ TEST_F(SequencerTest, ConvSeqGaplessWithEightSendersAcrossConversations) {
   }
 }
 
-TEST_F(SequencerTest, UserSeqFollowsCommitOrder) {
+TEST_P(SequencerTest, UserSeqFollowsCommitOrder) {
   constexpr int kPeers = 8, kPerThread = 100;
   auto users = MakeUsers(kPeers + 1);
   const UserId me = users[kPeers];
@@ -252,7 +251,7 @@ SendRequest Text(ConvId conv, std::string cmid, std::string body = "hi") {
   return r;
 }
 
-TEST_F(SequencerTest, TaskFailingBeforeStagingFailsAlone) {
+TEST_P(SequencerTest, TaskFailingBeforeStagingFailsAlone) {
   auto users = MakeUsers(2);
   auto conv = core().conversations().OpenDirect(users[0], users[1]);
   ASSERT_TRUE(conv.ok());
@@ -280,7 +279,7 @@ TEST_F(SequencerTest, TaskFailingBeforeStagingFailsAlone) {
   EXPECT_EQ(core().sequencer().stats().commit_failures, 0u);
 }
 
-TEST_F(SequencerTest, HalfStagedTaskAbandonsItsBatchAndCachesAreRebuilt) {
+TEST_P(SequencerTest, HalfStagedTaskAbandonsItsBatchAndCachesAreRebuilt) {
   auto users = MakeUsers(2);
   auto conv = core().conversations().OpenDirect(users[0], users[1]);
   ASSERT_TRUE(conv.ok());
@@ -372,19 +371,11 @@ class FaultyStore : public test::ForwardingStore {
   int dedup_reads_ = 0;
 };
 
-TEST(SequencerFailure, FailedCommitFailsTheBatchStagedOnTopAndRecovers) {
-  test::TempDir dir;
-  auto rocks = OpenRocksStore(dir.path());
-  ASSERT_TRUE(rocks.ok()) << rocks.status().ToString();
-  auto owned = std::make_unique<FaultyStore>(std::move(rocks).value());
-  FaultyStore* store = owned.get();
-  ServiceConfig config;
-  config.durability = Durability::kBuffered;
-  auto opened = Core::Open(std::move(owned), config);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  Core& core = **opened;
+TEST_P(SequencerTest, FailedCommitFailsTheBatchStagedOnTopAndRecovers) {
+  FaultyStore* store = &OpenWrapped<FaultyStore>();
+  Core& core = this->core();
 
-  auto users = test::MakeUsers(core, 2);
+  auto users = MakeUsers(2);
   auto conv = core.conversations().OpenDirect(users[0], users[1]);
   ASSERT_TRUE(conv.ok());
   ASSERT_TRUE(core.messages().SendSync(Id(users[0]), Text(conv->id, "first")).ok());
@@ -425,10 +416,9 @@ TEST(SequencerFailure, FailedCommitFailsTheBatchStagedOnTopAndRecovers) {
   ASSERT_TRUE(changes.ok());
   ASSERT_EQ(changes->size(), 3u);
   EXPECT_EQ(changes->back().gseq, third->msg_id);
-  core.Shutdown();
 }
 
-TEST_F(SequencerTest, ShutdownCommitsEverythingQueuedThenRefuses) {
+TEST_P(SequencerTest, ShutdownCommitsEverythingQueuedThenRefuses) {
   auto users = MakeUsers(2);
   auto conv = core().conversations().OpenDirect(users[0], users[1]);
   ASSERT_TRUE(conv.ok());
@@ -451,7 +441,7 @@ TEST_F(SequencerTest, ShutdownCommitsEverythingQueuedThenRefuses) {
   ExpectGapless(AllMessages(conv->id), kSends);
 }
 
-TEST_F(SequencerTest, CountersContinueAfterReopen) {
+TEST_P(SequencerTest, CountersContinueAfterReopen) {
   auto users = MakeUsers(3);
   auto conv = core().conversations().OpenDirect(users[0], users[1]);
   ASSERT_TRUE(conv.ok());
@@ -470,7 +460,7 @@ TEST_F(SequencerTest, CountersContinueAfterReopen) {
   EXPECT_EQ(core().sequencer().committed_gseq(), second.msg_id);
 }
 
-TEST_F(SequencerTest, TinyCachesAreDroppedAndReloadedWithoutLosingOrder) {
+TEST_P(SequencerTest, TinyCachesAreDroppedAndReloadedWithoutLosingOrder) {
   // The caches are dropped before nearly every batch; numbering must come from the store.
   config_.conv_cache_max = 1;
   config_.user_cache_max = 2;
@@ -533,7 +523,7 @@ class NoticeRecorder {
   CommitFeed::Subscription subscription;
 };
 
-TEST_F(SequencerTest, FeedHearsEveryEventInCommitOrder) {
+TEST_P(SequencerTest, FeedHearsEveryEventInCommitOrder) {
   NoticeRecorder recorder;
   feed_ = &recorder.feed;
   config_.read_fanout_threshold = 3;
@@ -587,7 +577,7 @@ TEST_F(SequencerTest, FeedHearsEveryEventInCommitOrder) {
   }
 }
 
-TEST_F(SequencerTest, FeedMemberListFollowsMembershipChanges) {
+TEST_P(SequencerTest, FeedMemberListFollowsMembershipChanges) {
   NoticeRecorder recorder;
   feed_ = &recorder.feed;
   config_.read_fanout_threshold = 2;
@@ -623,7 +613,7 @@ TEST_F(SequencerTest, FeedMemberListFollowsMembershipChanges) {
 
 // The committer publishes and moves on: a subscriber stuck in its callback delays pushes,
 // never acks (the hub used to encode pushes on the committer thread, before the acks).
-TEST_F(SequencerTest, AcksDoNotWaitForTheFeedsSubscribers) {
+TEST_P(SequencerTest, AcksDoNotWaitForTheFeedsSubscribers) {
   CommitFeed feed;
   feed_ = &feed;
   std::mutex mu;
@@ -651,6 +641,8 @@ TEST_F(SequencerTest, AcksDoNotWaitForTheFeedsSubscribers) {
   feed.Stop();
   feed_ = nullptr;
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(SequencerTest);
 
 }  // namespace
 }  // namespace parley

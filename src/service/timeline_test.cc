@@ -11,29 +11,17 @@
 #include <mutex>
 #include <thread>
 
-#include "service/test_util.h"
+#include "tests/support/core_test.h"
 
 namespace parley {
 namespace {
 
 using test::Cat;
-using test::CoreTest;
 using test::Id;
 using Mode = HistoryRequest::Mode;
 
-class TimelineTest : public CoreTest {
+class TimelineTest : public test::OnEveryStore<test::DirectConvTest> {
  protected:
-  void SetUpDirect() {
-    auto users = MakeUsers(3);
-    ASSERT_EQ(users.size(), 3u);
-    a_ = users[0];
-    b_ = users[1];
-    outsider_ = users[2];
-    auto conv = core().conversations().OpenDirect(a_, b_);
-    ASSERT_TRUE(conv.ok()) << conv.status().ToString();
-    conv_ = conv->id;
-  }
-
   HistoryPage Page(Mode mode, Seq seq, size_t limit, int64_t time_ms = 0) {
     HistoryRequest req;
     req.conv_id = conv_;
@@ -81,12 +69,9 @@ class TimelineTest : public CoreTest {
     }
     return seen;
   }
-
-  UserId a_ = 0, b_ = 0, outsider_ = 0;
-  ConvId conv_ = 0;
 };
 
-TEST_F(TimelineTest, PagingVisitsTenThousandMessagesOnceInBothDirections) {
+TEST_P(TimelineTest, PagingVisitsTenThousandMessagesOnceInBothDirections) {
   SetUpDirect();
   constexpr Seq kMessages = 10000;
   auto acks = SendMany(Id(a_), conv_, kMessages);
@@ -104,7 +89,7 @@ TEST_F(TimelineTest, PagingVisitsTenThousandMessagesOnceInBothDirections) {
   }
 }
 
-TEST_F(TimelineTest, PagingVisitsEachMessageOnceWhileNewOnesArrive) {
+TEST_P(TimelineTest, PagingVisitsEachMessageOnceWhileNewOnesArrive) {
   SetUpDirect();
   constexpr Seq kMessages = 10000;
   std::map<Seq, uint64_t> msg_ids;
@@ -142,7 +127,7 @@ TEST_F(TimelineTest, PagingVisitsEachMessageOnceWhileNewOnesArrive) {
   RecordProperty("messages_sent_while_paging", static_cast<int>(live.size()));
 }
 
-TEST_F(TimelineTest, HistoryModesLimitsAndEdges) {
+TEST_P(TimelineTest, HistoryModesLimitsAndEdges) {
   config_.history_default_limit = 10;
   config_.history_max_limit = 25;
   SetUpDirect();
@@ -211,7 +196,7 @@ TEST_F(TimelineTest, HistoryModesLimitsAndEdges) {
   EXPECT_EQ(core().timeline().History(Id(outsider_), req).status().code(), Code::kNotMember);
 }
 
-TEST_F(TimelineTest, AroundTimeCentresOnTheFirstMessageAtOrAfterTheTime) {
+TEST_P(TimelineTest, AroundTimeCentresOnTheFirstMessageAtOrAfterTheTime) {
   SetUpDirect();
   // Sent one after another, so server times spread over several milliseconds.
   std::vector<SendAck> acks;
@@ -261,7 +246,7 @@ TEST_F(TimelineTest, AroundTimeCentresOnTheFirstMessageAtOrAfterTheTime) {
   EXPECT_FALSE(late.has_more_after);
 }
 
-TEST_F(TimelineTest, SyncPagesWithLimitHasMoreAndNext) {
+TEST_P(TimelineTest, SyncPagesWithLimitHasMoreAndNext) {
   config_.sync_default_limit = 7;
   config_.sync_max_limit = 20;
   SetUpDirect();
@@ -316,7 +301,7 @@ TEST_F(TimelineTest, SyncPagesWithLimitHasMoreAndNext) {
   EXPECT_EQ(*core().store().GetDeviceCursor(b_, "dev"), 0u);
 }
 
-TEST_F(TimelineTest, SyncAfterTrimmingResets) {
+TEST_P(TimelineTest, SyncAfterTrimmingResets) {
   SetUpDirect();
   SendMany(Id(a_), conv_, 29);
   ASSERT_EQ(LastUserSeq(b_), 30u);
@@ -365,7 +350,7 @@ TEST_F(TimelineTest, SyncAfterTrimmingResets) {
   EXPECT_EQ(Inbox(a_).size(), 31u);
 }
 
-TEST_F(TimelineTest, ACursorBeyondTheEndResets) {
+TEST_P(TimelineTest, ACursorBeyondTheEndResets) {
   // What a device holds after its server was restored from an older backup.
   SetUpDirect();
   SendMany(Id(a_), conv_, 9);
@@ -384,7 +369,7 @@ TEST_F(TimelineTest, ACursorBeyondTheEndResets) {
   EXPECT_EQ(r->next, 10u);
 }
 
-TEST_F(TimelineTest, ReadFanoutHeadsAreReportedOncePerMove) {
+TEST_P(TimelineTest, ReadFanoutHeadsAreReportedOncePerMove) {
   config_.read_fanout_threshold = 2;
   auto users = MakeUsers(4);
   auto g = core().conversations().CreateGroup(users[0], "g", {users[1], users[2]});
@@ -441,7 +426,7 @@ TEST_F(TimelineTest, ReadFanoutHeadsAreReportedOncePerMove) {
   EXPECT_EQ(r->heads[0].conv_id, g->id);
 }
 
-TEST_F(TimelineTest, ConversationListIsMostRecentFirstWithPreviews) {
+TEST_P(TimelineTest, ConversationListIsMostRecentFirstWithPreviews) {
   auto users = MakeUsers(4);
   const UserId me = users[0];
   auto g = core().conversations().CreateGroup(users[3], "team", {me, users[1]});
@@ -501,6 +486,8 @@ TEST_F(TimelineTest, ConversationListIsMostRecentFirstWithPreviews) {
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
+
+PARLEY_INSTANTIATE_FOR_EVERY_STORE(TimelineTest);
 
 }  // namespace
 }  // namespace parley

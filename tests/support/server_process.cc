@@ -18,16 +18,6 @@
 
 namespace parley::testing {
 namespace fs = std::filesystem;
-namespace {
-
-std::string MakeTempDir(const char* prefix) {
-  std::string tmpl = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
-  char* made = mkdtemp(tmpl.data());
-  return made ? std::string(made) : std::string();
-}
-
-}  // namespace
-
 Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(ServerOptions options) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   if (options.parleyd_path.empty()) {
@@ -36,11 +26,11 @@ Result<std::unique_ptr<ServerProcess>> ServerProcess::Start(ServerOptions option
 #endif
   }
   p->options_ = std::move(options);
-  p->work_dir_ = MakeTempDir("parley-test-");
-  if (p->work_dir_.empty()) return Status(Code::kIOError, "cannot create a temporary directory");
+  PARLEY_ASSIGN_OR_RETURN(auto work, test::TempDir::Create("parley-test-"));
+  p->work_dir_ = work.path();
+  p->work_.emplace(std::move(work));
   if (p->options_.data_dir.empty()) {
-    p->data_dir_ = p->work_dir_ + "/data";
-    p->own_data_dir_ = true;
+    p->data_dir_ = p->work_dir_ + "/data";  // removed with the work directory
   } else {
     p->data_dir_ = p->options_.data_dir;
   }
@@ -107,12 +97,7 @@ Status ServerProcess::Launch() {
   return Status(Code::kUnavailable, "parleyd did not become ready in time");
 }
 
-ServerProcess::~ServerProcess() {
-  Kill();
-  std::error_code ec;
-  if (own_data_dir_) fs::remove_all(data_dir_, ec);
-  if (!work_dir_.empty()) fs::remove_all(work_dir_, ec);
-}
+ServerProcess::~ServerProcess() { Kill(); }  // then work_ removes the work directory
 
 void ServerProcess::Kill() {
   if (pid_ <= 0) return;

@@ -10,10 +10,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley::testing {
 
@@ -55,8 +57,8 @@ class ServerProcess {
 
   ServerOptions options_;
   std::string data_dir_;
-  std::string work_dir_;  // holds the port file, config file and log
-  bool own_data_dir_ = false;
+  std::optional<test::TempDir> work_;  // holds the port file, config file, log and own data
+  std::string work_dir_;               // its path
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };

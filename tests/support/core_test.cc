@@ -1,79 +1,34 @@
-#include "service/test_util.h"
-
-#include <stdio.h>
-#include <stdlib.h>
+#include "tests/support/core_test.h"
 
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "service/await.h"
 
-namespace parley {
-namespace test {
-
-TempDir::TempDir() {
-  std::string tmpl = "/tmp/parley_test_XXXXXX";
-  char* made = mkdtemp(tmpl.data());
-  if (made == nullptr) {
-    ADD_FAILURE() << "mkdtemp failed";
-    return;
-  }
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
+namespace parley::test {
 
 Identity Id(UserId user, std::string device) { return Identity{user, std::move(device)}; }
 
-std::vector<UserId> MakeUsers(Core& core, int n, const std::string& prefix) {
-  auto made = Await<std::vector<UserId>>([&](Callback<std::vector<UserId>> cb) {
-    core.sequencer().SubmitFor<std::vector<UserId>>(
-        [n, prefix](CommitBatch& b, std::vector<UserId>& out) -> Status {
-          out.reserve(n);
-          for (int i = 0; i < n; ++i) {
-            UserRecord u;
-            u.id = b.NextUserId();
-            u.name = Cat(prefix, u.id);
-            u.password_hash = "$argon2id$test";
-            u.created_ms = b.now_ms();
-            b.AddPendingName(u.name);
-            b.writes().Add(op::PutUser{u});
-            out.push_back(u.id);
-          }
-          return Status::Ok();
-        },
-        std::move(cb));
-  });
-  EXPECT_TRUE(made.ok()) << made.status().ToString();
-  if (!made.ok()) return {};
-  return std::move(made).value();
-}
-
-CoreTest::CoreTest() { config_.durability = Durability::kBuffered; }
+CoreTest::CoreTest() : dir_("parley-core-test-") { config_.durability = Durability::kBuffered; }
 
 void CoreTest::TearDown() { Close(); }
 
 Core& CoreTest::core() {
   if (!core_) {
-    RocksStoreOptions options;
-    options.block_cache_bytes = 8u << 20;
-    options.write_buffer_bytes = 32u << 20;
-    auto store = OpenRocksStore(dir_.path(), options);
+    auto store = store_kind_.open(dir_.path());
     if (!store.ok()) {
-      fprintf(stderr, "open store: %s\n", store.status().ToString().c_str());
+      std::fprintf(stderr, "open %s: %s\n", store_kind_.name.c_str(),
+                   store.status().ToString().c_str());
       std::abort();
     }
     std::unique_ptr<Store> opened = std::move(store).value();
     if (wrap_store_) opened = wrap_store_(std::move(opened));
     auto core = Core::Open(std::move(opened), config_, feed_);
     if (!core.ok()) {
-      fprintf(stderr, "open core: %s\n", core.status().ToString().c_str());
+      std::fprintf(stderr, "open core: %s\n", core.status().ToString().c_str());
       std::abort();
     }
     core_ = std::move(core).value();
@@ -189,5 +144,15 @@ std::vector<SyncItem> CoreTest::SyncAll(const Identity& who, Seq since, size_t l
   return out;
 }
 
-}  // namespace test
-}  // namespace parley
+void DirectConvTest::SetUpDirect() {
+  auto users = MakeUsers(3);
+  ASSERT_EQ(users.size(), 3u);
+  a_ = users[0];
+  b_ = users[1];
+  outsider_ = users[2];
+  auto conv = core().conversations().OpenDirect(a_, b_);
+  ASSERT_TRUE(conv.ok()) << conv.status().ToString();
+  conv_ = conv->id;
+}
+
+}  // namespace parley::test

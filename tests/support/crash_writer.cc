@@ -1,4 +1,5 @@
-// crash_writer DATA_DIR COUNT [THREADS]: the child process of crash_test.
+// crash_writer DATA_DIR COUNT [THREADS]: the child process of crash_test
+// (src/service/crash_test.cc).
 //
 // Opens the store in DATA_DIR with fsync-before-ack durability, makes (or finds) the users
 // "crash_a" and "crash_b" and their direct conversation, then sends COUNT messages from
@@ -15,48 +16,16 @@
 #include <thread>
 #include <vector>
 
-#include "service/await.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
+#include "tests/support/users.h"
 
 namespace parley {
 namespace {
 
-constexpr const char* kNames[2] = {"crash_a", "crash_b"};
-
 [[noreturn]] void Die(const std::string& what, const Status& st) {
   std::fprintf(stderr, "crash_writer: %s: %s\n", what.c_str(), st.ToString().c_str());
   std::exit(1);
-}
-
-// The ids of the two users, created in one commit the first time.
-std::vector<UserId> FindOrMakeUsers(Core& core) {
-  std::vector<UserId> ids;
-  for (const char* name : kNames) {
-    auto id = core.store().FindUserByName(name);
-    if (!id.ok()) break;
-    ids.push_back(*id);
-  }
-  if (ids.size() == 2) return ids;
-  auto made = Await<std::vector<UserId>>([&](Callback<std::vector<UserId>> cb) {
-    core.sequencer().SubmitFor<std::vector<UserId>>(
-        [](CommitBatch& b, std::vector<UserId>& out) -> Status {
-          for (const char* name : kNames) {
-            UserRecord u;
-            u.id = b.NextUserId();
-            u.name = name;
-            u.password_hash = "$argon2id$crash-writer";
-            u.created_ms = b.now_ms();
-            b.AddPendingName(u.name);
-            b.writes().Add(op::PutUser{u});
-            out.push_back(u.id);
-          }
-          return Status::Ok();
-        },
-        std::move(cb));
-  });
-  if (!made.ok()) Die("create users", made.status());
-  return *made;
 }
 
 int Run(const std::string& dir, long count, int threads) {
@@ -68,7 +37,10 @@ int Run(const std::string& dir, long count, int threads) {
   if (!opened.ok()) Die("open core", opened.status());
   Core& core = **opened;
 
-  std::vector<UserId> users = FindOrMakeUsers(core);
+  const std::string names[] = {"crash_a", "crash_b"};
+  auto found = test::FindOrCreateUsers(core, names);
+  if (!found.ok()) Die("create users", found.status());
+  const std::vector<UserId> users = std::move(found).value();
   auto conv = core.conversations().OpenDirect(users[0], users[1]);
   if (!conv.ok()) Die("open conversation", conv.status());
 

@@ -1,0 +1,20 @@
+#include "tests/support/store_kinds.h"
+
+#include "store/rocks_store.h"
+
+namespace parley::test {
+
+void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
+
+const StoreKind& RocksStoreKind() {
+  static const StoreKind kind{"RocksStore",
+                              [](const std::string& dir) -> Result<std::unique_ptr<Store>> {
+                                RocksStoreOptions options;
+                                options.block_cache_bytes = 8u << 20;
+                                options.write_buffer_bytes = 32u << 20;
+                                return OpenRocksStore(dir, options);
+                              }};
+  return kind;
+}
+
+}  // namespace parley::test
