@@ -596,7 +596,8 @@ BackupRuns RunCopyFullIncremental(Core& core, const BackupScenarioOptions& o, co
     fs::remove_all(dirs.copy, ec);
 
     fs::remove_all(dirs.target, ec);
-    auto service = Must(backup::BackupService::Open(core.store(), &Checkpoints(core), dirs.data.string(), bc, nullptr),
+    auto service = Must(backup::BackupService::Open(core.store(), &Checkpoints(core),
+                                                    dirs.data.string(), bc, nullptr),
                         "open backup service");
     ::sync();
     t0 = MonotonicNanos();

@@ -12,7 +12,8 @@ const StoreKind& RocksStoreKind() {
                                 RocksStoreOptions options;
                                 options.block_cache_bytes = 8u << 20;
                                 options.write_buffer_bytes = 32u << 20;
-                                return OpenRocksStore(dir, options);
+                                PARLEY_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir, options));
+                                return std::unique_ptr<Store>(std::move(store));
                               }};
   return kind;
 }
