@@ -4,13 +4,12 @@
 #include "server/node.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
-#include <filesystem>
 #include <optional>
 
 #include "client/blocking_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace parley {
 namespace {
@@ -20,17 +19,10 @@ using namespace std::chrono_literals;
 class NodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "parley-node-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     config_.data_dir = dir_ + "/data";
     config_.gateway.listen_host = "127.0.0.1";
     config_.gateway.listen_port = 0;  // any free port
     config_.service.password_cost = PasswordCost::kMinimum;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   std::unique_ptr<Node> StartNode() {
     auto node = Node::Start(config_);
@@ -54,7 +46,8 @@ class NodeTest : public ::testing::Test {
     return login.ok() ? login->token : "";
   }
 
-  std::string dir_;
+  test::TempDir temp_{"parley-node-"};
+  const std::string dir_ = temp_.path();
   ServerConfig config_;
 };
 
