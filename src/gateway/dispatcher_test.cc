@@ -88,13 +88,19 @@ struct Reply {
 
 class DispatcherTest : public test::CoreTest {
  protected:
-  DispatcherTest() : metrics_(registry_), workers_(2), hashers_(1, 16) {}
+  DispatcherTest()
+      : metrics_(registry_),
+        workers_(std::make_unique<WorkerPool>(2)),
+        hashers_(std::make_unique<HashPool>(1, 16)) {}
 
   void SetUp() override {
-    dispatcher_ = std::make_unique<Dispatcher>(core(), hub_, config_gw_, metrics_, workers_,
-                                               hashers_, /*search=*/nullptr);
+    dispatcher_ = std::make_unique<Dispatcher>(core(), hub_, config_gw_, metrics_, *workers_,
+                                               *hashers_, /*search=*/nullptr);
   }
+  // The pools first: their jobs (a token touch, say) use the dispatcher and the core.
   void TearDown() override {
+    workers_.reset();
+    hashers_.reset();
     dispatcher_.reset();
     CoreTest::TearDown();
   }
@@ -158,8 +164,8 @@ class DispatcherTest : public test::CoreTest {
 
   metrics::Registry registry_;
   GatewayMetrics metrics_;
-  WorkerPool workers_;
-  HashPool hashers_;
+  std::unique_ptr<WorkerPool> workers_;
+  std::unique_ptr<HashPool> hashers_;
   Hub hub_;
   GatewayConfig config_gw_;
   std::unique_ptr<Dispatcher> dispatcher_;
