@@ -51,7 +51,8 @@ const std::array<Command, kOpCount>& Dispatcher::Table() {
   using B = RateBucket;
   using L = Lane;
   using D = Dispatcher;
-  // In the order of the Op enum; CommandsAreInEnumOrder (dispatcher_test) checks it.
+  // In the order of the Op enum; CommandTable.CommandsAreInEnumOrderWithAHandlerEach
+  // (gateway_unit_test) checks it.
   static const std::array<Command, kOpCount> table = {{
       {Op::kPing, A::kAnyone, B::kNone, L::kInline, &D::Ping, "liveness; the server's clock"},
       {Op::kRegister, A::kAnyone, B::kAccount, L::kHasher, &D::Register,
