@@ -1,6 +1,7 @@
 // Tests for the metrics registry: exact exposition text, histogram bucket edges, label
 // and help escaping, registration rules, and exact totals under concurrent updates.
 #include "metrics/metrics.h"
+#include "metrics/stages.h"
 
 #include <gtest/gtest.h>
 
@@ -176,6 +177,20 @@ TEST(Concurrency, FourThreadsSumExactly) {
   EXPECT_EQ(h.bucket(1), uint64_t{kThreads} * kPerThread / 2);
   EXPECT_EQ(h.bucket(2), uint64_t{kThreads} * kPerThread / 2);
   EXPECT_DOUBLE_EQ(h.sum(), kThreads * (kPerThread / 2) * 2.25);
+}
+
+TEST(Stages, EachStageIsOneSeriesOfOneFamily) {
+  Registry r;
+  Histogram& fsync = StageHistogram(r, "fsync");
+  EXPECT_EQ(&fsync, &StageHistogram(r, "fsync"));
+  Histogram& parse = StageHistogram(r, "frame_parse");
+  EXPECT_NE(&fsync, &parse);
+  fsync.Observe(0.0003);
+  const std::string text = r.RenderPrometheus();
+  EXPECT_NE(text.find("parley_stage_seconds_bucket{stage=\"fsync\",le=\"0.001\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("parley_stage_seconds_count{stage=\"frame_parse\"} 0"), std::string::npos);
 }
 
 TEST(Process, FactsAreReadable) {
