@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "metrics/stages.h"
+
 namespace parley {
 
 CommitFeed::Subscription FollowCommitMetrics(CommitFeed& feed, metrics::Registry& registry,
@@ -14,6 +16,7 @@ CommitFeed::Subscription FollowCommitMetrics(CommitFeed& feed, metrics::Registry
       "From a durable commit to the start of its delivery to the hub and the indexer.",
       {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
        5});
+  auto& feed_wait = metrics::StageHistogram(registry, "feed_wait");
   registry.gauge_fn("parley_commit_feed_queue", "Durable commits waiting for delivery.",
                     [&feed] { return static_cast<double>(feed.stats().queued); });
   registry.gauge_fn("parley_commit_feed_dropped_total",
@@ -26,11 +29,11 @@ CommitFeed::Subscription FollowCommitMetrics(CommitFeed& feed, metrics::Registry
                       [&feed, name] { return feed.busy_seconds(name); }, {{"subscriber", name}});
   }
   // Subscribed first: the delay it sees is the wait in the queue alone.
-  return feed.Subscribe("metrics", [&batch, &delay](const CommitFeed::Notice& notice) {
+  return feed.Subscribe("metrics", [&batch, &delay, &feed_wait](const CommitFeed::Notice& notice) {
     batch.Observe(static_cast<double>(notice->tasks));
-    delay.Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - notice->committed_at)
-            .count());
+    const double waited = metrics::SecondsSince(notice->committed_at);
+    delay.Observe(waited);
+    feed_wait.Observe(waited);
   });
 }
 

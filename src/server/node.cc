@@ -6,6 +6,7 @@
 
 #include "common/crypto.h"
 #include "common/files.h"
+#include "metrics/stages.h"
 #include "server/commit_metrics.h"
 #include "store/rocks_store.h"
 
@@ -33,11 +34,12 @@ Status PrepareDataDir(const std::string& dir) {
 
 // `checkpoints` (may be null) gets the embedded engine's checkpoints, for online backups.
 Result<std::unique_ptr<Core>> OpenCoreAt(const ServerConfig& config, CommitFeed* feed,
-                                         CheckpointSource** checkpoints = nullptr) {
+                                         CheckpointSource** checkpoints = nullptr,
+                                         const SequencerTimings& timings = {}) {
   PARLEY_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
   PARLEY_ASSIGN_OR_RETURN(auto store, OpenRocksStore(config.data_dir, config.store));
   if (checkpoints != nullptr) *checkpoints = store.get();
-  return Core::Open(std::move(store), config.service, feed);
+  return Core::Open(std::move(store), config.service, feed, timings);
 }
 
 void LogCounters(const ServerConfig& config, Core& core) {
@@ -112,7 +114,12 @@ Result<std::unique_ptr<Node>> Node::Start(const ServerConfig& config) {
 }
 
 Status Node::OpenCore() {
-  PARLEY_ASSIGN_OR_RETURN(core_, OpenCoreAt(config_, &feed_, &checkpoints_));
+  SequencerTimings timings;
+  timings.queue_wait = &metrics::StageHistogram(registry_, "queue_wait");
+  timings.stage = &metrics::StageHistogram(registry_, "stage");
+  timings.store_write = &metrics::StageHistogram(registry_, "store_write");
+  timings.fsync = &metrics::StageHistogram(registry_, "fsync");
+  PARLEY_ASSIGN_OR_RETURN(core_, OpenCoreAt(config_, &feed_, &checkpoints_, timings));
   LogCounters(config_, *core_);
   // The metrics first: the delay they measure is then the wait in the feed alone.
   commit_metrics_ = FollowCommitMetrics(feed_, registry_, {"hub", "search", "metrics"});

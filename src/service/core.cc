@@ -5,12 +5,13 @@
 namespace parley {
 
 Result<std::unique_ptr<Core>> Core::Open(std::unique_ptr<Store> store, const ServiceConfig& config,
-                                         CommitFeed* feed) {
+                                         CommitFeed* feed, const SequencerTimings& timings) {
   PARLEY_RETURN_IF_ERROR(InitCrypto());
   std::unique_ptr<Core> core(new Core());
   core->config_ = config;
   core->store_ = std::move(store);
-  PARLEY_ASSIGN_OR_RETURN(core->sequencer_, Sequencer::Start(core->store_.get(), config, feed));
+  PARLEY_ASSIGN_OR_RETURN(core->sequencer_,
+                          Sequencer::Start(core->store_.get(), config, feed, timings));
   Store* s = core->store_.get();
   Sequencer* q = core->sequencer_.get();
   core->accounts_ = std::make_unique<AccountService>(s, q, config);

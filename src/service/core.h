@@ -26,8 +26,8 @@ class Core final : public CoreApi {
   // Takes ownership of `store`. Each durable commit is published to `feed` (may be
   // null), which must outlive the Core.
   static Result<std::unique_ptr<Core>> Open(std::unique_ptr<Store> store,
-                                            const ServiceConfig& config,
-                                            CommitFeed* feed = nullptr);
+                                            const ServiceConfig& config, CommitFeed* feed = nullptr,
+                                            const SequencerTimings& timings = {});
   ~Core();
 
   AccountService& accounts() override { return *accounts_; }

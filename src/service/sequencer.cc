@@ -260,10 +260,11 @@ struct Sequencer::Staged {
 };
 
 Result<std::unique_ptr<Sequencer>> Sequencer::Start(Store* store, const ServiceConfig& config,
-                                                    CommitFeed* feed) {
+                                                    CommitFeed* feed,
+                                                    const SequencerTimings& timings) {
   auto state = std::make_unique<SequencerState>(store);
   PARLEY_RETURN_IF_ERROR(state->Reload());
-  std::unique_ptr<Sequencer> seq(new Sequencer(store, config, feed, std::move(state)));
+  std::unique_ptr<Sequencer> seq(new Sequencer(store, config, feed, timings, std::move(state)));
   seq->committed_gseq_.store(seq->state_->counters().last_gseq);
   seq->committer_ = std::thread([s = seq.get()] { s->Commit(); });
   seq->thread_ = std::thread([s = seq.get()] { s->Run(); });
@@ -271,12 +272,26 @@ Result<std::unique_ptr<Sequencer>> Sequencer::Start(Store* store, const ServiceC
 }
 
 Sequencer::Sequencer(Store* store, const ServiceConfig& config, CommitFeed* feed,
-                     std::unique_ptr<SequencerState> state)
-    : store_(store), config_(config), feed_(feed), state_(std::move(state)) {}
+                     const SequencerTimings& timings, std::unique_ptr<SequencerState> state)
+    : store_(store), config_(config), feed_(feed), timings_(timings), state_(std::move(state)) {}
+
+namespace {
+
+void ObserveNanos(metrics::Histogram* h, int64_t nanos) {
+  if (h != nullptr && nanos >= 0) h->Observe(static_cast<double>(nanos) * 1e-9);
+}
+
+void ObserveSince(metrics::Histogram* h, std::chrono::steady_clock::time_point start,
+                  std::chrono::steady_clock::time_point now) {
+  if (h != nullptr) h->Observe(std::chrono::duration<double>(now - start).count());
+}
+
+}  // namespace
 
 Sequencer::~Sequencer() { Stop(); }
 
 void Sequencer::Submit(Task task) {
+  if (timings_.queue_wait != nullptr) task.queued_at = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
@@ -335,6 +350,10 @@ void Sequencer::Run() {
         queue_.pop_front();
       }
     }
+    if (timings_.queue_wait != nullptr) {
+      const auto now = std::chrono::steady_clock::now();
+      for (const Task& t : tasks) ObserveSince(timings_.queue_wait, t.queued_at, now);
+    }
     if (broken) {
       FailAll(tasks, Status(Code::kUnavailable, "store unavailable; restart the server"));
       continue;
@@ -369,6 +388,7 @@ void Sequencer::Run() {
 }
 
 std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
+  const auto start = std::chrono::steady_clock::now();
   auto staged = std::make_unique<Staged>();
   staged->batch = std::make_unique<CommitBatch>(state_.get(), store_, state_->NextBatchMillis(),
                                                 feed_ != nullptr);
@@ -387,6 +407,7 @@ std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
   }
   batch.Finalize();
   staged->tasks = std::move(tasks);
+  ObserveSince(timings_.stage, start, std::chrono::steady_clock::now());
   return staged;
 }
 
@@ -402,7 +423,14 @@ void Sequencer::Commit() {
     CommitBatch& batch = *staged->batch;
     Status status;
     Durability durability = staged->durable ? config_.durability : Durability::kBuffered;
-    if (!batch.writes().empty()) status = store_->Apply(batch.writes(), durability);
+    if (!batch.writes().empty()) {
+      ApplyTiming timing;
+      status = store_->ApplyTimed(batch.writes(), durability, &timing);
+      const bool synced = durability == Durability::kSync && timing.sync_nanos >= 0;
+      ObserveNanos(timings_.store_write,
+                   synced ? timing.total_nanos - timing.sync_nanos : timing.total_nanos);
+      if (synced) ObserveNanos(timings_.fsync, timing.sync_nanos);
+    }
     if (status.ok()) {
       committed_gseq_.store(batch.notice().committed_gseq, std::memory_order_release);
       if (feed_) {

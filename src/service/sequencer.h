@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "metrics/metrics.h"
 #include "service/commit_feed.h"
 #include "service/config.h"
 #include "store/store.h"
@@ -122,6 +124,14 @@ class CommitBatch {
   CommitNotice notice_;
 };
 
+// Where the sequencer reports the stages it times (metrics/stages.h); null: not timed.
+struct SequencerTimings {
+  metrics::Histogram* queue_wait = nullptr;   // per task: Submit -> taken into a batch
+  metrics::Histogram* stage = nullptr;        // per batch: its stage functions
+  metrics::Histogram* store_write = nullptr;  // per batch: Apply, less its sync
+  metrics::Histogram* fsync = nullptr;        // per durable batch: the sync
+};
+
 struct SequencerStats {
   uint64_t batches = 0;
   uint64_t tasks = 0;
@@ -137,6 +147,8 @@ class Sequencer {
     // false for advisory writes (device cursors): a batch holding only such tasks is
     // committed without fsync.
     bool durable = true;
+    // Set by Submit: the queue wait is measured from here.
+    std::chrono::steady_clock::time_point queued_at{};
   };
 
   // Loads the counters from `store` and starts the thread. After each durable commit,
@@ -144,7 +156,8 @@ class Sequencer {
   // notices are built), which must outlive the sequencer. Publishing never waits for the
   // feed's subscribers.
   static Result<std::unique_ptr<Sequencer>> Start(Store* store, const ServiceConfig& config,
-                                                  CommitFeed* feed);
+                                                  CommitFeed* feed,
+                                                  const SequencerTimings& timings = {});
   ~Sequencer();
 
   // Queues a task. After Stop() the task's `done` gets kUnavailable at once.
@@ -174,7 +187,7 @@ class Sequencer {
 
  private:
   Sequencer(Store* store, const ServiceConfig& config, CommitFeed* feed,
-            std::unique_ptr<SequencerState> state);
+            const SequencerTimings& timings, std::unique_ptr<SequencerState> state);
   struct Staged;  // a staged batch handed from the sequencer thread to the committer
 
   void Run();
@@ -188,6 +201,7 @@ class Sequencer {
   Store* store_;
   ServiceConfig config_;
   CommitFeed* feed_;
+  SequencerTimings timings_;
   std::unique_ptr<SequencerState> state_;  // touched only by the sequencer thread
   std::atomic<uint64_t> committed_gseq_{0};
 

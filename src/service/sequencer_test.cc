@@ -441,6 +441,29 @@ TEST_P(SequencerTest, ShutdownCommitsEverythingQueuedThenRefuses) {
   ExpectGapless(AllMessages(conv->id), kSends);
 }
 
+// Each stage is timed where it happens: a wait per task, the rest per batch; the sync only
+// for durable batches, and only on a store that can tell its sync apart.
+TEST_P(SequencerTest, TimesEachStageOfTheCommitPath) {
+  metrics::Histogram queue_wait({0.001}), stage({0.001}), store_write({0.001}), fsync({0.001});
+  timings_ = SequencerTimings{&queue_wait, &stage, &store_write, &fsync};
+  config_.durability = Durability::kSync;
+  auto users = MakeUsers(2);
+  auto conv = core().conversations().OpenDirect(users[0], users[1]);
+  ASSERT_TRUE(conv.ok());
+  const uint64_t tasks_before = queue_wait.count(), batches_before = stage.count();
+  SendMany(Id(users[0]), conv->id, 50);
+  EXPECT_EQ(queue_wait.count() - tasks_before, 50u);
+  const uint64_t batches = stage.count() - batches_before;
+  EXPECT_GE(batches, 1u);
+  EXPECT_LE(batches, 50u);
+  EXPECT_EQ(store_write.count(), stage.count());
+  if (store_kind_.name == "RocksStore") {
+    EXPECT_EQ(fsync.count(), stage.count());
+    EXPECT_GT(fsync.sum(), 0.0);
+  }
+  Close();  // before the histograms go
+}
+
 TEST_P(SequencerTest, CountersContinueAfterReopen) {
   auto users = MakeUsers(3);
   auto conv = core().conversations().OpenDirect(users[0], users[1]);

@@ -10,6 +10,7 @@
 // Code::kIOError; undecodable records Code::kCorruption.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,6 +29,13 @@ struct StoreStats {
   uint64_t messages = 0;
   uint64_t inbox_events = 0;
   uint64_t disk_bytes = 0;
+};
+
+// Where the time of one Apply went, for the stage histograms (metrics/stages.h). -1: the
+// engine cannot tell that part apart.
+struct ApplyTiming {
+  int64_t total_nanos = -1;
+  int64_t sync_nanos = -1;  // waiting for the disk (fsync/fdatasync), inside total_nanos
 };
 
 struct MessageKey {
@@ -96,6 +104,16 @@ class Store {
   // --- commits
   virtual Result<Counters> LoadCounters() = 0;
   virtual Status Apply(const WriteSet& writes, Durability durability) = 0;
+  // Apply, also telling how long it took and how much of that was the sync. Engines that
+  // can measure their sync override it; by default only the total is known.
+  virtual Status ApplyTimed(const WriteSet& writes, Durability durability, ApplyTiming* timing) {
+    const auto start = std::chrono::steady_clock::now();
+    Status status = Apply(writes, durability);
+    timing->total_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+    return status;
+  }
 
   virtual StoreStats Stats() = 0;
 

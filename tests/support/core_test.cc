@@ -26,7 +26,7 @@ Core& CoreTest::core() {
     }
     std::unique_ptr<Store> opened = std::move(store).value();
     if (wrap_store_) opened = wrap_store_(std::move(opened));
-    auto core = Core::Open(std::move(opened), config_, feed_);
+    auto core = Core::Open(std::move(opened), config_, feed_, timings_);
     if (!core.ok()) {
       std::fprintf(stderr, "open core: %s\n", core.status().ToString().c_str());
       std::abort();

@@ -97,6 +97,7 @@ class CoreTest : public ::testing::Test {
   StoreKind store_kind_ = DefaultStoreKind();
   ServiceConfig config_;
   CommitFeed* feed_ = nullptr;  // passed to Core::Open; must outlive the core
+  SequencerTimings timings_;    // passed to Core::Open; its histograms must outlive the core
   // If set, wraps the store before the core is opened on it (a ForwardingStore, say).
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> wrap_store_;
   TempDir dir_;
