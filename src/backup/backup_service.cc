@@ -1,13 +1,10 @@
 #include "backup/backup_service.h"
 
-#include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
+#include "common/background_thread.h"
 #include "common/clock.h"
 
 namespace parley::backup {
@@ -38,18 +35,6 @@ class JobSlot {
 // Smaller than backup.h's default: a chunk is written and synced as one burst, and a live
 // store's commits (which wait for their own fsyncs) queue behind it.
 constexpr size_t kChunkBytes = 2u << 20;
-
-// A backup is background work: it runs on its own thread, and the threads that thread
-// starts, in the SCHED_IDLE class (inherited), so that any other runnable thread of the
-// machine — the network threads, the sequencer — preempts it at once, and the backup takes
-// only the CPU left over. (A nice value is not enough: the scheduler lets a running task
-// finish its slice first, which delays each hop of a send by up to a millisecond or two.)
-// On a machine whose CPUs are saturated, backups therefore crawl. Best effort: a refusal
-// leaves the thread as it was.
-void BecomeBackgroundThread() {
-  sched_param param{};
-  (void)::sched_setscheduler(static_cast<pid_t>(::syscall(SYS_gettid)), SCHED_IDLE, &param);
-}
 
 }  // namespace
 
@@ -93,6 +78,7 @@ Result<Manifest> BackupService::Run(bool full) {
     options.chunk_bytes = kChunkBytes;
     options.messages = store_.Stats().messages;
     Result<Manifest> created = Status(Code::kInternal, "backup did not run");
+    // Background work (common/background_thread.h): the chunking threads inherit it.
     std::thread worker([&] {
       BecomeBackgroundThread();
       created = Create(snapshot.string(), *target_, options);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <vector>
 
+#include "common/background_thread.h"
 #include "common/clock.h"
 
 namespace parley::search {
@@ -111,16 +112,27 @@ Status Indexer::CatchUp() {
 }
 
 void Indexer::Run() {
+  // Indexing never delays a message: it takes only the CPU the message path leaves over
+  // (its locks are held for moments; the SQLite writer's only waiter is itself).
+  BecomeBackgroundThread();
   int failures = 0;
+  bool settled = false;
   for (;;) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      std::unique_lock<std::mutex> lock(mu_);
       if (stop_) return;
+      const uint64_t lag = lag_changes();
+      if (!settled && options_.settle_ms > 0 && lag > 0 && lag < options_.batch_changes) {
+        // Let a trickle of commits gather into one index transaction (a bounded wait).
+        wake_.wait_for(lock, std::chrono::milliseconds(options_.settle_ms), [&] { return stop_; });
+        if (stop_) return;
+      }
       poked_ = false;
     }
     auto worked = Step();
     failures = worked.ok() ? 0 : failures + 1;
-    if (worked.ok() && *worked) continue;  // more may be waiting
+    settled = worked.ok() && *worked;
+    if (settled) continue;  // more may be waiting: no need to settle again
     std::unique_lock<std::mutex> lock(mu_);
     // After a failure back off (up to 5 s) instead of spinning on a broken store.
     const int wait_ms =

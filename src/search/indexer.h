@@ -26,6 +26,9 @@ namespace parley::search {
 struct IndexerOptions {
   size_t batch_changes = 4096;  // changes per index transaction, at most
   int idle_poll_ms = 500;       // poll this often without a Notify
+  // After a Notify, wait this long for more commits before indexing, so a trickle of
+  // messages becomes a few index transactions rather than one each. 0: index at once.
+  int settle_ms = 25;
   // Called after each applied batch with the number of documents it touched (metrics).
   std::function<void(size_t docs, double seconds)> on_batch;
 };

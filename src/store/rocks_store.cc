@@ -121,6 +121,16 @@ class RocksStoreImpl final : public RocksStore {
         std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes);
     db_opts.max_total_wal_size = 512u << 20;
     db_opts.keep_log_file_num = 5;
+    // Flushes and compactions write their files with a sync every megabyte instead of
+    // leaving hundreds of dirty megabytes for one sync at the end: on ext4 a commit's WAL
+    // fdatasync may have to wait for such a backlog to reach the disk (an fsync convoy).
+    db_opts.bytes_per_sync = 1u << 20;
+    // Compactions (the LOW pool) are background work: the message path's threads come
+    // first for the CPU and the disk. Flushes (HIGH) keep normal priority, since writes
+    // stall when memtables cannot be flushed in time.
+    db_opts.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow)
+        .PermitUncheckedError();
+    db_opts.env->LowerThreadPoolIOPriority(rocksdb::Env::Priority::LOW);
 
     auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
