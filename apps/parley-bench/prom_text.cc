@@ -151,6 +151,8 @@ std::map<std::string, PromHistogram> HistogramsBy(const std::vector<PromSample>&
   for (auto& [key, by_bound] : buckets) {
     PromHistogram& h = out[key];
     h.buckets.assign(by_bound.begin(), by_bound.end());
+    // The +Inf bucket is the count by definition (and is there when _count is not).
+    if (std::isinf(h.buckets.back().first)) h.count = h.buckets.back().second;
   }
   return out;
 }

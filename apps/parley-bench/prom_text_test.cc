@@ -73,7 +73,12 @@ TEST(PromText, HistogramsByLabelAndTheirDelta) {
   EXPECT_TRUE(std::isinf(fsync.buckets.back().first));
   EXPECT_EQ(fsync.count, 100);
   EXPECT_DOUBLE_EQ(fsync.sum, 0.2);
+  EXPECT_EQ(stages["hub"].count, 5);
   EXPECT_TRUE(HistogramsBy(*samples, "parley_absent_seconds", "stage").empty());
+  // Without _count lines the +Inf bucket counts.
+  auto no_count = ParsePromText("h_bucket{le=\"1\",k=\"a\"} 2\nh_bucket{le=\"+Inf\",k=\"a\"} 3\n");
+  ASSERT_TRUE(no_count.ok());
+  EXPECT_EQ(HistogramsBy(*no_count, "h", "k")["a"].count, 3);
 
   PromHistogram before;
   before.buckets = {{0.001, 4}, {0.0025, 40}, {0.005, 40}};  // +Inf bucket unknown before

@@ -309,7 +309,7 @@ int RunReconnectScenario(const NetOptions& opt) {
   fmt::print("{:<30} {:>14}\n", "gaps", r.gaps);
   fmt::print("{:<30} {:>14}\n", "devices not exactly K events", r.devices_short);
   if (!counts.first_error.empty()) fmt::print("first error: {}\n", counts.first_error);
-  const std::string server_json = probe.Report(r.events);
+  const std::string server_json = probe.Report(r.events, "event caught up");
   fmt::print(
       "{{\"scenario\":\"reconnect\",\"devices\":{},\"missed\":{},\"group_size\":{},"
       "\"connects_in_flight\":{},\"all_caught_up_s\":{:.3f},\"caught_up\":{},"

@@ -202,9 +202,9 @@ ProbeFigures ServerProbe::Figures(uint64_t deliveries) const {
   return f;
 }
 
-std::string ServerProbe::Report(uint64_t deliveries) const {
+std::string ServerProbe::Report(uint64_t deliveries, const char* what) const {
   const ProbeFigures f = Figures(deliveries);
-  fmt::print("\nserver, per delivered message ({} deliveries)\n", deliveries);
+  fmt::print("\nserver, per {} ({} of them)\n", what, deliveries);
   if (!before_ || !after_) fmt::print("  /metrics: n/a ({})\n", metrics_note_);
   fmt::print("{:<28} {:>10}\n", "frames_in_per_msg", Text(f.frames_in, 3));
   fmt::print("{:<28} {:>10}\n", "frames_out_per_msg", Text(f.frames_out, 3));

@@ -50,9 +50,10 @@ class ServerProbe {
   void Begin();
   void End();
   ProbeFigures Figures(uint64_t deliveries) const;
-  // Prints the figures for `deliveries` messages delivered in the window and returns them
-  // as JSON members, each preceded by a comma, for a scenario's final line.
-  std::string Report(uint64_t deliveries) const;
+  // Prints the figures for `deliveries` messages delivered in the window (`what` names
+  // the unit) and returns them as JSON members, each preceded by a comma, for a
+  // scenario's final line.
+  std::string Report(uint64_t deliveries, const char* what = "delivered message") const;
 
  private:
   // The server's current counters; false (with a note printed once) if unreadable.
