@@ -1,5 +1,7 @@
 // `pairs` and `group`: messages flowing over real WebSockets, measured end to end from the
 // sender's send to the receiver's push, with loss, duplication and order checked.
+// A ServerProbe brackets the measured window (first send to last delivery) and reports
+// what it cost the server per delivered message.
 #include <fmt/format.h>
 
 #include <atomic>
