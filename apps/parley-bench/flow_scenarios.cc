@@ -1,5 +1,7 @@
 // `pairs` and `group`: messages flowing over real WebSockets, measured end to end from the
 // sender's send to the receiver's push, with loss, duplication and order checked.
+// A ServerProbe brackets the measured window (first send to last delivery) and reports
+// what it cost the server per delivered message.
 #include <fmt/format.h>
 
 #include <atomic>
@@ -7,6 +9,7 @@
 #include <thread>
 
 #include "client/connection.h"
+#include "crowd.h"
 #include "latency.h"
 #include "net_common.h"
 #include "protocol/decode.h"
@@ -48,6 +51,7 @@ class FlowRun {
     }
     out_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     DrainAndCount();
+    if (hooks_.finished) hooks_.finished();
     for (auto& c : conns_) c->Close();
     // No handler may run once the state above goes out of scope.
     loop_.Stop();
@@ -195,8 +199,10 @@ Outcome RunFlow(const std::string& url, const Flow& flow, const NetOptions& opt,
   return FlowRun(flow, opt, hooks).Run(url);
 }
 
-void Report(const std::string& scenario, const std::string& rate_key, const Outcome& o_in,
-            const std::string& extra_json) {
+// Prints the run's figures, then the server's (`probe`, for `deliveries` messages);
+// returns the final JSON line.
+std::string Report(const std::string& scenario, const std::string& rate_key, const Outcome& o_in,
+                   const std::string& extra_json, const ServerProbe& probe) {
   Outcome o = o_in;
   double per_s = static_cast<double>(o.delivered_in_window) / o.seconds;
   fmt::print("\n{:<22} {:>14}\n", "figure", "value");
@@ -209,12 +215,22 @@ void Report(const std::string& scenario, const std::string& rate_key, const Outc
   fmt::print("{:<22} {:>14}\n", "lost", o.lost);
   fmt::print("{:<22} {:>14}\n", "duplicated", o.duplicated);
   fmt::print("{:<22} {:>14}\n", "reordered", o.reordered);
-  fmt::print(
+  const std::string server_json = probe.Report(o.latency.count());
+  return fmt::format(
       "{{\"scenario\":\"{}\",\"{}\":{:.0f},\"p50_ms\":{:.3f},\"p99_ms\":{:.3f},\"p999_ms\":{:.3f},"
-      "\"sent\":{},\"acked\":{},\"errors\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{}{}}}\n",
+      "\"sent\":{},\"acked\":{},\"errors\":{},\"lost\":{},\"duplicated\":{},\"reordered\":{}{}{}}}",
       scenario, rate_key, per_s, o.latency.PercentileMs(50), o.latency.PercentileMs(99),
       o.latency.PercentileMs(99.9), o.sent, o.acked, o.errors, o.lost, o.duplicated, o.reordered,
-      extra_json);
+      extra_json, server_json);
+}
+
+// Brackets a flow's measured window (from the first send to the last delivery) with the
+// probe.
+FlowHooks ProbeHooks(ServerProbe& probe) {
+  FlowHooks hooks;
+  hooks.started = [&probe] { probe.Begin(); };
+  hooks.finished = [&probe] { probe.End(); };
+  return hooks;
 }
 
 std::string RunPrefix() { return fmt::format("b{}x", NowNanos() % 1000000007); }
@@ -224,7 +240,7 @@ std::string RunPrefix() { return fmt::format("b{}x", NowNanos() % 1000000007); }
 int RunPairsScenario(const NetOptions& opt) {
   auto target = OpenTarget(opt);
   if (!target.ok()) return fmt::print(stderr, "{}\n", target.status().ToString()), 1;
-  return RunPairsOn(target->url, opt);
+  return RunPairsOn(*target, opt);
 }
 
 Result<FlowOutcome> RunPairsTraffic(const std::string& url, const NetOptions& opt,
@@ -249,15 +265,39 @@ Result<FlowOutcome> RunPairsTraffic(const std::string& url, const NetOptions& op
   return RunFlow(url, flow, opt, hooks);
 }
 
-int RunPairsOn(const std::string& url, const NetOptions& opt) {
+Result<PairsMeasurement> MeasurePairs(const Target& target, const NetOptions& opt) {
   fmt::print(
       "pairs: {} pairs, {} s, rate {}\n", opt.pairs, opt.seconds,
       opt.rate > 0 ? fmt::format("{}/s", opt.rate) : fmt::format("max (window {})", opt.window));
-  auto traffic = RunPairsTraffic(url, opt);
-  if (!traffic.ok()) return fmt::print(stderr, "{}\n", traffic.status().ToString()), 1;
-  const Outcome& out = *traffic;
-  Report("pairs", "delivered_per_s", out, fmt::format(",\"pairs\":{}", opt.pairs));
-  return out.lost + out.duplicated + out.reordered == 0 ? 0 : 1;
+  ServerProbe probe(ProbeOptionsFor(target, opt));
+  PARLEY_ASSIGN_OR_RETURN(FlowOutcome out, RunPairsTraffic(target.url, opt, ProbeHooks(probe)));
+  PairsMeasurement m;
+  m.json = Report("pairs", "delivered_per_s", out,
+                  fmt::format(",\"pairs\":{},\"idle\":{}", opt.pairs, opt.idle), probe);
+  m.delivered_per_s = static_cast<double>(out.delivered_in_window) / out.seconds;
+  m.p50_ms = out.latency.PercentileMs(50);
+  m.p99_ms = out.latency.PercentileMs(99);
+  m.p999_ms = out.latency.PercentileMs(99.9);
+  m.server = probe.Figures(out.latency.count());
+  m.flow = std::move(out);
+  return m;
+}
+
+int RunPairsOn(const Target& target, const NetOptions& opt) {
+  std::unique_ptr<Crowd> idle;
+  if (opt.idle > 0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    idle = std::make_unique<Crowd>(target.url, RunPrefix() + "i");
+    if (Status st = idle->GrowTo(opt.idle, std::chrono::seconds(600)); !st.ok()) {
+      return fmt::print(stderr, "{}\n", st.ToString()), 1;
+    }
+    fmt::print("idle: {} users connected and logged in ({:.1f} s); they stay idle\n", opt.idle,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  auto m = MeasurePairs(target, opt);
+  if (!m.ok()) return fmt::print(stderr, "{}\n", m.status().ToString()), 1;
+  fmt::print("{}\n", m->json);
+  return m->flow.lost + m->flow.duplicated + m->flow.reordered == 0 ? 0 : 1;
 }
 
 int RunGroupScenario(const NetOptions& opt) {
@@ -281,8 +321,10 @@ int RunGroupScenario(const NetOptions& opt) {
   flow.senders = {0};
   flow.conv_of_sender = {group->id};
   for (int i = 1; i < opt.members; ++i) flow.streams.emplace_back(i, 0);
-  Outcome out = RunFlow(target->url, flow, opt);
-  Report("group", "deliveries_per_s", out, fmt::format(",\"members\":{}", opt.members));
+  ServerProbe probe(ProbeOptionsFor(*target, opt));
+  Outcome out = RunFlow(target->url, flow, opt, ProbeHooks(probe));
+  fmt::print("{}\n", Report("group", "deliveries_per_s", out,
+                            fmt::format(",\"members\":{}", opt.members), probe));
   return out.lost + out.duplicated + out.reordered == 0 ? 0 : 1;
 }
 

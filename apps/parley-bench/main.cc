@@ -1,9 +1,13 @@
 // parley-bench: Parley's load generator. `parley-bench store` drives the message core
 // through its service API; `pairs`, `group` and `idle` drive a real parleyd over
-// WebSockets; `search` measures the search index, then its lag inside parleyd; `backup`
-// measures backup and restore, then send latency while a live parleyd backs up.
+// WebSockets (pairs and group also print the server's per-stage latency and its frames,
+// CPU and system calls per message); `population` measures pairs beside 0 to 10,000 idle
+// users; `reconnect` measures a storm of devices resuming and catching up; `search`
+// measures the search index, then its lag inside parleyd; `backup` measures backup and
+// restore, then send latency while a live parleyd backs up.
 #include <CLI/CLI.hpp>
 
+#include "crowd.h"
 #include "scenarios.h"
 
 namespace {
@@ -25,28 +29,53 @@ CLI::App* AddStoreCommand(CLI::App& app, StoreScenarioOptions& o) {
   return s;
 }
 
-// pairs, group and idle share NetOptions (--server, --seconds, ...).
+// pairs, group, idle, population and reconnect share NetOptions (--server, ...).
 struct NetCommands {
   CLI::App* pairs;
   CLI::App* group;
   CLI::App* idle;
+  CLI::App* population;
+  CLI::App* reconnect;
 };
 
+// How the server's costs are read (server_probe.h).
+void AddProbeOptions(CLI::App* sub, NetOptions& o) {
+  sub->add_option("--metrics-url", o.metrics_url,
+                  "http://HOST:PORT[/metrics] of the server's /metrics when it is not on the "
+                  "--server host:port (a separate [admin] listen)");
+  sub->add_option("--server-pid", o.server_pid,
+                  "pid of the --server process: its CPU time and system calls per message");
+  sub->add_flag("!--no-perf", o.perf, "do not count the server's system calls with perf stat");
+}
+
+void AddPairsOptions(CLI::App* sub, NetOptions& o) {
+  sub->add_option("--pairs", o.pairs, "pairs of clients")->check(CLI::Range(1, 5000));
+  sub->add_option("--rate", o.rate, "total messages per second (default: as fast as acks allow)");
+  sub->add_option("--window", o.window, "sends in flight per client without --rate")
+      ->check(CLI::Range(1, 1024));
+}
+
 NetCommands AddNetCommands(CLI::App& app, NetOptions& o) {
-  auto common = [&o](CLI::App* sub) {
+  auto server = [&o](CLI::App* sub) {
     sub->add_option("--server", o.server,
                     "ws://HOST:PORT of a running parleyd (default: start one)");
+  };
+  auto common = [&o, &server](CLI::App* sub) {
+    server(sub);
     sub->add_option("--seconds", o.seconds, "measured duration")->check(CLI::Range(0.1, 3600.0));
   };
   CLI::App* pairs =
       app.add_subcommand("pairs", "pairs of users exchanging messages over WebSockets");
   common(pairs);
-  pairs->add_option("--pairs", o.pairs, "pairs of clients")->check(CLI::Range(1, 5000));
-  pairs->add_option("--rate", o.rate, "total messages per second (default: as fast as acks allow)");
-  pairs->add_option("--window", o.window, "sends in flight per client without --rate")
-      ->check(CLI::Range(1, 1024));
+  AddPairsOptions(pairs, o);
+  AddProbeOptions(pairs, o);
+  pairs
+      ->add_option("--idle", o.idle,
+                   "first connect and log in this many more users, idle during the run")
+      ->check(CLI::Range(0, 19000));
   CLI::App* group = app.add_subcommand("group", "one group, fan-out to every member");
   common(group);
+  AddProbeOptions(group, o);
   group->add_option("--members", o.members, "group size")->check(CLI::Range(2, 5000));
   group->add_option("--rate", o.rate, "messages per second (default: as fast as acks allow)");
   group->add_option("--window", o.window, "sends in flight without --rate")
@@ -62,7 +91,36 @@ NetCommands AddNetCommands(CLI::App& app, NetOptions& o) {
   idle->add_option("--server-config", o.server_config_file,
                    "a TOML file added to the private parleyd's config (e.g. a [session] table; "
                    "not [accounts] or [limits], which the bench sets)");
-  return {pairs, group, idle};
+  CLI::App* population = app.add_subcommand(
+      "population", "pairs throughput beside 0, 1,000 and 10,000 idle logged-in users");
+  common(population);
+  AddPairsOptions(population, o);
+  AddProbeOptions(population, o);
+  population->add_option("--idle-sweep", o.idle_sweep, "idle populations, e.g. 0,1000,10000")
+      ->delimiter(',')
+      ->check(CLI::Range(0, 19000));
+  population->add_option("--repeat", o.repeat, "pairs runs per population (median reported)")
+      ->check(CLI::Range(1, 20));
+  CLI::App* reconnect = app.add_subcommand(
+      "reconnect", "devices that missed a few events reconnect at once (token auth + sync)");
+  server(reconnect);
+  AddProbeOptions(reconnect, o);
+  reconnect->add_option("--devices", o.devices, "devices (one user each)")
+      ->check(CLI::Range(1, 19000));
+  reconnect->add_option("--missed", o.missed, "inbox events each device misses")
+      ->check(CLI::Range(1, 1000));
+  reconnect
+      ->add_option("--group-size", o.group_size,
+                   "devices per group; the missed events are messages to these groups "
+                   "(under the server's read_fanout_threshold, 1,000 by default)")
+      ->check(CLI::Range(1, 999));
+  reconnect
+      ->add_option("--connects-in-flight", o.connects_in_flight,
+                   "reconnects started at a time (0: all at once)")
+      ->check(CLI::Range(0, 19000));
+  reconnect->add_option("--limit", o.storm_limit_s, "deadline of the storm, seconds")
+      ->check(CLI::Range(1.0, 3600.0));
+  return {pairs, group, idle, population, reconnect};
 }
 
 CLI::App* AddSearchCommand(CLI::App& app, SearchScenarioOptions& o) {
@@ -120,10 +178,14 @@ int main(int argc, char** argv) {
   CLI::App* bk = AddBackupCommand(app, backup);
 
   CLI11_PARSE(app, argc, argv);
+  // Thousands of connections in one process (and a private parleyd inherits the limit).
+  RaiseOpenFileLimit();
   if (s->parsed()) return RunStoreScenario(store);
   if (n.pairs->parsed()) return RunPairsScenario(net);
   if (n.group->parsed()) return RunGroupScenario(net);
   if (n.idle->parsed()) return RunIdleScenario(net);
+  if (n.population->parsed()) return RunPopulationScenario(net);
+  if (n.reconnect->parsed()) return RunReconnectScenario(net);
   if (srch->parsed()) return RunSearchScenario(search);
   if (bk->parsed()) return RunBackupScenario(backup);
   return 2;

@@ -38,6 +38,10 @@ Result<Target> OpenTarget(const NetOptions& options) {
   return t;
 }
 
+ProbeOptions ProbeOptionsFor(const Target& target, const NetOptions& options) {
+  return ProbeOptions{target.url, options.metrics_url, target.pid, options.perf};
+}
+
 Result<std::vector<Account>> Provision(const std::string& url, const std::string& prefix,
                                        int count) {
   std::vector<Account> out(count);

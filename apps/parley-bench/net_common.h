@@ -17,6 +17,7 @@
 #include "client/blocking_client.h"
 #include "latency.h"
 #include "scenarios.h"
+#include "server_probe.h"
 #include "tests/support/server_process.h"
 
 namespace parley::bench {
@@ -28,6 +29,8 @@ struct Target {
   int pid = 0;
 };
 Result<Target> OpenTarget(const NetOptions& options);
+// How to probe the target's costs (its URL, --metrics-url, its pid, --no-perf).
+ProbeOptions ProbeOptionsFor(const Target& target, const NetOptions& options);
 // The config of a private server: durable (fsync) as in production, but cheap password
 // hashes and no rate limits, so a benchmark measures messaging rather than its own set-up.
 extern const char kBenchConfig[];
@@ -113,11 +116,28 @@ struct FlowHooks {
   // Read as each send is issued: its send->ack latency is recorded under this phase
   // (0 to kPhases-1; others are not recorded). Null: everything under phase 0.
   const std::atomic<int>* phase = nullptr;
+  // Called on the sending thread once sending stopped and every acknowledged message was
+  // delivered (or the drain's deadline passed), before the connections close.
+  std::function<void()> finished;
 };
 
 // `pairs` traffic (NetOptions::pairs, rate, window) against the running server at `url`:
 // provisions fresh users, opens their direct conversations and runs the flow.
 Result<FlowOutcome> RunPairsTraffic(const std::string& url, const NetOptions& options,
                                     const FlowHooks& hooks = {});
+
+// One measured `pairs` run: its traffic, bracketed by a ServerProbe, its report printed.
+struct PairsMeasurement {
+  FlowOutcome flow;
+  double delivered_per_s = 0;
+  double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  ProbeFigures server;
+  std::string json;  // the run's final JSON line (not printed)
+};
+Result<PairsMeasurement> MeasurePairs(const Target& target, const NetOptions& options);
+// The pairs scenario against a running target: NetOptions::idle idle users, then a
+// measured run. Returns the exit code (non-zero if a message was lost, duplicated or
+// reordered).
+int RunPairsOn(const Target& target, const NetOptions& options);
 
 }  // namespace parley::bench

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace parley::bench {
 
@@ -36,13 +37,31 @@ struct NetOptions {
   int server_pid = 0;      // idle with --server: the pid to read RSS from
   bool deflate = false;    // idle: also measure connections that negotiate permessage-deflate
   std::string server_config_file;  // TOML added to a private parleyd's config
+  // pairs, group, population, reconnect: where the server's /metrics is when not on the
+  // ws:// URL's host:port (a separate [admin] listener). Empty: that host:port.
+  std::string metrics_url;
+  bool perf = true;  // count the server's system calls with perf stat (needs its pid)
+  int idle = 0;      // pairs: users connected and logged in, idle, beside the pairs
+  // population: the idle populations measured, ascending.
+  std::vector<int> idle_sweep = {0, 1000, 10000};
+  int repeat = 1;  // population: pairs runs per population (the median is reported)
+  // reconnect (reconnect_scenario.cc)
+  int devices = 10000;         // users, one device each
+  int missed = 3;              // inbox events each device misses while away
+  int group_size = 100;        // devices per group (write fan-out: under 1,000)
+  int connects_in_flight = 0;  // reconnect handshakes at a time; 0: all at once
+  double storm_limit_s = 120;  // the storm's deadline
 };
 
 int RunPairsScenario(const NetOptions& options);
-// The pairs scenario against the server at `url` (already running).
-int RunPairsOn(const std::string& url, const NetOptions& options);
 int RunGroupScenario(const NetOptions& options);
 int RunIdleScenario(const NetOptions& options);
+// `population`: pairs throughput beside 0, 1,000 and 10,000 idle logged-in users
+// (NetOptions::idle_sweep) on one server (population_scenario.cc).
+int RunPopulationScenario(const NetOptions& options);
+// `reconnect`: a storm of devices resuming with their token and syncing what they missed
+// (reconnect_scenario.cc).
+int RunReconnectScenario(const NetOptions& options);
 
 // `search`: the search engine alone (index rate, query latency on a large index), then
 // index lag inside a private parleyd under message load.

@@ -135,7 +135,7 @@ bool MeasureLag(const SearchScenarioOptions& opt, LagPhase* out) {
   std::atomic<bool> done{false};
   int pairs_rc = 0;
   std::thread load([&] {
-    pairs_rc = RunPairsOn(target->url, net);
+    pairs_rc = RunPairsOn(*target, net);
     done = true;
   });
   // Sample every 100 ms; bounded by the load's duration plus set-up (at most 10 min).
