@@ -28,7 +28,7 @@ struct IndexerOptions {
   int idle_poll_ms = 500;       // poll this often without a Notify
   // After a Notify, wait this long for more commits before indexing, so a trickle of
   // messages becomes a few index transactions rather than one each. 0: index at once.
-  int settle_ms = 25;
+  int settle_ms = 100;
   // Called after each applied batch with the number of documents it touched (metrics).
   std::function<void(size_t docs, double seconds)> on_batch;
 };
