@@ -29,8 +29,8 @@ struct OutFrame {
 };
 
 struct PushBatchLimits {
-  size_t max_pushes = 256;         // Default: 256 pushes per batch frame.
-  size_t max_bytes = 256 * 1024;   // Default: 256 KiB per batch frame (a larger push goes alone).
+  size_t max_pushes = 256;        // Default: 256 pushes per batch frame.
+  size_t max_bytes = 256 * 1024;  // Default: 256 KiB per batch frame (a larger push goes alone).
 };
 
 // How many frames from the front of `outbox` the next write takes: 0 if it is empty, 1

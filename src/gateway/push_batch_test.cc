@@ -39,9 +39,7 @@ std::vector<std::string> Drain(std::deque<OutFrame> outbox, bool batching,
   return written;
 }
 
-TEST(PushBatchTest, EmptyOutboxWritesNothing) {
-  EXPECT_EQ(NextWriteCount({}, true, {}), 0u);
-}
+TEST(PushBatchTest, EmptyOutboxWritesNothing) { EXPECT_EQ(NextWriteCount({}, true, {}), 0u); }
 
 TEST(PushBatchTest, QueuedPushesBecomeOneFrameOfTheirObjects) {
   std::deque<OutFrame> q{PushOf(Typing(1)), PushOf(Typing(2)), PushOf(Typing(3))};
@@ -63,7 +61,7 @@ TEST(PushBatchTest, WithoutBatchingEveryFrameGoesAlone) {
 }
 
 TEST(PushBatchTest, RepliesAreNeverMergedAndKeepTheirPlace) {
-  std::deque<OutFrame> q{PushOf(Typing(1)), PushOf(Typing(2)), ReplyOf("{\"id\":1}"),
+  std::deque<OutFrame> q{PushOf(Typing(1)),     PushOf(Typing(2)), ReplyOf("{\"id\":1}"),
                          ReplyOf("{\"id\":2}"), PushOf(Typing(3)), PushOf(Typing(4)),
                          ReplyOf("{\"id\":3}"), PushOf(Typing(5))};
   auto out = Drain(q, true, {});

@@ -166,8 +166,8 @@ class Hub {
   void DeliverTo(const Subscribers& subs, const std::vector<Frame>& frames);
   // The pushes of one user's `events` of `notice` (`frames`, encoded in the same order) to
   // each of `sessions`, leaving out the events a session originated.
-  void DeliverEvents(const std::vector<LiveSession>& sessions,
-                     const std::vector<uint64_t>& origins, const std::vector<Frame>& frames);
+  void DeliverEvents(const std::vector<LiveSession>& sessions, const std::vector<uint64_t>& origins,
+                     const std::vector<Frame>& frames);
 
   const size_t max_per_user_;
   std::array<Shard, 64> shards_;
