@@ -19,6 +19,14 @@ namespace {
 using client::BlockingClient;
 using namespace std::chrono_literals;
 
+// What an app keeps of a login for its reliable client.
+client::SessionState Credentials(const LoginReply& login) {
+  client::SessionState s;
+  s.token = login.token;
+  s.device = login.device;
+  return s;
+}
+
 class PushFramesTest : public testing::GatewayFixture {
  protected:
   // Bursts of pipelined sends must not be paced.
@@ -160,10 +168,7 @@ TEST_F(PushFramesTest, ReliableSenderStepsOverItsOwnSeqsWithoutSyncing) {
   ASSERT_TRUE(conv.ok());
 
   client::MemoryStateStore state;
-  client::SessionState s;
-  s.token = alice.token;
-  s.device = alice.device;
-  ASSERT_TRUE(state.Save(s).ok());
+  ASSERT_TRUE(state.Save(Credentials(alice)).ok());
   std::mutex mu;
   std::vector<std::string> handled;
   client::ReliableClient::Options opts;

@@ -91,22 +91,23 @@ TEST(Hub, SkipsOnlyTheOriginSessionForOnlyTheOriginEvent) {
   ASSERT_EQ(peer->got.size(), 1u);
   EXPECT_EQ(hub.frames_pushed(), 4u);
 
+  // One event of user 2 with user_seq `seq`, caused by session `origin`.
+  auto commit_one = [&hub](Seq seq, uint64_t origin) {
+    CommitNotice n;
+    n.events = {Event(2, seq, 9, seq)};
+    n.origins = {origin};
+    hub.OnCommit(n);
+  };
   // A commit whose only event for the sender is its own delivers nothing to it.
-  CommitNotice own_only;
-  own_only.events = {Event(2, 12, 9, 6)};
-  own_only.origins = {7};
-  hub.OnCommit(own_only);
+  commit_one(12, 7);
   EXPECT_EQ(sender->got.size(), 1u);
   EXPECT_EQ(sender_other->got.size(), 3u);
 
-  // The origin is a session id, not an address: another session with id 0 (none) or
+  // The origin is a session id, not an address: a session attached with id 0 (none) or
   // another id is never taken for it.
   auto anonymous = std::make_shared<RecordingSubscriber>();
   hub.Attach(2, anonymous);
-  CommitNotice again;
-  again.events = {Event(2, 13, 9, 7)};
-  again.origins = {0};
-  hub.OnCommit(again);
+  commit_one(13, 0);
   EXPECT_EQ(sender->got.size(), 2u);
   EXPECT_EQ(anonymous->got.size(), 1u);
 }
