@@ -139,8 +139,9 @@ TEST_F(GatewayTest, GroupOfFiftyGetsEveryMessage) {
   EXPECT_EQ(group->member_count, static_cast<uint32_t>(kMembers));
   for (int i = 0; i < kMessages; ++i)
     ASSERT_TRUE(members[0]->Send(group->id, "g" + std::to_string(i)).ok());
-  for (auto& m : members) {
-    auto got = MessagePushes(*m, kMessages);
+  // Every member but the sending session, which learns its own events from its acks.
+  for (size_t n = 1; n < members.size(); ++n) {
+    auto got = MessagePushes(*members[n], kMessages);
     ASSERT_EQ(got.size(), static_cast<size_t>(kMessages));
     for (int i = 0; i < kMessages; ++i) EXPECT_EQ(got[i].message->body, "g" + std::to_string(i));
   }
