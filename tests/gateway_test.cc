@@ -44,7 +44,8 @@ TEST_F(GatewayTest, OnlinePushReachesEveryDeviceIncludingTheSendersOthers) {
   auto b2 = Device("bob", "b-phone");
   auto ack = a1->SendTo("bob", "hello bob");
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
-  for (BlockingClient* c : {a1.get(), a2.get(), b1.get(), b2.get()}) {
+  // Not a1: the sending session learns its own event from the ack (push_frames_test).
+  for (BlockingClient* c : {a2.get(), b1.get(), b2.get()}) {
     auto got = MessagePushes(*c, 1);
     ASSERT_EQ(got.size(), 1u);
     ASSERT_TRUE(got[0].message.has_value());
@@ -138,8 +139,9 @@ TEST_F(GatewayTest, GroupOfFiftyGetsEveryMessage) {
   EXPECT_EQ(group->member_count, static_cast<uint32_t>(kMembers));
   for (int i = 0; i < kMessages; ++i)
     ASSERT_TRUE(members[0]->Send(group->id, "g" + std::to_string(i)).ok());
-  for (auto& m : members) {
-    auto got = MessagePushes(*m, kMessages);
+  // Every member but the sending session, which learns its own events from its acks.
+  for (size_t n = 1; n < members.size(); ++n) {
+    auto got = MessagePushes(*members[n], kMessages);
     ASSERT_EQ(got.size(), static_cast<size_t>(kMessages));
     for (int i = 0; i < kMessages; ++i) EXPECT_EQ(got[i].message->body, "g" + std::to_string(i));
   }

@@ -98,6 +98,7 @@ Status BlockingClient::Connect() {
     if (aborted_) return TransportError("aborted");
     old = std::exchange(conn_, conn);
     inbox_ = inbox;
+    split_.clear();  // the rest of a batch of the old connection
   }
   if (old) old->Close();
 
@@ -163,6 +164,7 @@ Result<UserInfo> BlockingClient::Register(const std::string& name, const std::st
                                    [&](JsonWriter& w) {
                                      w.Key("name").String(name).Key("password").String(password);
                                      if (!invite.empty()) w.Key("invite").String(invite);
+                                     if (options_.push_batches) w.Key("push_batch").Bool(true);
                                    }),
                            DecodeRegister);
 }
@@ -173,6 +175,7 @@ Result<LoginReply> BlockingClient::Login(const std::string& name, const std::str
                                      [&](JsonWriter& w) {
                                        w.Key("name").String(name).Key("password").String(password);
                                        if (!device.empty()) w.Key("device").String(device);
+                                       if (options_.push_batches) w.Key("push_batch").Bool(true);
                                      }),
                              DecodeLogin);
 }
@@ -182,6 +185,7 @@ Result<LoginReply> BlockingClient::Auth(const std::string& token, const std::str
                                      [&](JsonWriter& w) {
                                        w.Key("token").String(token);
                                        if (!device.empty()) w.Key("device").String(device);
+                                       if (options_.push_batches) w.Key("push_batch").Bool(true);
                                      }),
                              DecodeLogin);
 }
@@ -428,12 +432,23 @@ std::optional<std::string> BlockingClient::NextPushFrame(Duration timeout) {
 std::optional<Push> BlockingClient::NextPush(Duration timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!split_.empty()) {
+        Push next = std::move(split_.front());
+        split_.pop_front();
+        return next;
+      }
+    }
     auto left = std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now());
     auto frame = NextPushFrame(std::max(left, Duration(0)));
     if (!frame) return std::nullopt;
-    auto push = DecodePush(*frame);
-    if (push.ok()) return std::move(push).value();
-    // A push this client cannot read is skipped: the sync timeline stays the truth.
+    auto pushes = DecodePushes(*frame);
+    // A frame this client cannot read is skipped: the sync timeline stays the truth.
+    if (!pushes.ok() || pushes->empty()) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 1; i < pushes->size(); ++i) split_.push_back(std::move((*pushes)[i]));
+    return std::move(pushes->front());
   }
 }
 

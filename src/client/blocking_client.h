@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -138,10 +139,12 @@ class BlockingClient {
                               int64_t* retry_after_ms = nullptr);
 
   // --- Pushes ---
-  // The next push, decoded (malformed pushes are skipped); nullopt on timeout.
+  // The next push, decoded (malformed pushes are skipped); nullopt on timeout. A batch
+  // frame (ConnectOptions::push_batches) is handed out one push at a time, in order.
   std::optional<Push> NextPush(Duration timeout);
+  // The next push frame as received: single or (with push_batches) a batch.
   std::optional<std::string> NextPushFrame(Duration timeout);
-  size_t pushes_queued();
+  size_t pushes_queued();     // frames, not counting the unread rest of a batch
   uint64_t pushes_dropped();  // by the queue bound
 
   // --- Raw frames, for tests that send malformed input ---
@@ -167,10 +170,11 @@ class BlockingClient {
   Duration timeout_;
   std::function<void()> notify_;
   size_t max_queued_ = kDefaultMaxQueuedFrames;
-  mutable std::mutex mu_;  // guards conn_, inbox_ (the pointers) and aborted_
+  mutable std::mutex mu_;  // guards conn_, inbox_ (the pointers), aborted_ and split_
   std::shared_ptr<Connection> conn_;
   std::shared_ptr<Inbox> inbox_;
   bool aborted_ = false;
+  std::deque<Push> split_;  // the pushes of a batch frame NextPush has not handed out yet
   // Last: destroyed first, so the loop thread is joined before anything it may touch.
   EventLoop loop_;
 };

@@ -40,6 +40,11 @@ struct ConnectOptions {
   // Offer permessage-deflate as browsers do ("permessage-deflate; client_max_window_bits"):
   // the server picks both windows. Costs zlib state on both sides. Default: false.
   bool permessage_deflate = false;
+  // Ask for push batches (docs/protocol.md §1): the typed auth, login and register calls
+  // of BlockingClient send "push_batch": true, and the server may then coalesce queued
+  // pushes into one {"push":"events",…} frame (read them with DecodePushes). A raw
+  // Connection user asks in its own auth call. Default: false (one push per frame).
+  bool push_batches = false;
 };
 
 // A failed reply: its status plus the server's retry hint (rate_limited), -1 if none.

@@ -144,7 +144,9 @@ void ReliableClient::Run() {
       ++reconnects_;
       if (!SleepUnlessStopped(backoff.NextDelayMs())) break;
     }
-    BlockingClient c(options_.connect, options_.call_timeout);
+    ConnectOptions connect = options_.connect;
+    connect.push_batches = true;  // NextPush hands a batch out one push at a time
+    BlockingClient c(connect, options_.call_timeout);
     c.set_max_queued_frames(options_.max_queued_pushes);
     c.SetPushNotify([this] {
       {
@@ -235,11 +237,13 @@ Status ReliableClient::HandlePush(BlockingClient& c, const Push& push) {
       break;
   }
   const InboxEvent& e = push.item.event;
+  PARLEY_RETURN_IF_ERROR(SkipOwn());
   const Seq cursor = cursor_.load();
   if (e.user_seq <= cursor) return Status::Ok();  // already delivered (a pull overtook it)
   const bool needs_message = EventCarriesMessage(e.type);
   if (e.user_seq == cursor + 1 && (push.item.message || !needs_message)) {
-    return Deliver(push.item);
+    PARLEY_RETURN_IF_ERROR(Deliver(push.item));
+    return SkipOwn();
   }
   return Pull(c);  // a gap: pushes were lost; the sync timeline has them
 }
@@ -248,6 +252,25 @@ Status ReliableClient::Deliver(const SyncItem& item) {
   on_event_(item);
   std::lock_guard<std::mutex> lock(mu_);
   state_.cursor = std::max(state_.cursor, item.event.user_seq);
+  cursor_ = state_.cursor;
+  return store_->Save(state_);
+}
+
+Status ReliableClient::NoteOwn(Seq user_seq) {
+  if (user_seq <= cursor_.load()) return Status::Ok();
+  own_seqs_.insert(user_seq);
+  return SkipOwn();
+}
+
+Status ReliableClient::SkipOwn() {
+  if (own_seqs_.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  const Seq before = state_.cursor;
+  while (!own_seqs_.empty() && *own_seqs_.begin() <= state_.cursor + 1) {
+    state_.cursor = std::max(state_.cursor, *own_seqs_.begin());
+    own_seqs_.erase(own_seqs_.begin());
+  }
+  if (state_.cursor == before) return Status::Ok();
   cursor_ = state_.cursor;
   return store_->Save(state_);
 }
@@ -267,6 +290,7 @@ Status ReliableClient::Pull(BlockingClient& c) {
     if (reply->reset && options_.on_reset) options_.on_reset();
     for (const SyncItem& item : reply->items) {
       if (item.event.user_seq <= cursor_.load()) continue;
+      if (own_seqs_.erase(item.event.user_seq)) continue;  // acked: stepped over below
       PARLEY_RETURN_IF_ERROR(Deliver(item));
     }
     if (options_.on_head) {
@@ -278,6 +302,7 @@ Status ReliableClient::Pull(BlockingClient& c) {
       cursor_ = state_.cursor;
       state_.heads_since = std::max(state_.heads_since, reply->heads_next);
       PARLEY_RETURN_IF_ERROR(store_->Save(state_));
+      std::erase_if(own_seqs_, [&](Seq own) { return own <= state_.cursor; });
     }
     if (!reply->has_more) return Status::Ok();
     if (reply->next <= since) return Internal("sync says has_more but made no progress");
@@ -308,6 +333,7 @@ Status ReliableClient::SendJournaled(BlockingClient& c) {
       }
       if (!ack.ok() && !IsDefinitive(ack.status())) return ack.status();
       Finish(p, ack);
+      if (ack.ok()) PARLEY_RETURN_IF_ERROR(NoteOwn(ack->user_seq));
       break;
     }
   }

@@ -8,6 +8,13 @@
 //   below the cursor are ignored. The cursor is advanced and persisted after the handler
 //   returns, so a crash of the app re-delivers at most the event being handled (its
 //   user_seq tells it apart).
+// - The server does not push a send's own event back to the connection that sent it; the
+//   ack carries its user_seq instead. Such own seqs are remembered and the cursor steps
+//   over them when it reaches them (no gap, no extra sync), without calling the handler:
+//   the Send's completion is the report of one's own message. (An own event that reaches
+//   this client some other way — a sync after a reconnect, before the cursor got there —
+//   is handled like any other.) The cursor only ever moves over seqs handled or known to
+//   be own. Pushes are asked for in batches (ConnectOptions::push_batches).
 // - Send() journals the message durably BEFORE it goes out; every journaled send is
 //   (re)sent after each (re)connect with the same client_msg_id until it is acknowledged,
 //   then dropped from the journal. The server's idempotency makes the retries harmless, so
@@ -27,6 +34,7 @@
 #include <functional>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -96,6 +104,10 @@ class ReliableClient {
   Status HandlePush(BlockingClient& c, const Push& push);
   Status Pull(BlockingClient& c);
   Status Deliver(const SyncItem& item);
+  // The ack of one of our sends said its own event is `user_seq` (0: unknown).
+  Status NoteOwn(Seq user_seq);
+  // Moves the cursor over the own seqs that follow it (and forgets those behind it).
+  Status SkipOwn();
   Status SendJournaled(BlockingClient& c);
   void Finish(const PendingSend& p, const Result<SendAck>& result);
   void SetConnected(bool connected, const Status& why);
@@ -114,6 +126,9 @@ class ReliableClient {
   bool wake_ = false;  // a push arrived or the connection ended
   Status last_error_;
   BlockingClient* current_ = nullptr;  // the live connection, for Stop() to abort
+
+  // Seqs of our own sends' events above the cursor (NoteOwn). The client's thread only.
+  std::set<Seq> own_seqs_;
 
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};

@@ -142,7 +142,7 @@ Status Dispatcher::Authenticated(const Link& s, const Identity& who, std::string
   // Bounded: each retry means another revocation ran meanwhile (any user's: the epoch is
   // global), and the token was still valid after it.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    if (hub_.Attach(who.user_id, who.device_id, s, epoch)) {
+    if (hub_.Attach(who.user_id, who.device_id, s, epoch, st.session_id)) {
       st.identity = who;
       st.user_name = std::move(name);
       st.last_touch_ms = NowMicros() / 1000;

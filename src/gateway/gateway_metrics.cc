@@ -1,5 +1,7 @@
 #include "gateway/gateway_metrics.h"
 
+#include "metrics/stages.h"
+
 namespace parley {
 namespace {
 
@@ -41,7 +43,13 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
                                kLatencyBounds)),
       search_latency(r.histogram("parley_search_query_seconds",
                                  "Time to answer a search request (on a worker thread).",
-                                 kLatencyBounds)) {
+                                 kLatencyBounds)),
+      stage_frame_parse(metrics::StageHistogram(r, "frame_parse")),
+      stage_ack_post(metrics::StageHistogram(r, "ack_post")),
+      stage_ack_write(metrics::StageHistogram(r, "ack_write")),
+      stage_hub(metrics::StageHistogram(r, "hub")),
+      stage_push_post(metrics::StageHistogram(r, "push_post")),
+      stage_push_write(metrics::StageHistogram(r, "push_write")) {
   for (size_t i = 1; i < kCodeCount; ++i) {
     std::string code(CodeName(static_cast<Code>(i)));
     errors[i] = &r.counter("parley_errors_total", "Error replies by code.", {{"code", code}});

@@ -50,6 +50,13 @@ struct GatewayMetrics {
   metrics::Histogram& send_latency;
   metrics::Histogram& sync_latency;
   metrics::Histogram& search_latency;
+  // The gateway's stages of the message path (metrics/stages.h, parley_stage_seconds).
+  metrics::Histogram& stage_frame_parse;  // a frame read -> its request parsed and dispatched
+  metrics::Histogram& stage_ack_post;     // Reply() called -> on the session's thread
+  metrics::Histogram& stage_ack_write;    // a reply queued -> its write completed
+  metrics::Histogram& stage_hub;          // Hub::OnCommit, per commit (the hub observes it)
+  metrics::Histogram& stage_push_post;    // Deliver() called -> on the session's thread
+  metrics::Histogram& stage_push_write;   // a push queued -> its write completed
   std::array<metrics::Counter*, kCodeCount> errors{};
   std::array<metrics::Counter*, kConnectionStepCount> connection_errors{};
 };

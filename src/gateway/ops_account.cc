@@ -28,6 +28,14 @@ Status CheckNotAuthenticated(const SessionState& st) {
   return Status::Ok();
 }
 
+// `push_batch`: the client asks for pushes in batches (docs/protocol.md §1); absent leaves
+// the connection's choice as it is. A wrong type is refused before anything else happens.
+Status ReadPushBatch(const ParsedRequest& r, SessionState& st) {
+  PARLEY_ASSIGN_OR_RETURN(auto batch, r.fields.OptBool("push_batch"));
+  if (batch) st.push_batch = *batch;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Dispatcher::Ping(const Link& s, const ParsedRequest& r) {
@@ -42,6 +50,7 @@ Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view name, r.fields.String("name"));
   PARLEY_ASSIGN_OR_RETURN(std::string_view password, r.fields.String("password"));
   PARLEY_ASSIGN_OR_RETURN(auto invite, r.fields.OptString("invite"));
+  PARLEY_RETURN_IF_ERROR(ReadPushBatch(r, st));
   if (password.size() > kMaxPasswordField)
     return Status(Code::kInvalidArgument, "password too long");
   if (invite && invite->size() > kMaxInviteField) {
@@ -79,6 +88,7 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(std::string_view name, r.fields.String("name"));
   PARLEY_ASSIGN_OR_RETURN(std::string_view password, r.fields.String("password"));
   PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
+  PARLEY_RETURN_IF_ERROR(ReadPushBatch(r, st));
   if (password.size() > kMaxPasswordField)
     return Status(Code::kInvalidArgument, "password too long");
   if (device && !IsValidClientId(*device, api_.config().max_client_id_chars)) {
@@ -151,6 +161,7 @@ Status Dispatcher::Auth(const Link& s, const ParsedRequest& r) {
   PARLEY_RETURN_IF_ERROR(CheckNotAuthenticated(st));
   PARLEY_ASSIGN_OR_RETURN(std::string_view token, r.fields.String("token"));
   PARLEY_ASSIGN_OR_RETURN(auto device, r.fields.OptString("device"));
+  PARLEY_RETURN_IF_ERROR(ReadPushBatch(r, st));
   if (Limited(s, r.id, st.auth_bucket, nullptr, "auth attempts")) return Status::Ok();
   // Read before the token check: a revocation racing with it is seen (Authenticated).
   const uint64_t epoch = hub_.epoch();

@@ -39,6 +39,8 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
   }
   req.client_msg_id = std::string(cmid);
   req.body = std::string(body);
+  // This connection learns its own event from the ack (user_seq), not from a push.
+  req.origin = s->state().session_id;
   if (Paced(s, r.id, "sending")) return Status::Ok();
 
   Identity who = *s->state().identity;

@@ -71,6 +71,8 @@ Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, CoreA
   auto impl = std::make_unique<Impl>(config, core, hub, registry, search, std::move(admin));
   PARLEY_RETURN_IF_ERROR(impl->listener->Listen());
   Impl* raw = impl.get();
+  // The histogram lives in the registry, which outlives the hub's use of it.
+  hub.set_commit_histogram(&raw->metrics.stage_hub);
   registry.gauge_fn("parley_sessions_authenticated", "Authenticated WebSocket sessions.",
                     [&hub] { return static_cast<double>(hub.sessions()); });
   registry.gauge_fn("parley_users_online", "Users with at least one authenticated session.",

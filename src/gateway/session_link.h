@@ -26,6 +26,13 @@ struct SessionState {
   // The client's address as the socket sees it ("127.0.0.1", "::1"): the key of per-IP
   // limits and the address in audit logs. Set once, before the first frame is read.
   std::string peer_ip;
+  // The connection's id, unique for the process's lifetime (never reused, unlike an
+  // address): the origin of its sends (SendRequest::origin) and its key in the hub, which
+  // then does not push a send's own event back to it. Set once, before the first frame.
+  uint64_t session_id = 0;
+  // The client asked for push batches (`push_batch` on auth, login or register): pushes
+  // queued together go out as one {"push":"events",…} frame (gateway/push_batch.h).
+  bool push_batch = false;
   std::optional<Identity> identity;  // set once authenticated
   std::string user_name;
   bool auth_pending = false;  // a login is being checked on a worker thread

@@ -19,6 +19,12 @@ constexpr int64_t kMaxInFlight = 256;
 // A read buffer above this is released once drained, so one big frame does not pin
 // memory on an idle connection.
 constexpr size_t kKeepBufferBytes = 16 * 1024;
+// A batch buffer above this is released after its write.
+constexpr size_t kKeepBatchBytes = 64 * 1024;
+
+using SteadyClock = std::chrono::steady_clock;
+
+double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 }  // namespace
 
@@ -46,6 +52,7 @@ void WsSession::Start(Request upgrade) {
     id_ = ++ctx_.next_session_id;
     ctx_.sessions.emplace(id_, weak_from_this());
   }
+  state_.session_id = id_;
   const GatewayConfig& c = ctx_.config;
   websocket::stream_base::timeout timeout;
   timeout.handshake_timeout = std::chrono::seconds(10);
@@ -133,6 +140,7 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
   reading_ = false;
   // Closed or timed out (expected), too big (1009) or bad UTF-8 (1007) (reported).
   if (ec) return Fail(ec, ConnectionStep::kWsRead);
+  const auto read_at = SteadyClock::now();
   auto self = shared_from_this();
   ++in_flight_;
   ctx_.in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -145,6 +153,7 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
     ctx_.dispatcher->OnText(self,
                             std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
+  ctx_.metrics->stage_frame_parse.Observe(Seconds(SteadyClock::now() - read_at));
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > kKeepBufferBytes) buffer_.shrink_to_fit();
   MaybeRead();
@@ -152,26 +161,38 @@ void WsSession::OnRead(beast::error_code ec, size_t bytes) {
 
 void WsSession::Reply(std::string frame) {
   auto shared = std::make_shared<const std::string>(std::move(frame));
-  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), shared]() mutable {
+  const auto called = SteadyClock::now();
+  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), shared, called]() mutable {
+    const auto now = SteadyClock::now();
+    self->ctx_.metrics->stage_ack_post.Observe(Seconds(now - called));
     --self->in_flight_;
     self->ctx_.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    self->Enqueue(std::move(shared));
+    self->Push(std::move(shared), false, now);
+    self->MaybeWrite();
     self->MaybeRead();
   });
 }
 
 void WsSession::Deliver(std::vector<Frame> frames) {
-  boost::asio::post(ws_.get_executor(), [self = shared_from_this(), frames = std::move(frames)] {
-    for (const auto& f : frames) {
-      if (self->resync_pending_ || self->OutboxFull()) {
-        // A slow reader: drop instead of growing; the client will pull after `resync`.
-        self->resync_pending_ = true;
-        self->ctx_.metrics->pushes_dropped.Inc();
-        continue;
-      }
-      self->Enqueue(f);
-    }
-  });
+  const auto called = SteadyClock::now();
+  boost::asio::post(ws_.get_executor(),
+                    [self = shared_from_this(), frames = std::move(frames), called] {
+                      const auto now = SteadyClock::now();
+                      self->ctx_.metrics->stage_push_post.Observe(Seconds(now - called));
+                      // All queued before the write starts: one batch frame for a client
+                      // that asked for batches.
+                      for (const auto& f : frames) {
+                        if (self->resync_pending_ || self->OutboxFull()) {
+                          // A slow reader: drop instead of growing; the client will pull
+                          // after `resync`.
+                          self->resync_pending_ = true;
+                          self->ctx_.metrics->pushes_dropped.Inc();
+                          continue;
+                        }
+                        self->Push(f, true, now);
+                      }
+                      self->MaybeWrite();
+                    });
 }
 
 void WsSession::Revoke(uint16_t code, std::string reason) {
@@ -204,10 +225,14 @@ void WsSession::CloseWith(uint16_t code, std::string reason) {
                     });
 }
 
-void WsSession::Enqueue(Frame frame) {
+void WsSession::Push(Frame frame, bool push, SteadyClock::time_point now) {
   if (finished_) return;
   outbox_bytes_ += frame->size();
-  outbox_.push_back(std::move(frame));
+  outbox_.push_back(OutFrame{std::move(frame), push, now});
+}
+
+void WsSession::Enqueue(Frame frame, bool push) {
+  Push(std::move(frame), push, SteadyClock::now());
   MaybeWrite();
 }
 
@@ -217,7 +242,7 @@ void WsSession::MaybeWrite() {
     if (resync_pending_ && !closing_) {
       resync_pending_ = false;
       ctx_.metrics->resync_hints.Inc();
-      Enqueue(std::make_shared<const std::string>(ResyncPush("slow_consumer")));
+      Enqueue(std::make_shared<const std::string>(ResyncPush("slow_consumer")), true);
       return;
     }
     if (closing_ && close_code_ != 0) {
@@ -233,8 +258,14 @@ void WsSession::MaybeWrite() {
     return;
   }
   writing_ = true;
+  write_count_ = NextWriteCount(outbox_, state_.push_batch, PushBatchLimits{});
+  boost::asio::const_buffer out = boost::asio::buffer(*outbox_.front().frame);
+  if (write_count_ > 1) {
+    JoinPushes(outbox_, write_count_, &batch_);
+    out = boost::asio::buffer(batch_);
+  }
   ws_.text(true);
-  ws_.async_write(boost::asio::buffer(*outbox_.front()),
+  ws_.async_write(out,
                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
 }
 
@@ -242,8 +273,16 @@ void WsSession::OnWrite(beast::error_code ec) {
   writing_ = false;
   if (ec) return Fail(ec, ConnectionStep::kWsWrite);
   ctx_.metrics->frames_out.Inc();
-  outbox_bytes_ -= outbox_.front()->size();
-  outbox_.pop_front();
+  const auto now = SteadyClock::now();
+  for (size_t i = 0; i < write_count_; ++i) {
+    const OutFrame& f = outbox_.front();
+    (f.push ? ctx_.metrics->stage_push_write : ctx_.metrics->stage_ack_write)
+        .Observe(Seconds(now - f.queued));
+    outbox_bytes_ -= f.frame->size();
+    outbox_.pop_front();
+  }
+  write_count_ = 0;
+  if (batch_.capacity() > kKeepBatchBytes) std::string().swap(batch_);
   MaybeWrite();
   MaybeRead();
 }
@@ -261,6 +300,7 @@ void WsSession::Finish() {
   ctx_.dispatcher->OnClosed(*this);
   outbox_.clear();
   outbox_bytes_ = 0;
+  write_count_ = 0;
   beast::error_code ignored;
   auto& socket = ws_.next_layer().tcp().socket();
   socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);

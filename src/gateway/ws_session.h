@@ -10,6 +10,11 @@
 // Threading: every member runs on the connection's io_context thread; the SessionLink
 // entry points called from other threads (Reply, Deliver, RunOnSession, CloseWith) post
 // to it.
+//
+// Writes: one in flight. A reply goes out alone; a session that asked for push batches
+// (SessionState::push_batch) gets the pushes queued at the front of its outbox as one
+// frame (gateway/push_batch.h), so a burst costs one frame, not one per event. The hub's
+// frames of one commit are queued together before the next write starts.
 #pragma once
 
 #include <utility>  // before Asio with g++ 12 in C++20 mode
@@ -25,6 +30,7 @@
 #include "gateway/connection_slot.h"
 #include "gateway/gateway_context.h"
 #include "gateway/gateway_metrics.h"
+#include "gateway/push_batch.h"
 #include "gateway/server_stream.h"
 #include "gateway/session_link.h"
 
@@ -58,7 +64,9 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   void MaybeRead();
   void ApplyReadLimit();
   void OnRead(boost::beast::error_code ec, size_t bytes);
-  void Enqueue(Frame frame);
+  // Queues `frame` (queued at `now`, for the write stages) without starting a write.
+  void Push(Frame frame, bool push, std::chrono::steady_clock::time_point now);
+  void Enqueue(Frame frame, bool push);  // Push, then MaybeWrite
   void MaybeWrite();
   void OnWrite(boost::beast::error_code ec);
   bool OutboxFull() const;
@@ -78,8 +86,10 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   boost::asio::steady_timer auth_timer_;
   boost::asio::steady_timer resume_timer_;  // ends a rate pause (state_.read_resume_us)
   bool resume_armed_ = false;
-  std::deque<Frame> outbox_;
+  std::deque<OutFrame> outbox_;
   size_t outbox_bytes_ = 0;
+  size_t write_count_ = 0;  // frames of the outbox's front in the write in flight
+  std::string batch_;       // the batch frame being written; its capacity is reused
   int64_t in_flight_ = 0;
   uint64_t id_ = 0;
   bool reading_ = false;

@@ -1,6 +1,7 @@
 #include "hub/hub.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "protocol/encode.h"
 
@@ -49,7 +50,7 @@ std::vector<std::shared_ptr<Subscriber>> LockAll(
 }  // namespace
 
 bool Hub::Attach(UserId user, std::string device, std::shared_ptr<Subscriber> subscriber,
-                 uint64_t epoch) {
+                 uint64_t epoch, uint64_t session_id) {
   std::vector<std::weak_ptr<Subscriber>> evicted;
   {
     Shard& shard = ShardOf(user);
@@ -67,7 +68,7 @@ bool Hub::Attach(UserId user, std::string device, std::shared_ptr<Subscriber> su
       subs.erase(subs.begin());
     }
     const Subscriber* key = subscriber.get();
-    subs.push_back(Session{std::move(subscriber), key, std::move(device)});
+    subs.push_back(Session{std::move(subscriber), key, std::move(device), session_id});
     sessions_.fetch_add(1, std::memory_order_relaxed);
     sessions_.fetch_sub(evicted.size(), std::memory_order_relaxed);
   }
@@ -134,8 +135,8 @@ size_t Hub::Close(UserId user, Scope scope, std::string_view device, uint16_t co
   return live.size();
 }
 
-Hub::Subscribers Hub::Lookup(UserId user) {
-  std::vector<std::weak_ptr<Subscriber>> weak;
+std::vector<Hub::LiveSession> Hub::Lookup(UserId user) {
+  std::vector<std::pair<std::weak_ptr<Subscriber>, uint64_t>> weak;
   {
     Shard& shard = ShardOf(user);
     std::lock_guard<std::mutex> lock(shard.mu);
@@ -143,10 +144,16 @@ Hub::Subscribers Hub::Lookup(UserId user) {
     if (it == shard.users.end()) return {};
     PruneDead(it->second);
     weak.reserve(it->second.size());
-    for (const auto& s : it->second) weak.push_back(s.subscriber);
+    for (const auto& s : it->second) weak.emplace_back(s.subscriber, s.id);
     EraseIfEmpty(shard, user);
   }
-  return LockAll(weak);
+  // Locked outside the shard lock, as LockAll does.
+  std::vector<LiveSession> live;
+  live.reserve(weak.size());
+  for (const auto& [w, id] : weak) {
+    if (auto s = w.lock()) live.push_back(LiveSession{std::move(s), id});
+  }
+  return live;
 }
 
 void Hub::DeliverTo(const Subscribers& subs, const std::vector<Frame>& frames) {
@@ -154,8 +161,29 @@ void Hub::DeliverTo(const Subscribers& subs, const std::vector<Frame>& frames) {
   pushed_.fetch_add(subs.size() * frames.size(), std::memory_order_relaxed);
 }
 
+void Hub::DeliverEvents(const std::vector<LiveSession>& sessions,
+                        const std::vector<uint64_t>& origins, const std::vector<Frame>& frames) {
+  for (const LiveSession& live : sessions) {
+    const bool originated =
+        live.id != 0 && std::find(origins.begin(), origins.end(), live.id) != origins.end();
+    if (!originated) {
+      live.subscriber->Deliver(frames);
+      pushed_.fetch_add(frames.size(), std::memory_order_relaxed);
+      continue;
+    }
+    std::vector<Frame> others;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      if (origins[i] != live.id) others.push_back(frames[i]);
+    }
+    if (others.empty()) continue;
+    pushed_.fetch_add(others.size(), std::memory_order_relaxed);
+    live.subscriber->Deliver(std::move(others));
+  }
+}
+
 void Hub::OnCommit(const CommitNotice& notice) {
   if (sessions() == 0) return;
+  const auto start = std::chrono::steady_clock::now();
 
   // Messages are encoded once, when the first online recipient needs one.
   std::unordered_map<MessageKey, const MessageRecord*, MessageKeyHash> messages;
@@ -174,18 +202,23 @@ void Hub::OnCommit(const CommitNotice& notice) {
   };
 
   // Events are grouped per user (ascending user_seq), so each session gets one delivery
-  // per commit with its frames in order.
-  std::unordered_map<UserId, std::vector<const InboxEvent*>> by_user;
-  for (const auto& e : notice.events) by_user[e.user_id].push_back(&e);
-  for (const auto& [user, events] : by_user) {
-    Subscribers subs = Lookup(user);
-    if (subs.empty()) continue;
+  // per commit with its frames in order. A notice without origins (built by hand in
+  // tests) has none.
+  std::unordered_map<UserId, std::vector<size_t>> by_user;
+  for (size_t i = 0; i < notice.events.size(); ++i) by_user[notice.events[i].user_id].push_back(i);
+  for (const auto& [user, indexes] : by_user) {
+    std::vector<LiveSession> sessions = Lookup(user);
+    if (sessions.empty()) continue;
     std::vector<Frame> frames;
-    frames.reserve(events.size());
-    for (const InboxEvent* e : events) {
-      frames.push_back(std::make_shared<const std::string>(EventPush(*e, message_json(*e))));
+    std::vector<uint64_t> origins;
+    frames.reserve(indexes.size());
+    origins.reserve(indexes.size());
+    for (size_t i : indexes) {
+      const InboxEvent& e = notice.events[i];
+      frames.push_back(std::make_shared<const std::string>(EventPush(e, message_json(e))));
+      origins.push_back(i < notice.origins.size() ? notice.origins[i] : 0);
     }
-    DeliverTo(subs, frames);
+    DeliverEvents(sessions, origins, frames);
   }
 
   for (const auto& move : notice.head_moves) {
@@ -193,6 +226,9 @@ void Hub::OnCommit(const CommitNotice& notice) {
     auto frame =
         std::make_shared<const std::string>(HeadPush(move.conv_id, move.last_seq, move.last_ms));
     Broadcast(*move.members, frame, nullptr);
+  }
+  if (metrics::Histogram* h = commit_histogram_.load(std::memory_order_acquire)) {
+    h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 }
 
@@ -223,12 +259,9 @@ void Hub::Broadcast(const std::vector<UserId>& users, const Frame& frame,
                     const Subscriber* except) {
   std::vector<Frame> frames{frame};
   for (UserId user : users) {
-    Subscribers subs = Lookup(user);
-    if (subs.empty()) continue;
-    if (except) {
-      subs.erase(std::remove_if(subs.begin(), subs.end(),
-                                [except](const auto& s) { return s.get() == except; }),
-                 subs.end());
+    Subscribers subs;
+    for (LiveSession& live : Lookup(user)) {
+      if (live.subscriber.get() != except) subs.push_back(std::move(live.subscriber));
     }
     DeliverTo(subs, frames);
   }

@@ -14,6 +14,11 @@
 // It also knows which device each session authenticated as, so a revoked credential ends
 // its live sessions at once (Close), and it caps the live sessions of one user.
 //
+// A session's own doing is not pushed back to it: an event whose origin (CommitNotice::
+// origins, the session id given at Attach) is a session skips exactly that session —
+// its reply already told it (a send's ack carries its user_seq); the user's other
+// sessions get it as usual.
+//
 // Ordering that clients rely on (docs/protocol.md): a session attaches before it syncs,
 // and the hub looks a user's sessions up when it delivers a notice, which the feed does
 // after the commit was durable. So an event is either in the sync's answer (durable
@@ -33,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "metrics/metrics.h"
 #include "service/commit_feed.h"
 #include "service/commit_notice.h"
 
@@ -80,8 +86,10 @@ class Hub {
   // Adds a session of `user` on `device`; the hub keeps only a weak reference. False
   // (nothing attached) if a Close ran since `epoch` was read. When the user is over the session
   // cap, the oldest sessions are detached and revoked with kCloseTooManySessions.
+  // `session_id`: the session's id, unique for the process's lifetime (never reused, unlike
+  // an address); events whose origin it is are not pushed to it. 0 = none.
   [[nodiscard]] bool Attach(UserId user, std::string device, std::shared_ptr<Subscriber> subscriber,
-                            uint64_t epoch);
+                            uint64_t epoch, uint64_t session_id = 0);
   // For tests and tools: attaches without a device and without the epoch check.
   void Attach(UserId user, std::shared_ptr<Subscriber> subscriber) {
     (void)Attach(user, "", std::move(subscriber), epoch());
@@ -100,8 +108,16 @@ class Hub {
   size_t Close(UserId user, Scope scope, std::string_view device, uint16_t code,
                const std::string& reason);
 
-  // Pushes the events and head moves of one commit to the online sessions they concern.
+  // Pushes the events and head moves of one commit to the online sessions they concern:
+  // one Deliver per session, its frames in user_seq order, without the events that
+  // session originated.
   void OnCommit(const CommitNotice& notice);
+  // Where OnCommit records how long it took (parley_stage_seconds{stage="hub"},
+  // metrics/stages.h); null (the default) records nothing. Must outlive the hub's use of
+  // it (a registry's histograms live as long as the registry). Any thread.
+  void set_commit_histogram(metrics::Histogram* h) {
+    commit_histogram_.store(h, std::memory_order_release);
+  }
   // Commits were dropped before they reached the hub: one `resync` push to every online
   // session (each then pulls with `sync`).
   void OnGap();
@@ -127,6 +143,12 @@ class Hub {
     std::weak_ptr<Subscriber> subscriber;
     const Subscriber* key;  // identity for Detach; never dereferenced
     std::string device;
+    uint64_t id = 0;  // Attach's session_id
+  };
+  // A session locked for delivery, with its id.
+  struct LiveSession {
+    std::shared_ptr<Subscriber> subscriber;
+    uint64_t id = 0;
   };
   struct Shard {
     std::mutex mu;
@@ -140,8 +162,12 @@ class Hub {
   Shard& ShardOf(UserId user) { return shards_[user % shards_.size()]; }
   // The user's live sessions (empty if offline): weak references copied under the lock,
   // locked outside it, so delivery runs without the lock.
-  Subscribers Lookup(UserId user);
+  std::vector<LiveSession> Lookup(UserId user);
   void DeliverTo(const Subscribers& subs, const std::vector<Frame>& frames);
+  // The pushes of one user's `events` of `notice` (`frames`, encoded in the same order) to
+  // each of `sessions`, leaving out the events a session originated.
+  void DeliverEvents(const std::vector<LiveSession>& sessions, const std::vector<uint64_t>& origins,
+                     const std::vector<Frame>& frames);
 
   const size_t max_per_user_;
   std::array<Shard, 64> shards_;
@@ -152,6 +178,7 @@ class Hub {
   std::atomic<size_t> users_{0};
   std::atomic<uint64_t> pushed_{0};
   std::atomic<uint64_t> gap_resyncs_{0};
+  std::atomic<metrics::Histogram*> commit_histogram_{nullptr};
   CommitFeed::Subscription feed_subscription_;
 };
 

@@ -67,6 +67,64 @@ TEST(Hub, PushesEventsToEverySessionOfTheUserInOrder) {
   EXPECT_EQ(hub.frames_pushed(), 4u);
 }
 
+TEST(Hub, SkipsOnlyTheOriginSessionForOnlyTheOriginEvent) {
+  Hub hub;
+  auto sender = std::make_shared<RecordingSubscriber>();        // session 7 of user 2
+  auto sender_other = std::make_shared<RecordingSubscriber>();  // session 8 of user 2
+  auto peer = std::make_shared<RecordingSubscriber>();          // session 9 of user 3
+  ASSERT_TRUE(hub.Attach(2, "laptop", sender, hub.epoch(), 7));
+  ASSERT_TRUE(hub.Attach(2, "laptop", sender_other, hub.epoch(), 8));  // same device
+  ASSERT_TRUE(hub.Attach(3, "phone", peer, hub.epoch(), 9));
+
+  // One commit of several requests: user 2's own message (from session 7), a message to
+  // user 2 from someone else, and the peer's copy of the first.
+  CommitNotice notice;
+  notice.events = {Event(2, 10, 9, 4), Event(3, 20, 9, 4), Event(2, 11, 9, 5)};
+  notice.origins = {7, 0, 0};
+  hub.OnCommit(notice);
+
+  ASSERT_EQ(sender->got.size(), 1u);
+  EXPECT_NE(sender->got[0].find("\"user_seq\":11"), std::string::npos);
+  ASSERT_EQ(sender_other->got.size(), 2u);
+  EXPECT_NE(sender_other->got[0].find("\"user_seq\":10"), std::string::npos);
+  EXPECT_NE(sender_other->got[1].find("\"user_seq\":11"), std::string::npos);
+  ASSERT_EQ(peer->got.size(), 1u);
+  EXPECT_EQ(hub.frames_pushed(), 4u);
+
+  // One event of user 2 with user_seq `seq`, caused by session `origin`.
+  auto commit_one = [&hub](Seq seq, uint64_t origin) {
+    CommitNotice n;
+    n.events = {Event(2, seq, 9, seq)};
+    n.origins = {origin};
+    hub.OnCommit(n);
+  };
+  // A commit whose only event for the sender is its own delivers nothing to it.
+  commit_one(12, 7);
+  EXPECT_EQ(sender->got.size(), 1u);
+  EXPECT_EQ(sender_other->got.size(), 3u);
+
+  // The origin is a session id, not an address: a session attached with id 0 (none) or
+  // another id is never taken for it.
+  auto anonymous = std::make_shared<RecordingSubscriber>();
+  hub.Attach(2, anonymous);
+  commit_one(13, 0);
+  EXPECT_EQ(sender->got.size(), 2u);
+  EXPECT_EQ(anonymous->got.size(), 1u);
+}
+
+TEST(Hub, RecordsItsTimePerCommitWhenGivenAHistogram) {
+  Hub hub;
+  metrics::Histogram h({0.001, 1});
+  hub.set_commit_histogram(&h);
+  auto s = std::make_shared<RecordingSubscriber>();
+  hub.Attach(2, s);
+  CommitNotice notice;
+  notice.events = {Event(2, 1, 9, 1)};
+  hub.OnCommit(notice);
+  hub.OnCommit(notice);
+  EXPECT_EQ(h.count(), 2u);
+}
+
 TEST(Hub, DetachedSessionsGetNothing) {
   Hub hub;
   auto s = std::make_shared<RecordingSubscriber>();

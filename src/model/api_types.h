@@ -42,6 +42,10 @@ struct SendRequest {
   std::string client_msg_id;  // required: retries with the same id are idempotent
   MessageKind kind = MessageKind::kText;
   std::string body;
+  // The connection the request came from (the gateway's session id, unique for the
+  // process's lifetime), 0 = none. The sender's own inbox event is not pushed back to
+  // that connection: its ack carries the event's user_seq instead (SendAck::user_seq).
+  uint64_t origin = 0;
 };
 
 struct SendAck {
@@ -50,6 +54,10 @@ struct SendAck {
   uint64_t msg_id = 0;
   int64_t server_ms = 0;
   bool duplicate = false;  // a retry: the first acknowledgement, nothing new stored
+  // The user_seq of the sender's own inbox event for this message; 0 = none: a
+  // read-fan-out group gives the sender no event, and a duplicate's re-ack does not know
+  // it (the event, if any, was appended by the first attempt).
+  Seq user_seq = 0;
 };
 
 struct EditReply {

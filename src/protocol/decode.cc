@@ -285,6 +285,7 @@ Result<SendAck> DecodeSendAck(std::string_view frame) {
   a.msg_id = f.U64("msg_id", kRequired);
   a.server_ms = f.I64("ts");
   a.duplicate = f.Bool("duplicate");
+  a.user_seq = f.U64("user_seq");
   return Checked(a, f, "send ack");
 }
 
@@ -459,8 +460,10 @@ Result<int64_t> DecodePing(std::string_view frame) {
   return Checked(ts, f, "ping reply");
 }
 
-Result<Push> DecodePush(std::string_view frame) {
-  PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
+namespace {
+
+// One push object of the single-event form (or an element of a batch).
+Result<Push> PushFrom(object o) {
   Fields f(o);
   Push p;
   std::string kind = f.Str("push", kRequired);
@@ -486,6 +489,37 @@ Result<Push> DecodePush(std::string_view frame) {
     p.reason = f.Str("reason");
   }
   return Checked(std::move(p), f, "push");
+}
+
+}  // namespace
+
+Result<Push> DecodePush(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
+  return PushFrom(o);
+}
+
+Result<std::vector<Push>> DecodePushes(std::string_view frame) {
+  PARLEY_ASSIGN_OR_RETURN(object o, ParseObject(frame));
+  Fields f(o);
+  if (f.Str("push", kRequired) != kPushBatchKind) {
+    if (!f.ok()) return f.Error("push");
+    PARLEY_ASSIGN_OR_RETURN(Push single, PushFrom(o));
+    return std::vector<Push>{std::move(single)};
+  }
+  array events;
+  f.Arr("events", &events, kRequired);
+  if (!f.ok()) return f.Error("push batch");
+  std::vector<Push> out;
+  for (element e : events) {
+    object po;
+    // Each element is a whole single push; a batch inside a batch is not one.
+    if (e.get_object().get(po) != simdjson::SUCCESS) return Malformed("push batch: not an object");
+    Fields inner(po);
+    if (inner.Str("push") == kPushBatchKind) return Malformed("push batch: nested batch");
+    PARLEY_ASSIGN_OR_RETURN(Push p, PushFrom(po));
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 }  // namespace parley

@@ -104,6 +104,14 @@ Result<EditReply> DecodeEdit(std::string_view frame);
 Result<SearchResult> DecodeSearch(std::string_view frame);
 // ping: the server's clock (ms).
 Result<int64_t> DecodePing(std::string_view frame);
+// One push of the single form ({"push":"event",…}, "head", "typing", "resync"). A batch
+// frame is not one (use DecodePushes).
 Result<Push> DecodePush(std::string_view frame);
+// Every push of a push frame, in order: the single form (one push) or a batch
+// ({"push":"events","events":[P1,P2,…]}, each Pi a single-form push object; clients that
+// ask for batches get them, docs/protocol.md §1). A batch that is malformed anywhere —
+// "events" missing or not an array, an element that is not a push object, a nested
+// batch — is kCorruption as a whole: the caller then pulls with sync.
+Result<std::vector<Push>> DecodePushes(std::string_view frame);
 
 }  // namespace parley

@@ -421,6 +421,61 @@ TEST(DecodeTest, EveryPushKind) {
   EXPECT_EQ(future->kind, Push::Kind::kUnknown);
 }
 
+TEST(DecodeTest, PushesDecodesTheSingleFormAndBatchesInOrder) {
+  auto single = DecodePushes(TypingPush(12, 7));
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  ASSERT_EQ(single->size(), 1u);
+  EXPECT_EQ((*single)[0].kind, Push::Kind::kTyping);
+
+  InboxEvent e;
+  e.type = EventType::kMessage;
+  e.conv_id = 12;
+  std::string batch(kPushBatchOpen);
+  for (Seq seq = 1; seq <= 3; ++seq) {
+    e.user_seq = seq;
+    batch += EventPush(e, MessageJson(SampleMessage(false))) + ",";
+  }
+  batch += HeadPush(12, 41, 5) + "," + ResyncPush("slow_consumer") + "," +
+           R"({"push":"teleport"})" + std::string(kPushBatchClose);
+  auto pushes = DecodePushes(batch);
+  ASSERT_TRUE(pushes.ok()) << pushes.status().ToString();
+  ASSERT_EQ(pushes->size(), 6u);
+  for (Seq seq = 1; seq <= 3; ++seq) {
+    const Push& p = (*pushes)[seq - 1];
+    EXPECT_EQ(p.kind, Push::Kind::kEvent);
+    EXPECT_EQ(p.item.event.user_seq, seq);
+    ASSERT_TRUE(p.item.message.has_value());
+    ExpectSameMessage(*p.item.message, SampleMessage(false));
+  }
+  EXPECT_EQ((*pushes)[3].kind, Push::Kind::kHead);
+  EXPECT_EQ((*pushes)[4].kind, Push::Kind::kResync);
+  EXPECT_EQ((*pushes)[5].kind, Push::Kind::kUnknown);  // forward compatible, as alone
+  auto empty = DecodePushes(R"({"push":"events","events":[]})");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  // DecodePush reads one push; a batch is not one of its forms.
+  auto as_one = DecodePush(batch);
+  EXPECT_TRUE(!as_one.ok() || as_one->kind == Push::Kind::kUnknown);
+}
+
+TEST(DecodeTest, MalformedBatchesAreErrorsAsAWhole) {
+  const char* bad[] = {
+      R"({"push":"events"})",                                        // no events
+      R"({"push":"events","events":{}})",                            // not an array
+      R"({"push":"events","events":[7]})",                           // not an object
+      R"({"push":"events","events":[{"push":"typing","conv":1}]})",  // a push without user
+      R"({"push":"events","events":[{"push":"head","conv":1,"seq":2},"x"]})",
+      R"({"push":"events","events":[{"push":"events","events":[]}]})",   // nested
+      R"({"push":"events","events":[{"push":"head","conv":1,"seq":2})",  // truncated
+      R"({"events":[]})",                                                // no push field
+  };
+  for (const char* frame : bad) {
+    auto r = DecodePushes(frame);
+    ASSERT_FALSE(r.ok()) << frame;
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << frame;
+  }
+}
+
 TEST(DecodeTest, MistypedOrMissingFieldsAreErrorsNamingTheField) {
   auto bad_seq = DecodeSendAck(R"({"id":1,"ok":true,"conv":1,"seq":"1","msg_id":1})");
   ASSERT_FALSE(bad_seq.ok());
@@ -540,6 +595,13 @@ TEST(DecodeTest, RepliesTheServerEncodesDecodeBackToTheSameValues) {
   EXPECT_EQ(decoded->msg_id, 9001u);
   EXPECT_EQ(decoded->server_ms, 1700000000123);
   EXPECT_TRUE(decoded->duplicate);
+  EXPECT_EQ(decoded->user_seq, 0u);  // unknown: the field is left out
+  EXPECT_EQ(SendAckReply(RequestId{uint64_t{3}}, ack).find("user_seq"), std::string::npos);
+  ack.duplicate = false;
+  ack.user_seq = 77;
+  auto own = DecodeSendAck(SendAckReply(RequestId{uint64_t{4}}, ack));
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->user_seq, 77u);
 
   ConversationRecord c;
   c.id = 5;

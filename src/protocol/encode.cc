@@ -205,7 +205,9 @@ void WriteSearchHit(JsonWriter& w, const SearchHit& h) {
 std::string SendAckReply(const RequestId& id, const SendAck& ack) {
   JsonWriter w = BeginReply(id);
   w.Key("conv").Uint(ack.conv_id).Key("seq").Uint(ack.seq).Key("msg_id").Uint(ack.msg_id);
-  w.Key("ts").Int(ack.server_ms).Key("duplicate").Bool(ack.duplicate).EndObject();
+  w.Key("ts").Int(ack.server_ms).Key("duplicate").Bool(ack.duplicate);
+  if (ack.user_seq != 0) w.Key("user_seq").Uint(ack.user_seq);
+  w.EndObject();
   return w.Take();
 }
 

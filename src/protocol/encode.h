@@ -41,6 +41,11 @@ std::string ConversationReply(const RequestId& id, const ConversationRecord& c);
 std::string ErrorReply(const RequestId& id, const Status& status, int64_t retry_after_ms = -1);
 
 // Pushes (docs/protocol.md §1).
+// The `push` value of a batch of pushes: {"push":"events","events":[P1,P2,…]}, each Pi one
+// complete push of the forms below, for clients that asked for batches (push_batch).
+inline constexpr std::string_view kPushBatchKind = "events";
+inline constexpr std::string_view kPushBatchOpen = R"({"push":"events","events":[)";
+inline constexpr std::string_view kPushBatchClose = "]}";
 std::string EventPush(const InboxEvent& e, std::string_view message_json);
 std::string HeadPush(ConvId conv, Seq seq, int64_t ts);
 std::string TypingPush(ConvId conv, UserId user);

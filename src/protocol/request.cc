@@ -290,6 +290,14 @@ Result<std::optional<std::string_view>> Fields::OptString(std::string_view key) 
   return std::optional<std::string_view>(s);
 }
 
+Result<std::optional<bool>> Fields::OptBool(std::string_view key) const {
+  if (!Has(key)) return std::optional<bool>();
+  PARLEY_ASSIGN_OR_RETURN(simdjson::dom::element e, Get(key));
+  bool b = false;
+  if (e.get_bool().get(b) != simdjson::SUCCESS) return BadField(key, "true or false");
+  return std::optional<bool>(b);
+}
+
 Result<UserRef> Fields::User(std::string_view key) const {
   PARLEY_ASSIGN_OR_RETURN(simdjson::dom::element e, Get(key));
   return ToUserRef(e, key);

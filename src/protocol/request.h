@@ -75,6 +75,7 @@ class Fields {
   Result<std::string_view> String(std::string_view key) const;
   Result<std::optional<std::string_view>> OptString(std::string_view key) const;
   Result<std::optional<int64_t>> OptInt(std::string_view key) const;
+  Result<std::optional<bool>> OptBool(std::string_view key) const;
   // An integer id or a string name.
   Result<UserRef> User(std::string_view key) const;
   Result<std::optional<UserRef>> OptUser(std::string_view key) const;

@@ -29,6 +29,9 @@ struct HeadMoved {
 
 struct CommitNotice {
   std::vector<InboxEvent> events;  // in commit order; per user, ascending user_seq
+  // Parallel to `events`: the connection (gateway session id) that caused each event and
+  // already knows it from its reply, so the hub does not push it back there; 0 = none.
+  std::vector<uint64_t> origins;
   std::vector<HeadMoved> head_moves;
   // Messages created, recalled or edited in this commit, so pushes can carry them
   // without a read.

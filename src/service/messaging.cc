@@ -74,6 +74,18 @@ Status StageMessageChange(CommitBatch& b, ConvState* conv, const MessageRecord& 
   return EmitToMembers(b, *conv, MessageEvent(type, m.conv_id, m.seq, actor, b.now_ms(), gseq));
 }
 
+// EmitToMembers for `sender`'s new message: the sender's own copy names the connection
+// the send came from (`origin`), which the hub then does not push it to — the ack tells
+// that connection instead, with the copy's user_seq (*sender_seq).
+Status EmitSentMessage(CommitBatch& b, const ConvState& conv, InboxEvent proto, UserId sender,
+                       uint64_t origin, Seq* sender_seq) {
+  for (const auto& [user, member] : conv.members) {
+    proto.user_id = user;
+    PARLEY_RETURN_IF_ERROR(user == sender ? b.Emit(proto, origin, sender_seq) : b.Emit(proto));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status MessageService::Validate(const SendRequest& r) const {
@@ -174,9 +186,10 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         }
         b.NoteMessage(m);
         b.writes().Add(op::PutMessage{std::move(m)});
-        return EmitToMembers(b, *conv,
-                             MessageEvent(EventType::kMessage, ack.conv_id, ack.seq, who.user_id,
-                                          ack.server_ms, ack.msg_id));
+        return EmitSentMessage(b, *conv,
+                               MessageEvent(EventType::kMessage, ack.conv_id, ack.seq, who.user_id,
+                                            ack.server_ms, ack.msg_id),
+                               who.user_id, req.origin, &ack.user_seq);
       },
       std::move(done));
 }

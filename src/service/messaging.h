@@ -25,9 +25,12 @@ class MessageService final : public MessagesApi {
   MessageService(Sequencer* sequencer, const ServiceConfig& config)
       : sequencer_(sequencer), config_(config) {}
 
-  // A retry with the same client_msg_id (per sender, whatever the device) gets the first
-  // ack with duplicate = true; the same client_msg_id with another conversation, kind or
-  // body is kIdempotencyConflict and stores nothing.
+  // The ack's user_seq is the sender's own event (0 in a read-fan-out group); that event
+  // is marked with request.origin, so the hub does not push it back to the sending
+  // connection. A retry with the same client_msg_id (per sender, whatever the device) gets
+  // the first ack with duplicate = true (and user_seq 0: the dedup record does not keep it); the
+  // same client_msg_id with another conversation, kind or body is kIdempotencyConflict and stores
+  // nothing.
   void Send(const Identity& who, SendRequest request, Callback<SendAck> done) override;
   Result<SendAck> SendSync(const Identity& who, SendRequest request);
 

@@ -154,10 +154,14 @@ ConvId CommitBatch::NextConvId() {
   return ++state_->counters().last_conv_id;
 }
 
-Status CommitBatch::Emit(InboxEvent event) {
+Status CommitBatch::Emit(InboxEvent event, uint64_t origin, Seq* user_seq) {
   PARLEY_ASSIGN_OR_RETURN(event.user_seq, state_->NextUserSeq(event.user_id));
+  if (user_seq) *user_seq = event.user_seq;
   writes_.Add(op::PutInboxEvent{event});
-  if (collect_notice_) notice_.events.push_back(event);
+  if (collect_notice_) {
+    notice_.events.push_back(event);
+    notice_.origins.push_back(origin);
+  }
   return Status::Ok();
 }
 

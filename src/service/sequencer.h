@@ -80,8 +80,10 @@ class CommitBatch {
   ConvId NextConvId();
 
   // Appends `event` to the inbox of event.user_id with the next user_seq (and puts it in
-  // the commit's notice, so the hub pushes it).
-  Status Emit(InboxEvent event);
+  // the commit's notice, so the hub pushes it). `origin`: the connection that asked for it
+  // and learns it from its reply (CommitNotice::origins), 0 = none. `user_seq` (may be
+  // null) gets the user_seq assigned.
+  Status Emit(InboxEvent event, uint64_t origin = 0, Seq* user_seq = nullptr);
   // The commit's notice (service/commit_notice.h) also says that the head of read-fan-out
   // conversation `state` moved, and carries a created, recalled or edited message.
   void NoteHeadMoved(ConvState* state);
