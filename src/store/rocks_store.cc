@@ -163,9 +163,12 @@ class RocksStoreImpl final : public RocksStore {
       // changes in order overall: the memtable keeps where the last key of each prefix went
       // and inserts the next one from there instead of searching the skiplist from the top
       // (without it, memtable inserts took a fifth of the server's CPU at full load).
-      if (i == kMessages || i == kInbox) {
+      // The same goes for a sender's dedup records, a conversation's head (rewritten by
+      // every commit that touches it) and a device's cursor: the hint finds the owner's
+      // few keys at once.
+      if (i == kMessages || i == kInbox || i == kDedup || i == kConvHead || i == kDeviceCursor) {
         cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
-      } else if (i == kChanges) {
+      } else if (i == kChanges || i == kMeta) {
         cf.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewCappedPrefixTransform(0));
       }
       descs.emplace_back(kCfNames[i], cf);
