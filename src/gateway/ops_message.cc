@@ -1,14 +1,11 @@
 // Message ops: send, sync, history, read, recall, edit, typing.
 #include "common/clock.h"
 #include "gateway/dispatcher.h"
+#include "metrics/stages.h"
 #include "protocol/encode.h"
 
 namespace parley {
 namespace {
-
-double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // The key of a (user, conversation) bucket: both ids mixed into 64 bits. Two pairs that
 // collide (vanishingly rare) share one bucket, which is stricter, never looser.
@@ -50,7 +47,7 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
       return;
     }
     if (!ack->duplicate) metrics_.messages_sent.Inc();
-    metrics_.send_latency.Observe(SecondsSince(start));
+    metrics_.send_latency.Observe(metrics::SecondsSince(start));
     s->Reply(SendAckReply(id, *ack));
   };
   if (conv) {
@@ -103,7 +100,7 @@ Status Dispatcher::Sync(const Link& s, const ParsedRequest& r) {
   }
   w.EndArray().Key("heads_next").Uint(reply.heads_next).EndObject();
   s->Reply(w.Take());
-  metrics_.sync_latency.Observe(SecondsSince(start));
+  metrics_.sync_latency.Observe(metrics::SecondsSince(start));
   return Status::Ok();
 }
 

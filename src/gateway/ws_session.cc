@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "gateway/connection_errors.h"
 #include "gateway/live_sessions.h"
+#include "metrics/stages.h"
 #include "protocol/encode.h"
 
 namespace parley {
@@ -23,8 +24,7 @@ constexpr size_t kKeepBufferBytes = 16 * 1024;
 constexpr size_t kKeepBatchBytes = 64 * 1024;
 
 using SteadyClock = std::chrono::steady_clock;
-
-double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
+using metrics::Seconds;
 
 }  // namespace
 

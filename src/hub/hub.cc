@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "metrics/stages.h"
 #include "protocol/encode.h"
 
 namespace parley {
@@ -228,7 +229,7 @@ void Hub::OnCommit(const CommitNotice& notice) {
     Broadcast(*move.members, frame, nullptr);
   }
   if (metrics::Histogram* h = commit_histogram_.load(std::memory_order_acquire)) {
-    h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    h->Observe(metrics::SecondsSince(start));
   }
 }
 

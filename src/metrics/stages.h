@@ -40,9 +40,14 @@ inline Histogram& StageHistogram(Registry& registry, const std::string& stage) {
                             StageBounds(), {{"stage", stage}});
 }
 
+// A steady-clock duration in seconds, as histograms take it.
+inline double Seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
 // Seconds from `start` to now on the steady clock.
 inline double SecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Seconds(std::chrono::steady_clock::now() - start);
 }
 
 }  // namespace parley::metrics

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "common/clock.h"
+#include "metrics/stages.h"
 
 namespace parley {
 
@@ -287,7 +288,7 @@ void ObserveNanos(metrics::Histogram* h, int64_t nanos) {
 
 void ObserveSince(metrics::Histogram* h, std::chrono::steady_clock::time_point start,
                   std::chrono::steady_clock::time_point now) {
-  if (h != nullptr) h->Observe(std::chrono::duration<double>(now - start).count());
+  if (h != nullptr) h->Observe(metrics::Seconds(now - start));
 }
 
 }  // namespace
