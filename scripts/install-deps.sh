@@ -12,6 +12,7 @@ PACKAGES=(
   libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libxapian-dev libicu-dev libsqlite3-dev
+  libpq-dev postgresql-15 libhiredis-dev redis-server haproxy
   openssl
   procps
 )
