@@ -278,7 +278,12 @@ Result<std::unique_ptr<Sequencer>> Sequencer::Start(Store* store, const ServiceC
 
 Sequencer::Sequencer(Store* store, const ServiceConfig& config, CommitFeed* feed,
                      const SequencerTimings& timings, std::unique_ptr<SequencerState> state)
-    : store_(store), config_(config), feed_(feed), timings_(timings), state_(std::move(state)) {}
+    : store_(store),
+      shared_(store->shared_writers()),
+      config_(config),
+      feed_(feed),
+      timings_(timings),
+      state_(std::move(state)) {}
 
 namespace {
 
@@ -370,13 +375,16 @@ void Sequencer::Run() {
         state_->ClearPending();
       }
     }
+    if (shared_ && !OpenSharedBatch(tasks)) continue;
     std::unique_ptr<Staged> staged = Stage(tasks);
     Status previous = WaitIdle();
     if (!previous.ok() || !staged) {
       // The batch before this one failed (this one was staged on top of it), or this one
       // was abandoned: nothing of it is stored. Start again from the store.
       if (staged) FailAll(staged->tasks, previous);
-      broken = !state_->Reload().ok();
+      if (shared_) store_->AbortBatch();
+      // A shared store may come back (a failover): its next batch reloads the counters.
+      broken = !state_->Reload().ok() && !shared_;
       std::lock_guard<std::mutex> lock(mu_);
       last_commit_ = Status::Ok();
       continue;
@@ -390,6 +398,37 @@ void Sequencer::Run() {
     commit_cv_.notify_all();
   }
   WaitIdle().IgnoreError();
+}
+
+bool Sequencer::OpenSharedBatch(std::vector<Task>& tasks) {
+  if (!WaitIdle().ok()) {
+    // The previous batch failed: nothing of it is stored, so nothing cached is trusted.
+    state_->Trim();
+    state_->ClearPending();
+    std::lock_guard<std::mutex> lock(mu_);
+    last_commit_ = Status::Ok();
+  }
+  Result<Counters> counters = store_->BeginBatch();
+  if (!counters.ok()) {
+    state_->Trim();
+    state_->ClearPending();
+    FailAll(tasks, Status(Code::kUnavailable,
+                          "storage unavailable, retry: " + counters.status().message()));
+    return false;
+  }
+  const Counters& mine = state_->counters();
+  if (counters->last_gseq != mine.last_gseq || counters->last_user_id != mine.last_user_id ||
+      counters->last_conv_id != mine.last_conv_id) {
+    // Another node committed since our last batch: what the caches hold may be stale.
+    // Under the lock BeginBatch took, the store is exact until this batch commits.
+    state_->Trim();
+    state_->ClearPending();
+    state_->counters() = *counters;
+    committed_gseq_.store(counters->last_gseq, std::memory_order_release);
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.foreign_commits++;
+  }
+  return true;
 }
 
 std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
@@ -428,7 +467,9 @@ void Sequencer::Commit() {
     CommitBatch& batch = *staged->batch;
     Status status;
     Durability durability = staged->durable ? config_.durability : Durability::kBuffered;
-    if (!batch.writes().empty()) {
+    // A shared store's batch is an open transaction: commit it even when empty (a batch of
+    // dedup hits still waits, in the commit, for everything before it to be replicated).
+    if (!batch.writes().empty() || shared_) {
       ApplyTiming timing;
       status = store_->ApplyTimed(batch.writes(), durability, &timing);
       const bool synced = durability == Durability::kSync && timing.sync_nanos >= 0;

@@ -10,6 +10,11 @@
 // batch N (a two-stage pipeline); if N fails, N+1 — staged on top of it — fails too and
 // the caches are rebuilt from the store.
 //
+// A store shared with other writers (cluster mode: Store::shared_writers()) gives up the
+// overlap: each batch is opened in the store first (BeginBatch: its transaction and the
+// lock every writer takes), and if the counters show another node's commits since ours,
+// the caches are dropped and the batch stages from the store, under that lock.
+//
 // Rule for stage functions: validate first, stage after. A stage that returns an error
 // must not have staged anything; if it did, the whole batch fails (and the caches are
 // rebuilt from the store) rather than commit half a request.
@@ -139,6 +144,9 @@ struct SequencerStats {
   uint64_t tasks = 0;
   uint64_t largest_batch = 0;
   uint64_t commit_failures = 0;
+  // Shared stores (cluster mode): batches that found another node's commits since this
+  // node's last one, and so staged from the store instead of the caches.
+  uint64_t foreign_commits = 0;
 };
 
 class Sequencer {
@@ -199,8 +207,13 @@ class Sequencer {
   // Waits until the committer has finished the batch handed to it; its status.
   Status WaitIdle();
   void FailAll(std::vector<Task>& tasks, const Status& status);
+  // Shared stores: waits for the batch in flight, opens the next one in the store (its
+  // write lock) and drops the caches if another writer committed since. False when the
+  // store cannot be reached: the tasks have failed with kUnavailable.
+  bool OpenSharedBatch(std::vector<Task>& tasks);
 
   Store* store_;
+  const bool shared_;  // store_->shared_writers()
   ServiceConfig config_;
   CommitFeed* feed_;
   SequencerTimings timings_;

@@ -115,6 +115,19 @@ class Store {
     return status;
   }
 
+  // --- several writers (cluster mode: nodes sharing one database)
+  // True when other processes may commit to the same data: the sequencer then opens each
+  // batch with BeginBatch() (waiting for the previous batch to finish) and drops its
+  // caches whenever the counters show that someone else wrote.
+  virtual bool shared_writers() const { return false; }
+  // Opens the write transaction of the next batch and takes the lock that orders every
+  // writer; returns the counters as committed. The next Apply()/ApplyTimed() commits the
+  // transaction — even with an empty WriteSet — and AbortBatch() ends it unapplied.
+  virtual Result<Counters> BeginBatch() {
+    return Status(Code::kInternal, "BeginBatch on a store with one writer");
+  }
+  virtual void AbortBatch() {}
+
   virtual StoreStats Stats() = 0;
 
   // --- invites: written directly (synced), not through Apply: they need no ordering with

@@ -1,6 +1,10 @@
 #include "tests/support/store_kinds.h"
 
+#include <functional>
+
+#include "pg/pg_store.h"
 #include "store/rocks_store.h"
+#include "tests/support/pg_server.h"
 
 namespace parley::test {
 
@@ -15,6 +19,18 @@ const StoreKind& RocksStoreKind() {
                                 PARLEY_ASSIGN_OR_RETURN(auto store, OpenRocksStore(dir, options));
                                 return std::unique_ptr<Store>(std::move(store));
                               }};
+  return kind;
+}
+
+const StoreKind& PgStoreKind() {
+  static const StoreKind kind{
+      "PgStore", [](const std::string& dir) -> Result<std::unique_ptr<Store>> {
+        PgStoreOptions options;
+        options.url = PgServer::Shared().Url();
+        options.schema = "t" + std::to_string(std::hash<std::string>{}(dir));
+        options.readers = 4;
+        return OpenPgStore(options);
+      }};
   return kind;
 }
 

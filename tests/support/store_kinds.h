@@ -32,6 +32,10 @@ void PrintTo(const StoreKind& kind, std::ostream* os);
 // RocksStore with small caches, so tests do not reserve hundreds of megabytes each.
 const StoreKind& RocksStoreKind();
 
+// PgStore on the test process's shared PostgreSQL (pg_server.h), one schema per `dir`, so
+// reopening the same `dir` finds the same data.
+const StoreKind& PgStoreKind();
+
 // The store that suites which run on one store only (CoreTest without parameters) use.
 inline const StoreKind& DefaultStoreKind() { return RocksStoreKind(); }
 
@@ -39,5 +43,7 @@ inline const StoreKind& DefaultStoreKind() { return RocksStoreKind(); }
 
 // Instantiates the value-parameterised suite `suite` (its parameter: a StoreKind) once per
 // registered store. One line per store.
-#define PARLEY_INSTANTIATE_FOR_EVERY_STORE(suite) \
-  INSTANTIATE_TEST_SUITE_P(RocksStore, suite, ::testing::Values(::parley::test::RocksStoreKind()))
+#define PARLEY_INSTANTIATE_FOR_EVERY_STORE(suite)                                \
+  INSTANTIATE_TEST_SUITE_P(RocksStore, suite,                                    \
+                           ::testing::Values(::parley::test::RocksStoreKind())); \
+  INSTANTIATE_TEST_SUITE_P(PgStore, suite, ::testing::Values(::parley::test::PgStoreKind()))
