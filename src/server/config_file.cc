@@ -291,8 +291,30 @@ Status ReadMessages(const Table& t, ServiceConfig* s) {
   return Status::Ok();
 }
 
+Status ReadString(const Table& t, const char* key, std::string* out);
+
 Status ReadStorage(const Table& t, ServerConfig* c) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"durability", "block_cache_mb", "write_buffer_mb"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
+      {"durability", "block_cache_mb", "write_buffer_mb", "engine", "url", "schema", "readers"}));
+  PARLEY_RETURN_IF_ERROR(
+      t.Choice<ServerConfig::StoreEngine>("engine",
+                                          {{"rocksdb", ServerConfig::StoreEngine::kRocksDb},
+                                           {"postgres", ServerConfig::StoreEngine::kPostgres}},
+                                          &c->engine));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "url", &c->postgres.url));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "schema", &c->postgres.schema));
+  PARLEY_RETURN_IF_ERROR(t.Int("readers", &c->postgres.readers, 1, 256));
+  const bool postgres = c->engine == ServerConfig::StoreEngine::kPostgres;
+  if (postgres && c->postgres.url.empty()) {
+    return InvalidArgument("config key '" + t.Name("url") +
+                           "' is required with engine = \"postgres\"");
+  }
+  if (!postgres && !c->postgres.url.empty()) {
+    return InvalidArgument("config key '" + t.Name("url") + "' needs engine = \"postgres\"");
+  }
+  if (c->postgres.schema.empty() || c->postgres.schema.size() > 63) {
+    return InvalidArgument("config key '" + t.Name("schema") + "' must be 1-63 characters");
+  }
   PARLEY_RETURN_IF_ERROR(t.Choice<Durability>(
       "durability", {{"sync", Durability::kSync}, {"buffered", Durability::kBuffered}},
       &c->service.durability));
@@ -392,8 +414,9 @@ Status ReadAdmin(const Table& t, ServerConfig* c) {
 
 Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
-  PARLEY_RETURN_IF_ERROR(top.OnlyKeys({"data_dir", "server", "session", "limits", "messages",
-                                       "storage", "accounts", "search", "backup", "admin", "tls"}));
+  PARLEY_RETURN_IF_ERROR(
+      top.OnlyKeys({"data_dir", "server", "session", "limits", "messages", "storage", "store",
+                    "accounts", "search", "backup", "admin", "tls"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -411,6 +434,13 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadMessages(Table(*t, "messages."), &c->service));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "storage", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadStorage(Table(*t, "storage."), c));
+  // `[store]` is accepted as another name of `[storage]` (the cluster docs' spelling); one
+  // file may not use both.
+  const toml::table* alias = nullptr;
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "store", &alias));
+  if (alias && t)
+    return InvalidArgument("config tables 'storage' and 'store' are the same: use one");
+  if (alias) PARLEY_RETURN_IF_ERROR(ReadStorage(Table(*alias, "store."), c));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "accounts", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadAccounts(Table(*t, "accounts."), c));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "search", &t));

@@ -8,6 +8,7 @@
 #include "backup/backup_service.h"
 #include "common/status.h"
 #include "gateway/config.h"
+#include "pg/pg_store.h"
 #include "search/search_service.h"
 #include "service/config.h"
 #include "store/rocks_store.h"
@@ -20,6 +21,11 @@ struct ServerConfig {
   ServiceConfig service;
   GatewayConfig gateway;
   RocksStoreOptions store;
+  // `[storage] engine`: the embedded RocksDB store in data_dir (one node), or PostgreSQL
+  // (`[storage] url`), which several nodes share (cluster mode, docs/cluster.md).
+  enum class StoreEngine { kRocksDb, kPostgres };
+  StoreEngine engine = StoreEngine::kRocksDb;
+  PgStoreOptions postgres;
   search::SearchConfig search;
   backup::BackupConfig backup;
   // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.

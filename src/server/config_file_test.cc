@@ -178,6 +178,30 @@ TEST_F(ConfigFileTest, SessionKeys) {
             std::string::npos);
 }
 
+TEST_F(ConfigFileTest, PostgresEngineNeedsAUrlAndTakesTheStoreSpelling) {
+  ASSERT_TRUE(Load("[storage]\nengine = \"postgres\"\nurl = \"postgresql://a@h1:5433,h2:5434/"
+                   "parley?target_session_attrs=read-write\"\nschema = \"chat\"\nreaders = 4\n")
+                  .ok());
+  EXPECT_EQ(config_.engine, ServerConfig::StoreEngine::kPostgres);
+  EXPECT_EQ(config_.postgres.url,
+            "postgresql://a@h1:5433,h2:5434/parley?target_session_attrs=read-write");
+  EXPECT_EQ(config_.postgres.schema, "chat");
+  EXPECT_EQ(config_.postgres.readers, 4u);
+  config_ = ServerConfig();
+  ASSERT_TRUE(Load("[store]\nengine = \"postgres\"\nurl = \"postgresql://h/p\"\n").ok());
+  EXPECT_EQ(config_.engine, ServerConfig::StoreEngine::kPostgres);
+  config_ = ServerConfig();  // the refusals below start from the defaults
+  EXPECT_NE(Error("[storage]\nengine = \"postgres\"\n").find("'storage.url' is required"),
+            std::string::npos);
+  EXPECT_NE(Error("[storage]\nurl = \"postgresql://h/p\"\n").find("needs engine"),
+            std::string::npos);
+  EXPECT_NE(Error("[storage]\nengine = \"mysql\"\n").find("'storage.engine'"), std::string::npos);
+  EXPECT_NE(Error("[storage]\nschema = \"\"\n").find("'storage.schema'"), std::string::npos);
+  EXPECT_NE(
+      Error("[storage]\ndurability = \"sync\"\n[store]\nengine = \"rocksdb\"\n").find("use one"),
+      std::string::npos);
+}
+
 TEST_F(ConfigFileTest, UnknownKeysAreNamed) {
   EXPECT_NE(Error("datadir = \"x\"\n").find("'datadir'"), std::string::npos);
   EXPECT_NE(Error("[sever]\n").find("'sever'"), std::string::npos);
@@ -384,6 +408,9 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "durability",
                           "block_cache_mb",
                           "write_buffer_mb",
+                          "engine",
+                          "schema",
+                          "readers",
                           "password_hash",
                           "enabled",
                           "batch_changes",
@@ -430,6 +457,8 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   s.durability = Durability::kBuffered;
   s.password_cost = PasswordCost::kMinimum;
   odd.store.block_cache_bytes = odd.store.write_buffer_bytes = size_t{3} << 20;
+  odd.postgres.schema = "x";
+  odd.postgres.readers = 3;
   odd.search.enabled = !odd.search.enabled;
   odd.search.batch_changes = odd.search.default_limit = odd.search.max_limit = 3;
   odd.search.idle_poll_ms = 33;
@@ -511,6 +540,9 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.service.password_cost, ds.password_cost);
   EXPECT_EQ(config_.store.block_cache_bytes, d.store.block_cache_bytes);
   EXPECT_EQ(config_.store.write_buffer_bytes, d.store.write_buffer_bytes);
+  EXPECT_EQ(config_.postgres.schema, d.postgres.schema);
+  EXPECT_EQ(config_.postgres.readers, d.postgres.readers);
+  EXPECT_EQ(config_.engine, d.engine);
 }
 
 // The transport keys (issue 10 items 4, 6, 11): loaded, checked, and in the documented

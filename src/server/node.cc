@@ -37,6 +37,11 @@ Result<std::unique_ptr<Core>> OpenCoreAt(const ServerConfig& config, CommitFeed*
                                          CheckpointSource** checkpoints = nullptr,
                                          const SequencerTimings& timings = {}) {
   PARLEY_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
+  if (config.engine == ServerConfig::StoreEngine::kPostgres) {
+    // Shared with the other nodes; the data directory keeps only this node's search index.
+    PARLEY_ASSIGN_OR_RETURN(auto store, OpenPgStore(config.postgres));
+    return Core::Open(std::move(store), config.service, feed, timings);
+  }
   PARLEY_ASSIGN_OR_RETURN(auto store, OpenRocksStore(config.data_dir, config.store));
   if (checkpoints != nullptr) *checkpoints = store.get();
   return Core::Open(std::move(store), config.service, feed, timings);
@@ -45,7 +50,9 @@ Result<std::unique_ptr<Core>> OpenCoreAt(const ServerConfig& config, CommitFeed*
 void LogCounters(const ServerConfig& config, Core& core) {
   auto counters = core.store().LoadCounters();
   auto stats = core.store().Stats();
-  spdlog::info("parleyd {} store={} durability={}", PARLEY_VERSION, config.data_dir,
+  const bool postgres = config.engine == ServerConfig::StoreEngine::kPostgres;
+  spdlog::info("parleyd {} store={} durability={}", PARLEY_VERSION,
+               postgres ? "postgres schema " + config.postgres.schema : config.data_dir,
                config.service.durability == Durability::kSync ? "sync" : "buffered");
   if (counters.ok()) {
     spdlog::info("status: users={} conversations={} changes={} messages~{} disk_bytes={}",
@@ -155,6 +162,11 @@ Status Node::StartSearch() {
 // Scheduled backups and the admin endpoint's backups (one place for the backup wiring).
 Status Node::StartBackups() {
   if (config_.backup.target.empty()) return Status::Ok();
+  if (checkpoints_ == nullptr) {
+    return Status(Code::kInvalidArgument,
+                  "backups: [backup] copies the embedded store; with engine = \"postgres\" back "
+                  "up PostgreSQL itself (docs/cluster.md)");
+  }
   auto opened =
       backup::BackupService::Open(core_->store(), checkpoints_, config_.data_dir, config_.backup,
                                   [](const std::string& line) { spdlog::info("audit: {}", line); });
