@@ -1,6 +1,7 @@
 #include "pg/pg_store.h"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -123,6 +124,7 @@ class PgStoreImpl final : public Store {
  public:
   PgStoreImpl(const PgStoreOptions& o)
       : settings_{o.url, o.schema, o.application_name},
+        breaker_(o.breaker),
         readers_(pg::ConnectionSettings{o.url, o.schema, o.application_name + "-reader"},
                  std::max<size_t>(o.readers, 1)) {}
 
@@ -280,12 +282,13 @@ class PgStoreImpl final : public Store {
     floor = std::min(floor, last + 1);
     PARLEY_ASSIGN_OR_RETURN(Seq current, InboxFloor(user));
     if (floor <= current) return Status::Ok();
-    PARLEY_ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
-    conn->PipelineExec("BEGIN");
-    conn->PipelineQuery(kTrimInbox, Params().Uint8(user).Uint8(floor));
-    conn->PipelineQuery(kSetFloor, Params().Uint8(user).Uint8(floor));
-    conn->PipelineExec("COMMIT");
-    return conn->Flush();
+    return OnReader([&](Connection& c) {
+      c.PipelineExec("BEGIN");
+      c.PipelineQuery(kTrimInbox, Params().Uint8(user).Uint8(floor));
+      c.PipelineQuery(kSetFloor, Params().Uint8(user).Uint8(floor));
+      c.PipelineExec("COMMIT");
+      return c.Flush();
+    });
   }
 
   // --- cursors
@@ -353,11 +356,13 @@ class PgStoreImpl final : public Store {
 
   Result<Counters> BeginBatch() override {
     if (batch_open_) AbortBatch();
-    PARLEY_RETURN_IF_ERROR(EnsureWriter());
+    PARLEY_RETURN_IF_ERROR(Admit());
+    Status st = Record(EnsureWriter());
+    if (!st.ok()) return st;
     writer_->PipelineExec("BEGIN");
     writer_->PipelineQuery(kLockShard, Params());
     std::vector<ResultPtr> results;
-    Status st = writer_->Flush(&results);
+    st = Record(writer_->Flush(&results));
     if (!st.ok()) return WriterFailed(st);
     if (results.size() != 2 || PQntuples(results[1].get()) != 1) {
       AbortBatch();
@@ -408,12 +413,12 @@ class PgStoreImpl final : public Store {
   Status PutInvite(const InviteRecord& invite) override {
     std::string rec;
     EncodeInvite(invite, &rec);
-    PARLEY_ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
-    return conn->Query(kPutInvite, Params().Bytes(invite.token_digest).Bytes(rec));
+    return OnReader([&](Connection& c) {
+      return c.Query(kPutInvite, Params().Bytes(invite.token_digest).Bytes(rec));
+    });
   }
   Status DeleteInvite(std::string_view digest) override {
-    PARLEY_ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
-    return conn->Query(kDeleteInvite, Params().Bytes(digest));
+    return OnReader([&](Connection& c) { return c.Query(kDeleteInvite, Params().Bytes(digest)); });
   }
 
  private:
@@ -439,7 +444,8 @@ class PgStoreImpl final : public Store {
   Status Commit(const WriteSet& writes, Durability durability) {
     if (!batch_open_) {
       // A write outside the sequencer's batches (tools, tests): same transaction shape.
-      PARLEY_RETURN_IF_ERROR(EnsureWriter());
+      PARLEY_RETURN_IF_ERROR(Admit());
+      PARLEY_RETURN_IF_ERROR(Record(EnsureWriter()));
       writer_->PipelineExec("BEGIN");
       writer_->PipelineQuery(kLockShard, Params());
     }
@@ -460,15 +466,38 @@ class PgStoreImpl final : public Store {
       writer_->PipelineQuery(kExpireDedup, Params().Int8(NowMs()));
     }
     writer_->PipelineExec("COMMIT");
-    Status st = writer_->Flush();
+    Status st = Record(writer_->Flush());
     if (!st.ok()) return WriterFailed(st);
     return Status::Ok();
   }
 
+  // The breaker's verdict before a call; every call it admits must Record() its outcome.
+  Status Admit() {
+    int64_t retry_ms = 0;
+    if (breaker_ == nullptr || breaker_->Allow(&retry_ms)) return Status::Ok();
+    return Status(Code::kUnavailable,
+                  "postgres unreachable; retry in " + std::to_string(retry_ms) + " ms");
+  }
+  Status Record(Status st) {
+    if (breaker_ != nullptr) {
+      if (st.code() == Code::kUnavailable) {
+        breaker_->Failure();
+      } else {
+        breaker_->Success();
+      }
+    }
+    return st;
+  }
+  // A statement on a pooled reader connection, through the breaker.
+  Status OnReader(const std::function<Status(Connection&)>& call) {
+    PARLEY_RETURN_IF_ERROR(Admit());
+    auto conn = readers_.Acquire();
+    if (!conn.ok()) return Record(conn.status());
+    return Record(call(**conn));
+  }
   Result<ResultPtr> Rows(const Statement& st, const Params& params) {
-    PARLEY_ASSIGN_OR_RETURN(auto conn, readers_.Acquire());
     ResultPtr r;
-    PARLEY_RETURN_IF_ERROR(conn->Query(st, params, &r));
+    PARLEY_RETURN_IF_ERROR(OnReader([&](Connection& c) { return c.Query(st, params, &r); }));
     return r;
   }
   // Exactly one row expected; none is kNotFound.
@@ -484,6 +513,7 @@ class PgStoreImpl final : public Store {
   }
 
   const pg::ConnectionSettings settings_;
+  CircuitBreaker* const breaker_;
   ConnectionPool readers_;
   // The writer: used by one thread at a time (BeginBatch on the sequencer thread, the
   // Apply that follows on its committer, handed over under the sequencer's mutex).

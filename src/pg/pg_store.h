@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "common/circuit_breaker.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -36,6 +37,9 @@ struct PgStoreOptions {
   std::string schema = "parley";  // created if missing; migrated at open
   size_t readers = 8;             // reader pool size
   std::string application_name = "parleyd";
+  // Trips when PostgreSQL cannot be reached: calls then fail at once with kUnavailable
+  // instead of each waiting for a connect timeout. Owned by the caller; null: none.
+  CircuitBreaker* breaker = nullptr;
 };
 
 Result<std::unique_ptr<Store>> OpenPgStore(const PgStoreOptions& options);
