@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backup/backup_service.h"
+#include "cluster/cluster_config.h"
 #include "common/status.h"
 #include "gateway/config.h"
 #include "search/search_service.h"
@@ -22,6 +23,8 @@ struct ServerConfig {
   RocksStoreOptions store;
   search::SearchConfig search;
   backup::BackupConfig backup;
+  // [cluster]: this node's name and its Redis; without Redis, single-node mode.
+  ClusterConfig cluster;
   // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.
   std::string admin_token;
 };
