@@ -14,7 +14,10 @@ Cluster::Cluster(ClusterOptions options, HintHandlers handlers, metrics::Registr
   conn.host = options_.redis_host;
   conn.port = options_.redis_port;
   conn.name = "commands";
-  commands_ = std::make_unique<RedisConnection>(io_, conn, [this](bool) { UpdateGauge(); });
+  commands_ = std::make_unique<RedisConnection>(io_, conn, [this](bool up) {
+    UpdateGauge();
+    if (up) presence_->OnConnected();  // what was written before is missing
+  });
   conn.name = "hints";
   subscriber_ = std::make_unique<RedisConnection>(io_, conn, [this](bool up) {
     UpdateGauge();

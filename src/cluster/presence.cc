@@ -30,6 +30,7 @@ int64_t Presence::NowMs() const {
 
 void Presence::Start() {
   asio::post(io_, [this] {
+    started_ = true;
     Heartbeat();
     ScheduleRefresh();
   });
@@ -37,10 +38,17 @@ void Presence::Start() {
 
 void Presence::Stop() {
   asio::post(io_, [this] {
+    stopped_ = true;
     heartbeat_timer_.cancel();
     refresh_timer_.cancel();
     conn_.Command({"ZREM", kNodesKey, options_.node});
   });
+}
+
+void Presence::OnConnected() {
+  if (!started_ || stopped_) return;
+  Heartbeat();  // and restarts its timer
+  RefreshNow();
 }
 
 void Presence::Heartbeat() {

@@ -76,6 +76,9 @@ class Presence {
 
   // Rewrites every local device now (what the timer does). For tests.
   void RefreshNow();
+  // The command connection is (again) up: heartbeat and rewrite every device at once
+  // (what was written before start, or before a Redis restart, is missing). Io thread.
+  void OnConnected();
 
   static std::string PresenceKey(UserId user);
 
@@ -90,6 +93,8 @@ class Presence {
   const PresenceOptions options_;
   boost::asio::steady_timer heartbeat_timer_;  // io thread
   boost::asio::steady_timer refresh_timer_;    // io thread
+  bool started_ = false;                       // io thread
+  bool stopped_ = false;                       // io thread
   mutable std::mutex mu_;
   std::map<std::pair<UserId, std::string>, size_t> sessions_;  // guarded by mu_
 };
