@@ -42,9 +42,11 @@ BackoffPolicy LoginPolicy(size_t free_failures, int64_t initial_ms, int64_t max_
 }  // namespace
 
 Dispatcher::Dispatcher(CoreApi& api, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
-                       WorkerPool& workers, HashPool& hashers, search::SearchService* search)
+                       WorkerPool& workers, HashPool& hashers, search::SearchService* search,
+                       ClusterPeers* peers)
     : api_(api),
       search_(search),
+      peers_(peers),
       hub_(hub),
       config_(config),
       metrics_(metrics),
@@ -131,7 +133,24 @@ void Dispatcher::OnText(const Link& s, std::string_view frame) {
 }
 
 void Dispatcher::OnClosed(SessionLink& s) {
-  if (s.state().identity) hub_.Detach(s.state().identity->user_id, &s);
+  if (!s.state().identity) return;
+  hub_.Detach(s.state().identity->user_id, &s);
+  if (peers_) peers_->Offline(s.state().identity->user_id, s.state().identity->device_id);
+}
+
+void Dispatcher::CloseEverywhere(UserId user, Hub::Scope scope, const std::string& device,
+                                 const std::string& reason) {
+  hub_.Close(user, scope, device, kCloseRevoked, reason);
+  if (peers_) peers_->Revoked(user, scope, device);
+}
+
+bool Dispatcher::SharedLimited(const Link& s, const RequestId& id, ClusterPeers::Limit limit,
+                               std::string_view subject, const char* message) {
+  if (!peers_) return false;
+  const int64_t wait_ms = peers_->Admit(limit, subject);
+  if (wait_ms <= 0) return false;
+  Refuse(s, id, Status(Code::kRateLimited, message), wait_ms);
+  return true;
 }
 
 Status Dispatcher::Authenticated(const Link& s, const Identity& who, std::string name,
@@ -146,6 +165,7 @@ Status Dispatcher::Authenticated(const Link& s, const Identity& who, std::string
       st.identity = who;
       st.user_name = std::move(name);
       st.last_touch_ms = NowMicros() / 1000;
+      if (peers_) peers_->Online(who.user_id, who.device_id);
       return Status::Ok();
     }
     epoch = hub_.epoch();
@@ -170,8 +190,8 @@ void Dispatcher::TouchOnWorker(const Identity& who) {
     Status st = api_.accounts().Touch(who);
     // Expired: its other sessions go too. (A revoked device's were closed by the revoker.)
     if (st.code() == Code::kUnauthenticated) {
-      hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
-                 "session revoked: token expired");
+      CloseEverywhere(who.user_id, Hub::Scope::kDevice, who.device_id,
+                      "session revoked: token expired");
     }
   });
 }

@@ -18,6 +18,7 @@
 
 #include "common/hash_pool.h"
 #include "common/worker_pool.h"
+#include "gateway/cluster_peers.h"
 #include "gateway/command_table.h"
 #include "gateway/config.h"
 #include "gateway/gateway_metrics.h"
@@ -38,9 +39,12 @@ class Dispatcher {
  public:
   using Link = std::shared_ptr<SessionLink>;
 
-  // `search` may be null (search disabled): the op then answers `unavailable`.
+  // `search` may be null (search disabled): the op then answers `unavailable`. `peers`
+  // may be null (single-node mode): typing, revocations, presence and shared limits then
+  // stay on this node.
   Dispatcher(CoreApi& api, Hub& hub, const GatewayConfig& config, GatewayMetrics& metrics,
-             WorkerPool& workers, HashPool& hashers, search::SearchService* search = nullptr);
+             WorkerPool& workers, HashPool& hashers, search::SearchService* search = nullptr,
+             ClusterPeers* peers = nullptr);
 
   void OnText(const Link& s, std::string_view frame);
   void OnBinary(const Link& s);
@@ -135,9 +139,17 @@ class Dispatcher {
   // A login failed for `account` from `ip`: counts it towards both lockouts, the metric and
   // the (throttled) log. Any thread.
   void LoginFailed(const std::string& account, const std::string& ip, const Status& why);
+  // Hub::Close, and the same on the other nodes of a cluster.
+  void CloseEverywhere(UserId user, Hub::Scope scope, const std::string& device,
+                       const std::string& reason);
+  // The cross-node budget (ClusterPeers::Admit): true after replying `rate_limited` when
+  // it is spent. Always false in single-node mode.
+  bool SharedLimited(const Link& s, const RequestId& id, ClusterPeers::Limit limit,
+                     std::string_view subject, const char* message);
 
   CoreApi& api_;
   search::SearchService* search_;
+  ClusterPeers* peers_;  // null: single-node mode
   Hub& hub_;
   GatewayConfig config_;
   GatewayMetrics& metrics_;

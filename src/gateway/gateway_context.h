@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "gateway/cluster_peers.h"
 #include "gateway/config.h"
 #include "gateway/dispatcher.h"
 #include "gateway/gateway_metrics.h"
@@ -35,6 +36,7 @@ struct GatewayContext {
   std::atomic<size_t> open_connections{0};
   std::atomic<size_t> admin_connections{0};  // those of the admin listener (also counted above)
   AddressLimits* address_limits = nullptr;   // per client address; owned by the server
+  ClusterPeers* peers = nullptr;             // null: single-node mode
 
   std::mutex sessions_mu;
   std::unordered_map<uint64_t, std::weak_ptr<WsSession>> sessions;

@@ -218,6 +218,14 @@ void Listener::OnAccepted(tcp::socket socket, bool admin) {
     auto peer = socket.remote_endpoint(ec);
     if (ec) return;  // already gone
     std::string key = AddressKey(peer.address());
+    // Across the cluster's nodes too (a client spreading over them meets one budget).
+    // Before TryOpen, which holds a slot for an admitted connection.
+    if (ctx_.peers) {
+      if (int64_t wait_ms = ctx_.peers->Admit(ClusterPeers::Limit::kConnect, key); wait_ms > 0) {
+        return Turn(std::move(socket), "the cluster's handshake rate per IP exceeded by a client",
+                    TooMany((wait_ms + 999) / 1000), tls != nullptr);
+      }
+    }
     auto admission = ctx_.address_limits->TryOpen(key, MonotonicNanos() / 1000);
     if (admission.verdict == AddressLimits::Verdict::kTooManyOpen) {
       return Turn(std::move(socket), "limits.max_connections_per_ip reached by a client",

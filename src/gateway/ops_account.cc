@@ -70,6 +70,10 @@ Status Dispatcher::Register(const Link& s, const ParsedRequest& r) {
            (wait + 999) / 1000);
     return Status::Ok();
   }
+  if (SharedLimited(s, r.id, ClusterPeers::Limit::kRegister, st.peer_ip,
+                    "too many registrations from this address")) {
+    return Status::Ok();
+  }
   RunOnLane(s, r,
             [this, s, id = r.id, name = std::string(name), pw = std::string(password),
              inv = std::string(invite.value_or(""))] {
@@ -108,6 +112,10 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
            (wait + 999) / 1000);
     return Status::Ok();
   }
+  if (SharedLimited(s, r.id, ClusterPeers::Limit::kLogin, account,
+                    "too many logins for this account; retry later")) {
+    return Status::Ok();
+  }
   st.auth_pending = true;
   // On the session's thread: the login is over (failed, or answered `unavailable`).
   auto failed = [this, s, id = r.id, account, ip = st.peer_ip](Status why) {
@@ -134,8 +142,8 @@ Status Dispatcher::Login(const Link& s, const ParsedRequest& r) {
           auto login = api_.accounts().OpenDevice(user, dev);
           if (!login.ok()) return failed(login.status());
           // A new login on a device id replaces its token: the old token's sessions end.
-          hub_.Close(login->user_id, Hub::Scope::kDevice, login->device_id, kCloseRevoked,
-                     "session revoked: device replaced");
+          CloseEverywhere(login->user_id, Hub::Scope::kDevice, login->device_id,
+                          "session revoked: device replaced");
           s->RunOnSession([this, s, id, login = std::move(login), user_name = user.name, epoch] {
             s->state().auth_pending = false;
             Identity who{login->user_id, login->device_id};
@@ -192,8 +200,7 @@ Status Dispatcher::Logout(const Link& s, const ParsedRequest& r) {
   RunOnLane(s, r, [this, s, who, id = r.id] {
     PARLEY_RETURN_IF_ERROR(api_.accounts().Logout(who));
     // Other connections that authenticated with this device's token end too.
-    hub_.Close(who.user_id, Hub::Scope::kDevice, who.device_id, kCloseRevoked,
-               "session revoked: logout");
+    CloseEverywhere(who.user_id, Hub::Scope::kDevice, who.device_id, "session revoked: logout");
     s->Reply(EmptyReply(id));
     return Status::Ok();
   });

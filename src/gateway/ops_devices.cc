@@ -32,8 +32,8 @@ Status Dispatcher::PasswordChange(const Link& s, const ParsedRequest& r) {
                  Status result = [&]() -> Status {
                    PARLEY_ASSIGN_OR_RETURN(size_t revoked,
                                            api_.accounts().ChangePassword(who, old_pw, new_pw));
-                   hub_.Close(who.user_id, Hub::Scope::kOtherDevices, who.device_id, kCloseRevoked,
-                              "session revoked: password changed");
+                   CloseEverywhere(who.user_id, Hub::Scope::kOtherDevices, who.device_id,
+                                   "session revoked: password changed");
                    JsonWriter w = BeginReply(id);
                    w.Key("revoked").Uint(revoked).EndObject();
                    s->Reply(w.Take());
@@ -71,8 +71,7 @@ Status Dispatcher::DeviceRevoke(const Link& s, const ParsedRequest& r) {
     // The reply is queued before the close: revoking one's own device answers, then
     // ends this connection too.
     s->Reply(EmptyReply(id));
-    hub_.Close(who.user_id, Hub::Scope::kDevice, dev, kCloseRevoked,
-               "session revoked: device revoked");
+    CloseEverywhere(who.user_id, Hub::Scope::kDevice, dev, "session revoked: device revoked");
     return Status::Ok();
   });
   return Status::Ok();

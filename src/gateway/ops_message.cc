@@ -195,7 +195,9 @@ Status Dispatcher::Typing(const Link& s, const ParsedRequest& r) {
   }
   // Not to a direct peer the conversation is still hidden from (conv.open alone).
   PARLEY_ASSIGN_OR_RETURN(auto others, api_.conversations().Audience(me, conv));
-  hub_.Broadcast(others, std::make_shared<const std::string>(TypingPush(conv, me)), nullptr);
+  auto frame = std::make_shared<const std::string>(TypingPush(conv, me));
+  hub_.Broadcast(others, frame, nullptr);
+  if (peers_) peers_->Typing(others, frame, me);  // their sessions on other nodes
   s->Reply(EmptyReply(r.id));
   return Status::Ok();
 }

@@ -23,7 +23,7 @@ namespace asio = boost::asio;
 
 struct Server::Impl {
   Impl(const GatewayConfig& c, CoreApi& core, Hub& hub, metrics::Registry& reg,
-       search::SearchService* search, AdminHandler admin)
+       search::SearchService* search, AdminHandler admin, ClusterPeers* peers)
       : config(c),
         registry(reg),
         metrics(reg),
@@ -33,7 +33,7 @@ struct Server::Impl {
         hashers(std::make_unique<HashPool>(
             c.hash_threads ? c.hash_threads : std::max(1u, std::thread::hardware_concurrency() / 2),
             c.hash_queue)),
-        dispatcher(core, hub, c, metrics, *workers, *hashers, search),
+        dispatcher(core, hub, c, metrics, *workers, *hashers, search, peers),
         address_limits(c.max_connections_per_ip, c.handshake_rate_per_ip,
                        c.handshake_burst_per_ip) {
     ctx.config = c;
@@ -41,6 +41,7 @@ struct Server::Impl {
     ctx.dispatcher = &dispatcher;
     ctx.metrics = &metrics;
     ctx.address_limits = &address_limits;
+    ctx.peers = peers;
     routes.emplace(BuiltInRoutes(ctx, ready, registry));
     size_t n = c.io_threads ? c.io_threads : std::max(1u, std::thread::hardware_concurrency());
     for (size_t i = 0; i < n; ++i) ios.push_back(std::make_unique<asio::io_context>(1));
@@ -67,8 +68,9 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, CoreApi& core, Hub& hub,
                                               metrics::Registry& registry,
-                                              search::SearchService* search, AdminHandler admin) {
-  auto impl = std::make_unique<Impl>(config, core, hub, registry, search, std::move(admin));
+                                              search::SearchService* search, AdminHandler admin,
+                                              ClusterPeers* peers) {
+  auto impl = std::make_unique<Impl>(config, core, hub, registry, search, std::move(admin), peers);
   PARLEY_RETURN_IF_ERROR(impl->listener->Listen());
   Impl* raw = impl.get();
   // The histogram lives in the registry, which outlives the hub's use of it.

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "common/status.h"
+#include "gateway/cluster_peers.h"
 #include "gateway/config.h"
 #include "gateway/gateway_context.h"
 #include "hub/hub.h"
@@ -29,12 +30,13 @@ class SearchService;
 
 class Server {
  public:
-  // Binds and starts serving. `core`, `hub`, `registry` and `search` (null: search is
-  // disabled) must outlive the server.
+  // Binds and starts serving. `core`, `hub`, `registry`, `search` (null: search is
+  // disabled) and `peers` (null: single-node mode) must outlive the server.
   static Result<std::unique_ptr<Server>> Start(const GatewayConfig& config, CoreApi& core, Hub& hub,
                                                metrics::Registry& registry,
                                                search::SearchService* search = nullptr,
-                                               AdminHandler admin = nullptr);
+                                               AdminHandler admin = nullptr,
+                                               ClusterPeers* peers = nullptr);
   ~Server();
 
   // The bound port (useful with port 0).

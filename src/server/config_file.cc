@@ -412,11 +412,28 @@ Status ReadAdmin(const Table& t, ServerConfig* c) {
   return Status::Ok();
 }
 
+Status ReadCluster(const Table& t, ClusterConfig* c) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"node", "redis"}));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "node", &c->node));
+  if (c->node.size() > 255) {
+    return InvalidArgument("config key 'cluster.node' must be at most 255 characters");
+  }
+  if (const toml::node* n = t.Get("redis")) {
+    std::optional<std::string> v = n->value_exact<std::string>();
+    if (v && v->empty()) {  // explicitly none: single-node mode
+      c->redis_host.clear();
+      c->redis_port = 0;
+      return Status::Ok();
+    }
+  }
+  return ReadListen(t, "redis", &c->redis_host, &c->redis_port);
+}
+
 Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
   PARLEY_RETURN_IF_ERROR(
       top.OnlyKeys({"data_dir", "server", "session", "limits", "messages", "storage", "store",
-                    "accounts", "search", "backup", "admin", "tls"}));
+                    "accounts", "search", "backup", "admin", "tls", "cluster"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -451,6 +468,8 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadAdmin(Table(*t, "admin."), c));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "tls", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadTls(Table(*t, "tls."), &c->gateway));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "cluster", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadCluster(Table(*t, "cluster."), &c->cluster));
   // Checked after both keys are read (either may be absent and keep its default).
   if (c->gateway.max_frame_hard_bytes < c->gateway.max_frame_bytes) {
     return InvalidArgument("config key 'session.max_frame_hard_bytes' (" +

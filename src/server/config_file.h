@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backup/backup_service.h"
+#include "cluster/cluster_config.h"
 #include "common/status.h"
 #include "gateway/config.h"
 #include "pg/pg_store.h"
@@ -28,6 +29,8 @@ struct ServerConfig {
   PgStoreOptions postgres;
   search::SearchConfig search;
   backup::BackupConfig backup;
+  // [cluster]: this node's name and its Redis; without Redis, single-node mode.
+  ClusterConfig cluster;
   // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.
   std::string admin_token;
 };

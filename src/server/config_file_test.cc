@@ -733,6 +733,31 @@ TEST_F(ConfigFileTest, DocumentedExampleHasTheAuthAbuseKeysAtTheirDefaults) {
   EXPECT_EQ(config_.service.registration, d.service.registration);
 }
 
+TEST_F(ConfigFileTest, ClusterKeys) {
+  EXPECT_FALSE(config_.cluster.redis_enabled());  // default: single-node mode
+  EXPECT_EQ(config_.cluster.node, "");            // default: the host name, chosen at start
+  ASSERT_TRUE(Load("[cluster]\nnode = \"n1\"\nredis = \"127.0.0.1:6380\"\n").ok());
+  EXPECT_EQ(config_.cluster.node, "n1");
+  EXPECT_TRUE(config_.cluster.redis_enabled());
+  EXPECT_EQ(config_.cluster.redis_host, "127.0.0.1");
+  EXPECT_EQ(config_.cluster.redis_port, 6380);
+  // An empty string turns Redis off again (an override file over a cluster one).
+  ASSERT_TRUE(Load("[cluster]\nredis = \"\"\n").ok());
+  EXPECT_FALSE(config_.cluster.redis_enabled());
+  EXPECT_EQ(config_.cluster.node, "n1");  // absent keys keep their values
+}
+
+TEST_F(ConfigFileTest, ClusterMistakesNameTheKey) {
+  EXPECT_NE(Error("[cluster]\nredis = \"localhost\"\n").find("cluster.redis"), std::string::npos);
+  EXPECT_NE(Error("[cluster]\nredis = \"127.0.0.1:0\"\n").find("cluster.redis"), std::string::npos);
+  EXPECT_NE(Error("[cluster]\nredis = 6379\n").find("cluster.redis"), std::string::npos);
+  EXPECT_NE(Error("[cluster]\nnode = 1\n").find("cluster.node"), std::string::npos);
+  EXPECT_NE(Error("[cluster]\nnode = \"" + std::string(300, 'n') + "\"\n").find("cluster.node"),
+            std::string::npos);
+  EXPECT_NE(Error("[cluster]\nredis_url = \"x\"\n").find("cluster.redis_url"), std::string::npos);
+  EXPECT_NE(Error("cluster = 1\n").find("'cluster'"), std::string::npos);
+}
+
 TEST(ParseListen, RefusesAndLeavesOutputsAlone) {
   for (const char* in : {"", "7800", ":7800", "h:", "h:65536", "h:-1", "h: 80", "h:123456",
                          "1.2.3.4.5:80", "under_score:80", "end-.example:80", "::1:80"}) {

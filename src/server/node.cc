@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "common/crypto.h"
@@ -115,6 +117,7 @@ Result<std::unique_ptr<Node>> Node::Start(const ServerConfig& config) {
   PARLEY_RETURN_IF_ERROR(node->OpenCore());
   PARLEY_RETURN_IF_ERROR(node->StartSearch());
   PARLEY_RETURN_IF_ERROR(node->StartBackups());
+  node->StartCluster();
   node->StartAdmin();
   PARLEY_RETURN_IF_ERROR(node->StartGateway());
   return node;
@@ -177,6 +180,30 @@ Status Node::StartBackups() {
   return Status::Ok();
 }
 
+void Node::StartCluster() {
+  if (!config_.cluster.redis_enabled()) return;
+  cluster::ClusterOptions options;
+  options.node = config_.cluster.node;
+  if (options.node.empty()) {
+    char host[256] = {};
+    options.node = ::gethostname(host, sizeof(host) - 1) == 0 ? host : "parleyd";
+  }
+  options.redis_host = config_.cluster.redis_host;
+  options.redis_port = config_.cluster.redis_port;
+  // The cross-node budgets of registrations and connections per IP are the per-node ones
+  // of [limits]: one node's allowance for the whole cluster.
+  const GatewayConfig& g = config_.gateway;
+  options.limits.rules[static_cast<size_t>(cluster::SharedLimit::kRegister)] = {
+      g.register_rate_per_ip, g.register_burst_per_ip};
+  options.limits.rules[static_cast<size_t>(cluster::SharedLimit::kConnect)] = {
+      g.handshake_rate_per_ip, g.handshake_burst_per_ip};
+  cluster_ = std::make_unique<cluster::Cluster>(options, RedisPeers::Handlers(hub_), registry_);
+  peers_ = std::make_unique<RedisPeers>(*cluster_, hub_);
+  cluster_hints_ = feed_.Subscribe(
+      "redis", [c = cluster_.get()](const CommitFeed::Notice& n) { c->bus().PublishNotice(*n); });
+  cluster_->Start();
+}
+
 void Node::StartAdmin() {
   admin_ = std::make_unique<AdminApi>(config_.admin_token, backups_.get(), core_.get());
   admin_->SetRevokeUser([this](const std::string& name) -> Result<size_t> {
@@ -185,6 +212,7 @@ void Node::StartAdmin() {
     PARLEY_ASSIGN_OR_RETURN(size_t revoked, accounts.RevokeAll(user.id));
     hub_.Close(user.id, Hub::Scope::kAllDevices, "", kCloseRevoked,
                "session revoked: by an administrator");
+    if (peers_) peers_->Revoked(user.id, Hub::Scope::kAllDevices, "");
     spdlog::info("audit: admin revoked user {} ({} devices)", user.name, revoked);
     return revoked;
   });
@@ -199,8 +227,9 @@ Status Node::StartGateway() {
       admin->Handle(method, target, authorization, body, std::move(respond));
     };
   }
-  PARLEY_ASSIGN_OR_RETURN(server_, Server::Start(config_.gateway, *core_, hub_, registry_,
-                                                 search_.get(), std::move(admin_handler)));
+  PARLEY_ASSIGN_OR_RETURN(server_,
+                          Server::Start(config_.gateway, *core_, hub_, registry_, search_.get(),
+                                        std::move(admin_handler), peers_.get()));
   return Status::Ok();
 }
 
@@ -211,6 +240,8 @@ void Node::Stop() {
   if (server_) server_->Shutdown(std::chrono::seconds(5));
   if (backups_) backups_->Stop();  // a scheduled backup in progress completes first
   feed_.Stop();                    // pushes and index wake-ups already queued go out
+  cluster_hints_.Reset();
+  if (cluster_) cluster_->Stop();  // after the feed: its last hints are published
   if (search_) search_->Stop();    // its checkpoint is in the index: it resumes there
   if (core_) {
     spdlog::info("committing queued writes and closing the store");

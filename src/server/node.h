@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "backup/backup_service.h"
+#include "cluster/cluster.h"
 #include "common/status.h"
 #include "gateway/server.h"
 #include "hub/hub.h"
@@ -24,6 +25,7 @@
 #include "search/search_service.h"
 #include "server/admin_api.h"
 #include "server/config_file.h"
+#include "server/redis_peers.h"
 #include "service/commit_feed.h"
 #include "service/core.h"
 
@@ -60,6 +62,9 @@ class Node {
   Status OpenCore();
   Status StartSearch();
   Status StartBackups();
+  // With [cluster] redis: the Redis side (hints, presence, shared limits), wired to the
+  // hub and the commit feed. Never waits for Redis.
+  void StartCluster();
   void StartAdmin();
   Status StartGateway();
 
@@ -71,6 +76,9 @@ class Node {
   CheckpointSource* checkpoints_ = nullptr;  // the store's, when it can take them
   Hub hub_;
   CommitFeed::Subscription commit_metrics_;
+  std::unique_ptr<cluster::Cluster> cluster_;       // null: single-node mode
+  std::unique_ptr<RedisPeers> peers_;               // null: single-node mode
+  CommitFeed::Subscription cluster_hints_;          // publishes local commits to other nodes
   std::unique_ptr<search::SearchService> search_;   // null: search disabled
   std::unique_ptr<backup::BackupService> backups_;  // null: no backup target
   std::unique_ptr<AdminApi> admin_;
