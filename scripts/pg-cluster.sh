@@ -100,23 +100,21 @@ pid_of() {
   local f=$DIR/$1/postmaster.pid pid
   [[ -f $f ]] || return 1
   read -r pid <"$f" || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   echo "$pid"
 }
 
-# The role of node NAME as PostgreSQL sees it: primary, standby or down.
+# The role of node NAME: primary, standby or down. A running server is a standby while
+# its standby.signal exists (pg_ctl promote removes it when the promotion is done) — no
+# connection needed, so a drill loses no time asking.
 role_of() {
-  local r
   if ! pid_of "$1" >/dev/null; then
     echo down
-    return
+  elif [[ -f $DIR/$1/standby.signal ]]; then
+    echo standby
+  else
+    echo primary
   fi
-  r=$(sql "$(port_of "$1")" "SELECT pg_is_in_recovery()" 2>/dev/null) || r=""
-  case $r in
-    f) echo primary ;;
-    t) echo standby ;;
-    *) echo down ;;
-  esac
 }
 
 primary() {
@@ -143,7 +141,13 @@ start_node() {
 sync_state() { sql "$1" "SELECT sync_state FROM pg_stat_replication WHERE application_name='s1'"; }
 is_sync() { [[ $(sync_state "$1") == sync ]]; }
 has_standby() { [[ -n $(sync_state "$1") ]]; }
-is_dead() { ! kill -0 "$1" 2>/dev/null; }
+# A killed process stays a zombie until its parent (often init) reaps it: dead for us.
+alive() {
+  local s
+  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $s != Z* ]]
+}
+is_dead() { ! alive "$1"; }
 # Seconds since T0 (an $EPOCHREALTIME), to the millisecond.
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -259,9 +263,14 @@ cmd_kill_primary() {
   p=$(primary) || die "no primary is running"
   pid=$(pid_of "$p")
   # The postmaster and its children at once, as a crash would: no backend gets to finish.
-  kill -9 "$pid" $(pgrep -P "$pid") 2>/dev/null || true
+  local children t
+  children=$(pgrep -P "$pid") || true
+  t=$EPOCHREALTIME
+  # shellcheck disable=SC2086
+  kill -9 "$pid" $children 2>/dev/null || true
   wait_until 10 "$p to die" is_dead "$pid"
-  log "killed primary $p (pid $pid)"
+  # The time of the kill ends the line: drills (cluster.sh drill pg) measure from it.
+  log "killed primary $p (pid $pid) at $t"
 }
 
 cmd_promote() {
@@ -270,13 +279,19 @@ cmd_promote() {
     [[ $(role_of $n) == standby ]] && s=$n
   done
   [[ -n $s ]] || die "no standby is running"
-  local t0=$EPOCHREALTIME
+  local port t0=$EPOCHREALTIME t1
+  port=$(port_of "$s")
+  # The new primary will have no standby: without this, every commit would wait for 's1'
+  # forever. Set before the promotion (a standby accepts ALTER SYSTEM) so that writes
+  # resume the moment it ends.
+  psql -h 127.0.0.1 -p "$port" -U "$SUPERUSER" -d postgres -XAtq -v ON_ERROR_STOP=1 \
+    -c "ALTER SYSTEM SET synchronous_standby_names = ''" -c "SELECT pg_reload_conf()" >/dev/null
+  t1=$(since "$t0")
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/$s" -w -t "$PG_WAIT_S" promote >/dev/null || die "promote failed"
-  # The new primary has no standby: without this, every commit would wait for 's1' forever.
-  sql "$(port_of "$s")" "ALTER SYSTEM SET synchronous_standby_names = ''" >/dev/null
-  sql "$(port_of "$s")" "SELECT pg_reload_conf()" >/dev/null
-  log "promoted $s on 127.0.0.1:$(port_of "$s") in $(since "$t0")s" \
-    "(no sync standby now: run rebuild)"
+  log "promoted $s on 127.0.0.1:$port in $(since "$t0")s (sync requirement dropped in ${t1}s," \
+    "then pg_ctl promote -w); no sync standby now: run rebuild"
+  # A primary needs no primary_conninfo; each rebuild would otherwise add one more line.
+  sql "$port" "ALTER SYSTEM RESET primary_conninfo" >/dev/null
 }
 
 cmd_rebuild() {
