@@ -21,6 +21,9 @@
 #                          ([storage] engine = "postgres") and Redis ([cluster]).
 #   PARLEY_CLUSTER_REDIS   1: write the [cluster] table (node name, Redis address) into the
 #                          node configs; default 1 with the postgres engine, 0 otherwise.
+#   PARLEY_CLUSTER_NODE_TOML  a file appended to every node's config (e.g. [accounts]
+#                          password_hash = "min" for tests); it must not repeat the tables
+#                          the kit writes: [server], [admin], [limits], [storage], [cluster]
 #   PARLEY_CLUSTER_DIR     the state dir (default REPO/.cluster)
 #   PARLEY_CLUSTER_BUILD   where parleyd is (default REPO/build/release)
 #   PARLEY_CLUSTER_PORT    the first port tried (default 17800); the ports are chosen free
@@ -200,6 +203,11 @@ write_node_config() {
       echo "node = \"$n\""
       echo "redis = \"127.0.0.1:$REDIS_PORT\""
     fi
+    if [[ -n ${PARLEY_CLUSTER_NODE_TOML:-} ]]; then
+      echo
+      echo "# From $PARLEY_CLUSTER_NODE_TOML (PARLEY_CLUSTER_NODE_TOML)"
+      cat "$PARLEY_CLUSTER_NODE_TOML"
+    fi
   } >"$dir/parleyd.toml"
 }
 
@@ -278,7 +286,7 @@ haproxy_says() { [[ $(haproxy_state "$1") == "$2" ]]; }
 
 cmd_status() {
   load_ports
-  local n pid state
+  local n pid state seen
   echo "engine: $ENGINE$([[ $REDIS_TABLE == 1 ]] && echo ", [cluster] with Redis")"
   "$PG_CLUSTER" status "$STATE/pg" | sed 's/^/postgres /' || true
   if pid=$(redis_pid) && redis_ping; then
@@ -293,8 +301,9 @@ cmd_status() {
     else
       pid=-
     fi
+    seen=$(haproxy_state "$n") || true
     printf '%s 127.0.0.1:%s %s pid %s (admin 127.0.0.1:%s) haproxy: %s\n' "$n" \
-      "$(node_port "$n")" "$state" "$pid" "$(admin_port "$n")" "$(haproxy_state "$n" || true)"
+      "$(node_port "$n")" "$state" "$pid" "$(admin_port "$n")" "${seen:--}"
   done
   if pid=$(haproxy_pid); then
     echo "haproxy up pid $pid, stats http://127.0.0.1:$STATS_PORT/stats," \
