@@ -39,35 +39,19 @@ WAIT_S=${PARLEY_CLUSTER_WAIT_S:-60}
 PG_CLUSTER=$REPO/scripts/pg-cluster.sh
 HAPROXY_TEMPLATE=$REPO/deploy/haproxy/parley.cfg
 NODES=(n1 n2 n3)
+POLL_NAME=cluster
+# shellcheck source=scripts/poll-lib.sh
+source "$REPO/scripts/poll-lib.sh"
 case $ENGINE in
   rocksdb) REDIS_TABLE=${PARLEY_CLUSTER_REDIS:-0} ;;
   postgres) REDIS_TABLE=${PARLEY_CLUSTER_REDIS:-1} ;;
   *) echo "cluster: PARLEY_CLUSTER_ENGINE must be rocksdb or postgres" >&2 && exit 2 ;;
 esac
 
-die() {
-  echo "cluster: $*" >&2
-  exit 1
-}
-
 usage() {
   sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
-
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 50 ms until it succeeds.
-wait_until() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out after ${limit}s waiting for $what"
-    sleep 0.05
-  done
-}
-
-# Seconds since T0 (an $EPOCHREALTIME), to the millisecond.
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 
 # ---- ports ---------------------------------------------------------------------------
 
@@ -111,13 +95,6 @@ live_pid() {
   echo "$pid"
 }
 
-# A killed process stays a zombie until its parent (often init, here slow) reaps it.
-alive() {
-  local s
-  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $s != Z* ]]
-}
-is_dead() { ! alive "$1"; }
 
 # stop_pid PID: SIGTERM, then SIGKILL if it has not exited within WAIT_S.
 stop_pid() {
@@ -401,6 +378,7 @@ drill_node() {
     sleep 0.01
   done
   down=$(since "$t0")
+  wait_until 10 "$n to die" is_dead "$pid"
   http_ok "http://127.0.0.1:$LB_PORT/readyz" || die "HAProxy did not serve /readyz from the others"
   t0=$EPOCHREALTIME
   node_start "$n"

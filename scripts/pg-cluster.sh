@@ -38,11 +38,10 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_WAIT_S=${PG_WAIT_S:-60}
 PG_OS_USER=${PG_OS_USER:-postgres} # used only when running as root
 SUPERUSER=postgres                 # the bootstrap role, whatever the OS user is
+POLL_NAME=pg-cluster
+# shellcheck source=scripts/poll-lib.sh
+source "$(dirname "$0")/poll-lib.sh"
 
-die() {
-  echo "pg-cluster: $*" >&2
-  exit 1
-}
 log() { echo "pg-cluster: $*"; }
 
 # Runs a PostgreSQL server binary as the unprivileged user when we are root.
@@ -60,17 +59,6 @@ sql() {
   shift
   PGCONNECT_TIMEOUT=2 psql -h 127.0.0.1 -p "$port" -U "$SUPERUSER" -d postgres -XAtq \
     -v ON_ERROR_STOP=1 -c "$*"
-}
-
-# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 50 ms until it succeeds.
-wait_until() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out after ${limit}s waiting for $what"
-    sleep 0.05
-  done
 }
 
 usage() {
@@ -141,15 +129,7 @@ start_node() {
 sync_state() { sql "$1" "SELECT sync_state FROM pg_stat_replication WHERE application_name='s1'"; }
 is_sync() { [[ $(sync_state "$1") == sync ]]; }
 has_standby() { [[ -n $(sync_state "$1") ]]; }
-# A killed process stays a zombie until its parent (often init) reaps it: dead for us.
-alive() {
-  local s
-  s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $s != Z* ]]
-}
-is_dead() { ! alive "$1"; }
-# Seconds since T0 (an $EPOCHREALTIME), to the millisecond.
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
+
 
 wait_sync() {
   local p

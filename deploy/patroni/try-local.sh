@@ -17,29 +17,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${1:-/tmp/parley-patroni}
 WAIT_S=${WAIT_S:-90}
 RUN_AS=postgres # PostgreSQL refuses to run as root
-
-die() {
-  echo "try-local: $*" >&2
-  exit 1
-}
+POLL_NAME=try-local
+# shellcheck source=scripts/poll-lib.sh
+source "$HERE/../../scripts/poll-lib.sh"
 
 command -v patroni >/dev/null || die "install the Debian packages patroni and python3-pysyncobj"
 
 as_pg() {
   if [[ $(id -u) == 0 ]]; then runuser -u "$RUN_AS" -- "$@"; else "$@"; fi
 }
-
-wait_until() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "timed out after ${limit}s waiting for $what"
-    sleep 0.1
-  done
-}
-
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 
 rm -rf "$DIR"
 mkdir -p "$DIR"
