@@ -15,8 +15,8 @@
 #
 # Layout: DIR/pg1 and DIR/pg2 are the two data directories (pg1 starts as the primary, on
 # PORT_1, default 5433; pg2 as the standby, on PORT_2, default 5434); roles swap on
-# failover, so every command asks PostgreSQL which one is the primary instead of trusting
-# the names. DIR/ports keeps the ports, DIR/run the Unix sockets, DIR/log the server logs.
+# failover, so every command looks at the data directories (a live postmaster, a
+# standby.signal) instead of trusting the names. DIR/ports keeps the ports, DIR/run the Unix sockets, DIR/log the server logs.
 #
 # Local kit only: both servers listen on 127.0.0.1 and trust every local connection
 # (pg_hba `trust` on 127.0.0.1/32 and the Unix socket) — no passwords. Never copy that
@@ -73,12 +73,14 @@ shift 2
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 
-# Ports: from the command line at init, remembered in DIR/ports afterwards.
+# Ports: from the command line at init, then fixed (they are in the servers' configs):
+# DIR/ports wins over the command line once it exists.
 if [[ -f $DIR/ports ]]; then
   read -r PORT_1 PORT_2 <"$DIR/ports"
+else
+  PORT_1=${1:-5433}
+  PORT_2=${2:-5434}
 fi
-PORT_1=${1:-${PORT_1:-5433}}
-PORT_2=${2:-${PORT_2:-5434}}
 
 port_of() { [[ $1 == pg1 ]] && echo "$PORT_1" || echo "$PORT_2"; }
 other() { [[ $1 == pg1 ]] && echo pg2 || echo pg1; }
@@ -130,7 +132,6 @@ sync_state() { sql "$1" "SELECT sync_state FROM pg_stat_replication WHERE applic
 is_sync() { [[ $(sync_state "$1") == sync ]]; }
 has_standby() { [[ -n $(sync_state "$1") ]]; }
 
-
 wait_sync() {
   local p
   p=$(primary) || die "no primary is running"
@@ -168,6 +169,7 @@ cmd_init() {
       || die "$PG_OS_USER cannot reach $DIR: put it under a directory others may traverse"
   fi
   echo "$PORT_1 $PORT_2" >"$DIR/ports"
+  echo pg1 >"$DIR/primary"
   mkdir -p "$DIR/run" "$DIR/log" "$DIR/pg1"
   chmod 700 "$DIR/pg1"
   [[ $(id -u) == 0 ]] && chown -R "$PG_OS_USER" "$DIR/run" "$DIR/log" "$DIR/pg1"
@@ -212,15 +214,22 @@ EOF
   log "primary pg1 on 127.0.0.1:$PORT_1, sync standby pg2 (s1) on 127.0.0.1:$PORT_2"
 }
 
+# DIR/primary names the node that is the primary: pg1 at init, the promoted one after
+# `promote`. A data dir without standby.signal that is not named there is a former
+# primary: started, it would be a second primary with commits the other never saw.
 cmd_start() {
   [[ -f $DIR/pg1/PG_VERSION ]] || die "$DIR is not initialised: run init first"
-  local n
+  local n current
+  current=$(cat "$DIR/primary")
   for n in pg1 pg2; do
-    [[ -f $DIR/$n/PG_VERSION ]] && start_node $n
+    [[ -f $DIR/$n/PG_VERSION ]] || continue
+    if [[ $n == "$current" || -f $DIR/$n/standby.signal ]]; then
+      start_node $n
+    else
+      log "not starting $n: a former primary, never restarted as one (run rebuild)"
+    fi
   done
-  primary >/dev/null || die "both nodes run but neither is a primary: promote one"
-  # A node that is a primary while the other also claims to be one cannot happen here:
-  # an old primary is never restarted as a primary (rebuild re-creates it as a standby).
+  primary >/dev/null || die "no primary is running"
   if [[ $(role_of pg1) == standby || $(role_of pg2) == standby ]]; then
     wait_sync
   fi
@@ -268,6 +277,7 @@ cmd_promote() {
     -c "ALTER SYSTEM SET synchronous_standby_names = ''" -c "SELECT pg_reload_conf()" >/dev/null
   t1=$(since "$t0")
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/$s" -w -t "$PG_WAIT_S" promote >/dev/null || die "promote failed"
+  echo "$s" >"$DIR/primary"
   log "promoted $s on 127.0.0.1:$port in $(since "$t0")s (sync requirement dropped in ${t1}s," \
     "then pg_ctl promote -w); no sync standby now: run rebuild"
   # A primary needs no primary_conninfo; each rebuild would otherwise add one more line.
