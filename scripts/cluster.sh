@@ -21,9 +21,11 @@
 #                          ([storage] engine = "postgres") and Redis ([cluster]).
 #   PARLEY_CLUSTER_REDIS   1: write the [cluster] table (node name, Redis address) into the
 #                          node configs; default 1 with the postgres engine, 0 otherwise.
+#                          Both are remembered at `up` (STATE/engine) for later commands.
 #   PARLEY_CLUSTER_NODE_TOML  a file appended to every node's config (e.g. [accounts]
 #                          password_hash = "min" for tests); it must not repeat the tables
-#                          the kit writes: [server], [admin], [limits], [storage], [cluster]
+#                          the kit writes: [server], [admin], [limits], [storage], [cluster].
+#                          Read at `up` and kept for later restarts.
 #   PARLEY_CLUSTER_DIR     the state dir (default REPO/.cluster)
 #   PARLEY_CLUSTER_BUILD   where parleyd is (default REPO/build/release)
 #   PARLEY_CLUSTER_PORT    the first port tried (default 17800); the ports are chosen free
@@ -34,6 +36,10 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${PARLEY_CLUSTER_DIR:-$REPO/.cluster}
 BUILD=${PARLEY_CLUSTER_BUILD:-$REPO/build/release}
+# The engine chosen at `up` stays for later commands (restart n2) unless set again.
+if [[ -z ${PARLEY_CLUSTER_ENGINE:-} && -f $STATE/engine ]]; then
+  read -r PARLEY_CLUSTER_ENGINE PARLEY_CLUSTER_REDIS <"$STATE/engine"
+fi
 ENGINE=${PARLEY_CLUSTER_ENGINE:-rocksdb}
 WAIT_S=${PARLEY_CLUSTER_WAIT_S:-60}
 PG_CLUSTER=$REPO/scripts/pg-cluster.sh
@@ -94,7 +100,6 @@ live_pid() {
   [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] && alive "$pid" || return 1
   echo "$pid"
 }
-
 
 # stop_pid PID: SIGTERM, then SIGKILL if it has not exited within WAIT_S.
 stop_pid() {
@@ -180,10 +185,10 @@ write_node_config() {
       echo "node = \"$n\""
       echo "redis = \"127.0.0.1:$REDIS_PORT\""
     fi
-    if [[ -n ${PARLEY_CLUSTER_NODE_TOML:-} ]]; then
+    if [[ -f $STATE/node-extra.toml ]]; then
       echo
-      echo "# From $PARLEY_CLUSTER_NODE_TOML (PARLEY_CLUSTER_NODE_TOML)"
-      cat "$PARLEY_CLUSTER_NODE_TOML"
+      echo "# From PARLEY_CLUSTER_NODE_TOML at \`up\` (kept as $STATE/node-extra.toml)"
+      cat "$STATE/node-extra.toml"
     fi
   } >"$dir/parleyd.toml"
 }
@@ -294,6 +299,12 @@ cmd_status() {
 cmd_up() {
   allocate_ports
   load_ports
+  echo "$ENGINE $REDIS_TABLE" >"$STATE/engine"
+  if [[ -n ${PARLEY_CLUSTER_NODE_TOML:-} ]]; then
+    cp "$PARLEY_CLUSTER_NODE_TOML" "$STATE/node-extra.toml"
+  else
+    rm -f "$STATE/node-extra.toml"
+  fi
   pg_up
   redis_start
   local n
@@ -357,7 +368,9 @@ cmd_restart() {
       is_node "$what" || die "unknown node '$what' (n1 n2 n3 redis haproxy)"
       node_stop "$what"
       node_start "$what"
-      wait_until "$WAIT_S" "HAProxy to mark $what UP" haproxy_says "$what" UP
+      if haproxy_pid >/dev/null; then
+        wait_until "$WAIT_S" "HAProxy to mark $what UP" haproxy_says "$what" UP
+      fi
       ;;
   esac
   echo "cluster: restarted $what"

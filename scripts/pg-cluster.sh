@@ -220,6 +220,12 @@ EOF
 cmd_start() {
   [[ -f $DIR/pg1/PG_VERSION ]] || die "$DIR is not initialised: run init first"
   local n current
+  if [[ ! -f $DIR/primary ]]; then
+    # A DIR from before this file existed: the primary is the one without standby.signal.
+    [[ -f $DIR/pg1/standby.signal || -f $DIR/pg2/standby.signal ]] \
+      || die "cannot tell which of pg1 and pg2 is the primary: write its name to $DIR/primary"
+    [[ -f $DIR/pg1/standby.signal ]] && echo pg2 >"$DIR/primary" || echo pg1 >"$DIR/primary"
+  fi
   current=$(cat "$DIR/primary")
   for n in pg1 pg2; do
     [[ -f $DIR/$n/PG_VERSION ]] || continue
