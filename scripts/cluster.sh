@@ -15,10 +15,10 @@
 #   scripts/cluster.sh drill pg        time SIGKILL of the PG primary -> writes resume
 #
 # Environment:
-#   PARLEY_CLUSTER_ENGINE  rocksdb (default): each node has its own embedded store — three
-#                          separate servers behind HAProxy, enough to exercise routing and
-#                          health checks; postgres: the nodes share the kit's PostgreSQL
-#                          ([storage] engine = "postgres") and Redis ([cluster]).
+#   PARLEY_CLUSTER_ENGINE  postgres (default): the nodes share the kit's PostgreSQL
+#                          ([storage] engine = "postgres") and Redis ([cluster]); rocksdb:
+#                          each node has its own embedded store — three separate servers
+#                          behind HAProxy, enough to exercise routing and health checks.
 #   PARLEY_CLUSTER_REDIS   1: write the [cluster] table (node name, Redis address) into the
 #                          node configs; default 1 with the postgres engine, 0 otherwise.
 #                          Both are remembered at `up` (STATE/engine) for later commands.
@@ -40,7 +40,7 @@ BUILD=${PARLEY_CLUSTER_BUILD:-$REPO/build/release}
 if [[ -z ${PARLEY_CLUSTER_ENGINE:-} && -f $STATE/engine ]]; then
   read -r PARLEY_CLUSTER_ENGINE PARLEY_CLUSTER_REDIS <"$STATE/engine"
 fi
-ENGINE=${PARLEY_CLUSTER_ENGINE:-rocksdb}
+ENGINE=${PARLEY_CLUSTER_ENGINE:-postgres}
 WAIT_S=${PARLEY_CLUSTER_WAIT_S:-60}
 PG_CLUSTER=$REPO/scripts/pg-cluster.sh
 HAPROXY_TEMPLATE=$REPO/deploy/haproxy/parley.cfg
@@ -163,6 +163,9 @@ write_node_config() {
     echo
     echo "[server]"
     echo "listen = \"127.0.0.1:$(node_port "$n")\""
+    echo "# On SIGTERM /readyz fails this long before clients are closed: HAProxy (500 ms x 2)"
+    echo "# stops routing here first."
+    echo "shutdown_grace_ms = 1500"
     echo
     echo "[admin]  # /metrics and /admin/* on their own port, not through HAProxy"
     echo "listen = \"127.0.0.1:$(admin_port "$n")\""

@@ -26,20 +26,22 @@ using testing::ServerOptions;
 using testing::ServerProcess;
 using namespace std::chrono_literals;
 
-std::string NodeConfig(const std::string& url, const std::string& schema) {
+std::string NodeConfig(const std::string& url, const std::string& schema, bool search) {
   return std::string(testing::kFastHashes) +
          "[limits]\nsend_rate_per_conn = 1e6\nsend_burst_per_conn = 1e6\n"
          "send_rate_per_user = 1e6\nsend_burst_per_user = 1e6\n"
-         "[search]\nenabled = false\n"
+         "[search]\nenabled = " +
+         (search ? "true" : "false") +
+         "\n"
          "[storage]\nengine = \"postgres\"\nurl = \"" +
          url + "\"\nschema = \"" + schema + "\"\nreaders = 4\n";
 }
 
 class ClusterNodesTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ServerProcess> StartNode(const std::string& url) {
+  std::unique_ptr<ServerProcess> StartNode(const std::string& url, bool search = false) {
     ServerOptions o;
-    o.config_toml = NodeConfig(url, schema_);
+    o.config_toml = NodeConfig(url, schema_, search);
     auto s = ServerProcess::Start(o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(s).value() : nullptr;
@@ -103,8 +105,8 @@ class ClusterNodesTest : public ::testing::Test {
 
 TEST_F(ClusterNodesTest, NodesShareOneOrderedTimeline) {
   const std::string url = test::PgServer::Shared().Url();
-  auto n1 = StartNode(url);
-  auto n2 = StartNode(url);
+  auto n1 = StartNode(url, /*search=*/true);
+  auto n2 = StartNode(url, /*search=*/true);
   ASSERT_TRUE(n1 && n2);
   LoginReply alice_login;
   auto alice = Device(*n1, "alice", "a1", &alice_login);
@@ -179,6 +181,22 @@ TEST_F(ClusterNodesTest, NodesShareOneOrderedTimeline) {
   }
   // Bob sees every message of both conversations (small groups fan out on write).
   EXPECT_EQ(bob_messages, acked.size());
+
+  // Each node indexes the shared change feed: a message sent through n1 is found on n2, in
+  // Chinese inside a sentence too.
+  auto cjk = alice->Send(group->id, "我们明天在会议室讨论数据库迁移", "cjk-1");
+  ASSERT_TRUE(cjk.ok()) << cjk.status().ToString();
+  client::SearchArgs args;
+  args.q = "数据库";
+  bool found = false;
+  for (auto end = std::chrono::steady_clock::now() + 20s;
+       !found && std::chrono::steady_clock::now() < end;) {
+    auto r = carol->Search(args);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& hit : r->hits) found |= hit.conv == group->id && hit.seq == cjk->seq;
+    if (!found) std::this_thread::sleep_for(50ms);  // poll interval while n2 indexes
+  }
+  EXPECT_TRUE(found) << "n2 never indexed the message committed by n1";
 }
 
 TEST_F(ClusterNodesTest, RetryThroughAnotherNodeAfterAKillIsDeduplicated) {
@@ -213,11 +231,38 @@ TEST_F(ClusterNodesTest, DatabaseOutageAnswersUnavailableAndHeals) {
   auto before = alice->SendTo(UserArg{"bob"}, "before", "outage-0");
   ASSERT_TRUE(before.ok()) << before.status().ToString();
 
+  int code = 0;
+  ASSERT_TRUE(node->HttpGet("/readyz", &code).ok());
+  EXPECT_EQ(code, 200);
+
   (*pg)->Kill();
-  auto during = alice->SendTo(UserArg{"bob"}, "during", "outage-1");
+  client::OutgoingMessage during_msg;
+  during_msg.to = UserArg{"bob"};
+  during_msg.body = "during";
+  during_msg.client_msg_id = "outage-1";
+  int64_t retry_after_ms = -1;
+  auto during = alice->SendMessage(during_msg, &retry_after_ms);
   ASSERT_FALSE(during.ok());
   EXPECT_EQ(during.status().code(), Code::kUnavailable) << during.status().ToString();
+  EXPECT_GT(retry_after_ms, 0) << "unavailable always says when to retry";
   EXPECT_TRUE(alice->Ping().ok()) << "the connection survives the outage";
+  // The node tells the load balancer it cannot write, and shows its breaker open.
+  bool unready = false;
+  for (auto end = std::chrono::steady_clock::now() + 15s;
+       !unready && std::chrono::steady_clock::now() < end;) {
+    unready = node->HttpGet("/readyz", &code).ok() && code == 503;
+    if (!unready) std::this_thread::sleep_for(50ms);  // poll interval
+  }
+  EXPECT_TRUE(unready) << "/readyz still 200 with the database down";
+  auto metrics = node->HttpGet("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->find("parley_breaker_state{dep=\"postgres\"} 1"), std::string::npos)
+      << "breaker not open";
+  // Failing fast while the breaker is open: no wait for a connect timeout.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(alice->SendTo(UserArg{"bob"}, "during", "outage-1").status().code(),
+            Code::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 
   ASSERT_TRUE((*pg)->Restart().ok());
   // The node reconnects by itself: the same send (same client_msg_id) goes through.
@@ -230,6 +275,13 @@ TEST_F(ClusterNodesTest, DatabaseOutageAnswersUnavailableAndHeals) {
   }
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ(after->seq, before->seq + 1);
+  bool ready = false;
+  for (auto end = std::chrono::steady_clock::now() + 15s;
+       !ready && std::chrono::steady_clock::now() < end;) {
+    ready = node->HttpGet("/readyz", &code).ok() && code == 200;
+    if (!ready) std::this_thread::sleep_for(50ms);  // poll interval
+  }
+  EXPECT_TRUE(ready) << "/readyz did not recover";
   auto history = HistoryAll(*alice, before->conv_id);
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[1].body, "during");

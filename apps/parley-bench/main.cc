@@ -26,6 +26,12 @@ CLI::App* AddStoreCommand(CLI::App& app, StoreScenarioOptions& o) {
   s->add_option("--fill", o.fill, "messages stored before the read phases");
   s->add_option("--queries", o.queries, "queries per read phase")->check(CLI::Range(1, 10000000));
   s->add_flag("--buffered", o.buffered, "do not fsync before acknowledging");
+  s->add_option("--store", o.store, "engine: rocksdb (embedded) or postgres (--pg-url)")
+      ->check(CLI::IsMember({"rocksdb", "postgres"}));
+  s->add_option("--pg-url", o.pg_url,
+                "PostgreSQL URL for --store postgres (scripts/bench-pg.sh starts a primary "
+                "with a sync standby and passes it)");
+  s->add_option("--pg-schema", o.pg_schema, "schema to use (default: a fresh bench_<random> one)");
   return s;
 }
 

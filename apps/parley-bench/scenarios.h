@@ -12,9 +12,12 @@ struct StoreScenarioOptions {
   int senders = 64;      // concurrent 1:1 senders
   int window = 16;       // requests each sender keeps in flight
   int group_members = 50;
-  size_t fill = 1000000;   // messages stored before the read phases
-  size_t queries = 20000;  // per read phase
-  bool buffered = false;   // relax durability (fsync off)
+  size_t fill = 1000000;          // messages stored before the read phases
+  size_t queries = 20000;         // per read phase
+  bool buffered = false;          // relax durability (fsync off)
+  std::string store = "rocksdb";  // or "postgres" (needs pg_url)
+  std::string pg_url;             // libpq URL of the database
+  std::string pg_schema;          // empty: a fresh "bench_<random>" schema (left in place)
 };
 
 int RunStoreScenario(const StoreScenarioOptions& options);

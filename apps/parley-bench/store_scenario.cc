@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "latency.h"
+#include "pg/pg_store.h"
 #include "scenarios.h"
 #include "service/core.h"
 #include "store/rocks_store.h"
@@ -311,8 +312,9 @@ void PrintStoreFigures(const StoreScenarioOptions& o, int pairs, const StoreFigu
   Latencies& history = f.history->latency;
   Latencies& sync = f.sync->latency;
 
-  fmt::print("parley-bench store — durability={}, {} senders x window {}, {:.1f} s phases\n",
-             o.buffered ? "buffered" : "sync(fsync)", pairs, o.window, o.seconds);
+  fmt::print(
+      "parley-bench store — engine={}, durability={}, {} senders x window {}, {:.1f} s phases\n",
+      o.store, o.buffered ? "buffered" : "sync(fsync)", pairs, o.window, o.seconds);
   fmt::print("{:<34}{:>14}{:>12}{:>12}\n", "phase", "rate", "p50 ms", "p99 ms");
   fmt::print("{:<34}{:>12.0f}/s{:>12.3f}{:>12.3f}\n", "1:1 send (msgs committed)", direct_rate,
              p1.latency.PercentileMs(50), p1.latency.PercentileMs(99));
@@ -330,16 +332,18 @@ void PrintStoreFigures(const StoreScenarioOptions& o, int pairs, const StoreFigu
   fmt::print("lost {}  duplicated {}  reordered {}  errors {}\n", f.lost, f.duplicated, f.reordered,
              f.errors);
   fmt::print(
-      "{{\"scenario\":\"store\",\"durability\":\"{}\",\"direct_msgs_per_s\":{:.0f},"
+      "{{\"scenario\":\"store\",\"engine\":\"{}\",\"durability\":\"{}\",\"direct_msgs_per_s\":{:."
+      "0f},"
       "\"group50_msgs_per_s\":{:.0f},\"group_members\":{},\"group_inbox_events_per_s\":{:.0f},"
       "\"send_p50_ms\":{:.3f},\"send_p99_ms\":{:.3f},\"history_p50_ms\":{:.3f},"
       "\"history_p99_ms\":{:.3f},\"sync_p50_ms\":{:.3f},\"sync_p99_ms\":{:.3f},"
       "\"messages_stored\":{},\"avg_batch\":{:.1f},\"lost\":{},\"duplicated\":{},"
       "\"reordered\":{},\"errors\":{}}}\n",
-      o.buffered ? "buffered" : "sync", direct_rate, group_rate, members, group_rate * members,
-      p1.latency.PercentileMs(50), p1.latency.PercentileMs(99), history.PercentileMs(50),
-      history.PercentileMs(99), sync.PercentileMs(50), sync.PercentileMs(99), f.fill->stored,
-      avg_batch, f.lost, f.duplicated, f.reordered, f.errors);
+      o.store, o.buffered ? "buffered" : "sync", direct_rate, group_rate, members,
+      group_rate * members, p1.latency.PercentileMs(50), p1.latency.PercentileMs(99),
+      history.PercentileMs(50), history.PercentileMs(99), sync.PercentileMs(50),
+      sync.PercentileMs(99), f.fill->stored, avg_batch, f.lost, f.duplicated, f.reordered,
+      f.errors);
 }
 
 }  // namespace
@@ -358,7 +362,24 @@ int RunStoreScenario(const StoreScenarioOptions& o) {
   }
   ServiceConfig config;
   config.durability = o.buffered ? Durability::kBuffered : Durability::kSync;
-  auto core = Must(Core::Open(Must(OpenRocksStore(dir), "open store"), config), "open core");
+  std::unique_ptr<Store> store;
+  std::string schema;
+  if (o.store == "postgres") {
+    if (o.pg_url.empty()) {
+      fmt::print(stderr, "parley-bench: --store postgres needs --pg-url\n");
+      return 1;
+    }
+    PgStoreOptions pg;
+    pg.url = o.pg_url;
+    schema = o.pg_schema.empty() ? "bench_" + RandomHex(4) : o.pg_schema;
+    pg.schema = schema;
+    pg.readers = 16;
+    pg.application_name = "parley-bench";
+    store = Must(OpenPgStore(pg), "open postgres store");
+  } else {
+    store = Must(OpenRocksStore(dir), "open store");
+  }
+  auto core = Must(Core::Open(std::move(store), config), "open core");
 
   std::string hash = Must(HashPassword("bench-password"), "hash");
   const int pairs = o.senders;

@@ -32,6 +32,10 @@ struct GatewayConfig {
   // Requests served on one keep-alive HTTP connection; the last answer says
   // `Connection: close`. Default: 100.
   size_t http_max_requests_per_conn = 100;
+  // On a graceful stop (SIGTERM), /readyz answers 503 this long while everything else is
+  // still served, before connections are closed with 1001: a load balancer that checks
+  // /readyz (HAProxy: inter x fall) stops routing here first. Default: 0 (one node).
+  int64_t shutdown_grace_ms = 0;
 
   // [tls]
   // PEM certificate chain and private key; both set: the main listener speaks only TLS

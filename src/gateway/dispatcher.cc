@@ -75,6 +75,10 @@ SessionState Dispatcher::NewSessionState() const {
 }
 
 void Dispatcher::Fail(const Link& s, const RequestId& id, const Status& status, int64_t retry_ms) {
+  // Every `unavailable` tells the client when to try again (docs/protocol.md): a store
+  // that fails fast behind its circuit breaker must not be retried in a tight loop.
+  constexpr int64_t kUnavailableRetryMs = 1000;
+  if (retry_ms < 0 && status.code() == Code::kUnavailable) retry_ms = kUnavailableRetryMs;
   metrics_.Error(status.code()).Inc();
   if (status.code() == Code::kRateLimited) metrics_.rate_limited.Inc();
   s->Reply(ErrorReply(id, status, retry_ms));

@@ -37,6 +37,9 @@ struct GatewayContext {
   std::atomic<size_t> admin_connections{0};  // those of the admin listener (also counted above)
   AddressLimits* address_limits = nullptr;   // per client address; owned by the server
   ClusterPeers* peers = nullptr;             // null: single-node mode
+  // Whether the node's dependencies let it serve (the store reachable); empty: always.
+  // Asked by /readyz on a network thread: it must answer at once.
+  std::function<bool()> ready_check;
 
   std::mutex sessions_mu;
   std::unordered_map<uint64_t, std::weak_ptr<WsSession>> sessions;

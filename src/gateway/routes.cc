@@ -80,8 +80,9 @@ RouteTable BuiltInRoutes(GatewayContext& ctx, const std::atomic<bool>& ready,
   table.Add({.path = "/healthz", .handler = [](RouteRequest, ReplyFn reply) {
                reply({200, "ok\n"});
              }});
-  table.Add({.path = "/readyz", .handler = [&ready](RouteRequest, ReplyFn reply) {
-               const bool ok = ready.load(std::memory_order_relaxed);
+  table.Add({.path = "/readyz", .handler = [&ready, &ctx](RouteRequest, ReplyFn reply) {
+               const bool ok =
+                   ready.load(std::memory_order_relaxed) && (!ctx.ready_check || ctx.ready_check());
                reply({ok ? 200 : 503, ok ? "ready\n" : "not ready\n"});
              }});
   table.Add(

@@ -69,8 +69,10 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, CoreApi& core, Hub& hub,
                                               metrics::Registry& registry,
                                               search::SearchService* search, AdminHandler admin,
-                                              ClusterPeers* peers) {
+                                              ClusterPeers* peers,
+                                              std::function<bool()> ready_check) {
   auto impl = std::make_unique<Impl>(config, core, hub, registry, search, std::move(admin), peers);
+  impl->ctx.ready_check = std::move(ready_check);
   PARLEY_RETURN_IF_ERROR(impl->listener->Listen());
   Impl* raw = impl.get();
   // The histogram lives in the registry, which outlives the hub's use of it.
@@ -112,6 +114,13 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
   if (m.stopped) return;
   m.stopped = true;
   m.ready = false;
+  // /readyz fails from here on while everything is still served, so that a load balancer
+  // stops routing here before the connections close.
+  const auto unready_until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(m.config.shutdown_grace_ms);
+  while (std::chrono::steady_clock::now() < unready_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   m.listener->Stop();
   m.dispatcher.SetDraining();
   // Answer what was already read (sends in the sequencer finish their commit).

@@ -36,7 +36,8 @@ class Server {
                                                metrics::Registry& registry,
                                                search::SearchService* search = nullptr,
                                                AdminHandler admin = nullptr,
-                                               ClusterPeers* peers = nullptr);
+                                               ClusterPeers* peers = nullptr,
+                                               std::function<bool()> ready_check = {});
   ~Server();
 
   // The bound port (useful with port 0).

@@ -134,7 +134,8 @@ Status ReadListen(const Table& t, const char* key, std::string* host, uint16_t* 
 Status ReadServer(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(
       t.OnlyKeys({"listen", "io_threads", "worker_threads", "max_connections", "allowed_origins",
-                  "http_idle_timeout_ms", "http_max_requests_per_conn"}));
+                  "http_idle_timeout_ms", "http_max_requests_per_conn", "shutdown_grace_ms"}));
+  PARLEY_RETURN_IF_ERROR(t.Int("shutdown_grace_ms", &g->shutdown_grace_ms, 0, 600'000));
   PARLEY_RETURN_IF_ERROR(ReadListen(t, "listen", &g->listen_host, &g->listen_port));
   PARLEY_RETURN_IF_ERROR(t.Int("io_threads", &g->io_threads, 0, 256));
   PARLEY_RETURN_IF_ERROR(t.Int("worker_threads", &g->worker_threads, 0, 256));

@@ -553,6 +553,7 @@ TEST_F(ConfigFileTest, TransportKeys) {
 allowed_origins = ["https://chat.example.com", "*"]
 http_idle_timeout_ms = 2000
 http_max_requests_per_conn = 7
+shutdown_grace_ms = 1500
 [session]
 max_frame_bytes_before_auth = 4096
 [limits]
@@ -570,6 +571,7 @@ listen = "127.0.0.1:7801"
   EXPECT_EQ(g.allowed_origins, (std::vector<std::string>{"https://chat.example.com", "*"}));
   EXPECT_EQ(g.http_idle_timeout_ms, 2000);
   EXPECT_EQ(g.http_max_requests_per_conn, 7u);
+  EXPECT_EQ(g.shutdown_grace_ms, 1500);
   EXPECT_EQ(g.max_frame_bytes_before_auth, 4096u);
   EXPECT_EQ(g.max_connections_per_ip, 0u);
   EXPECT_EQ(g.handshake_rate_per_ip, 2.5);
@@ -603,8 +605,8 @@ listen = "127.0.0.1:7801"
   const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
   for (const char* key :
        {"allowed_origins", "http_idle_timeout_ms", "http_max_requests_per_conn",
-        "max_frame_bytes_before_auth", "max_connections_per_ip", "handshake_rate_per_ip",
-        "handshake_burst_per_ip", "cert_file", "key_file"}) {
+        "shutdown_grace_ms", "max_frame_bytes_before_auth", "max_connections_per_ip",
+        "handshake_rate_per_ip", "handshake_burst_per_ip", "cert_file", "key_file"}) {
     EXPECT_NE(example.find(std::string("\n") + key + " = "), std::string::npos) << key;
   }
   config_ = ServerConfig();
@@ -613,6 +615,7 @@ listen = "127.0.0.1:7801"
   EXPECT_EQ(config_.gateway.allowed_origins, d.allowed_origins);
   EXPECT_EQ(config_.gateway.http_idle_timeout_ms, d.http_idle_timeout_ms);
   EXPECT_EQ(config_.gateway.http_max_requests_per_conn, d.http_max_requests_per_conn);
+  EXPECT_EQ(config_.gateway.shutdown_grace_ms, d.shutdown_grace_ms);
   EXPECT_EQ(config_.gateway.max_frame_bytes_before_auth, d.max_frame_bytes_before_auth);
   EXPECT_EQ(config_.gateway.max_connections_per_ip, d.max_connections_per_ip);
   EXPECT_EQ(config_.gateway.handshake_rate_per_ip, d.handshake_rate_per_ip);

@@ -35,13 +35,17 @@ Status PrepareDataDir(const std::string& dir) {
 }
 
 // `checkpoints` (may be null) gets the embedded engine's checkpoints, for online backups.
+// `breaker` (may be null): PostgreSQL's circuit breaker.
 Result<std::unique_ptr<Core>> OpenCoreAt(const ServerConfig& config, CommitFeed* feed,
                                          CheckpointSource** checkpoints = nullptr,
-                                         const SequencerTimings& timings = {}) {
+                                         const SequencerTimings& timings = {},
+                                         CircuitBreaker* breaker = nullptr) {
   PARLEY_RETURN_IF_ERROR(PrepareDataDir(config.data_dir));
   if (config.engine == ServerConfig::StoreEngine::kPostgres) {
     // Shared with the other nodes; the data directory keeps only this node's search index.
-    PARLEY_ASSIGN_OR_RETURN(auto store, OpenPgStore(config.postgres));
+    PgStoreOptions options = config.postgres;
+    options.breaker = breaker;
+    PARLEY_ASSIGN_OR_RETURN(auto store, OpenPgStore(options));
     return Core::Open(std::move(store), config.service, feed, timings);
   }
   PARLEY_ASSIGN_OR_RETURN(auto store, OpenRocksStore(config.data_dir, config.store));
@@ -129,8 +133,26 @@ Status Node::OpenCore() {
   timings.stage = &metrics::StageHistogram(registry_, "stage");
   timings.store_write = &metrics::StageHistogram(registry_, "store_write");
   timings.fsync = &metrics::StageHistogram(registry_, "fsync");
-  PARLEY_ASSIGN_OR_RETURN(core_, OpenCoreAt(config_, &feed_, &checkpoints_, timings));
+  PARLEY_ASSIGN_OR_RETURN(core_,
+                          OpenCoreAt(config_, &feed_, &checkpoints_, timings, &store_breaker_));
   LogCounters(config_, *core_);
+  if (config_.engine == ServerConfig::StoreEngine::kPostgres) {
+    registry_.gauge_fn(
+        "parley_breaker_state",
+        "Circuit breaker of a dependency: 0 closed (in use), 1 open (failing fast), 2 half-open "
+        "(probing).",
+        [b = &store_breaker_] { return static_cast<double>(static_cast<int>(b->state())); },
+        {{"dep", "postgres"}});
+    registry_.gauge_fn("parley_breaker_opened_total",
+                       "Times a dependency's circuit breaker opened (counter).",
+                       [b = &store_breaker_] { return static_cast<double>(b->times_opened()); },
+                       {{"dep", "postgres"}});
+    // A read every half second keeps the breaker's view current without traffic: it trips
+    // when the database goes away and, as the half-open probe, closes it when it is back.
+    store_probe_ = std::make_unique<PeriodicProbe>(
+        std::chrono::milliseconds(500),
+        [c = core_.get()] { c->store().LoadCounters().status().IgnoreError(); });
+  }
   // The metrics first: the delay they measure is then the wait in the feed alone.
   commit_metrics_ = FollowCommitMetrics(feed_, registry_, {"hub", "search", "metrics"});
   hub_.Follow(feed_);
@@ -227,9 +249,11 @@ Status Node::StartGateway() {
       admin->Handle(method, target, authorization, body, std::move(respond));
     };
   }
-  PARLEY_ASSIGN_OR_RETURN(server_,
-                          Server::Start(config_.gateway, *core_, hub_, registry_, search_.get(),
-                                        std::move(admin_handler), peers_.get()));
+  PARLEY_ASSIGN_OR_RETURN(
+      server_, Server::Start(config_.gateway, *core_, hub_, registry_, search_.get(),
+                             std::move(admin_handler), peers_.get(), [b = &store_breaker_] {
+                               return b->state() != CircuitBreaker::State::kOpen;
+                             }));
   return Status::Ok();
 }
 
@@ -238,6 +262,7 @@ void Node::Stop() {
   stopped_ = true;
   if (admin_) admin_->Wait();  // a backup asked for over HTTP completes and is answered first
   if (server_) server_->Shutdown(std::chrono::seconds(5));
+  store_probe_.reset();
   if (backups_) backups_->Stop();  // a scheduled backup in progress completes first
   feed_.Stop();                    // pushes and index wake-ups already queued go out
   cluster_hints_.Reset();

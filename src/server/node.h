@@ -18,6 +18,7 @@
 
 #include "backup/backup_service.h"
 #include "cluster/cluster.h"
+#include "common/circuit_breaker.h"
 #include "common/status.h"
 #include "gateway/server.h"
 #include "hub/hub.h"
@@ -25,6 +26,7 @@
 #include "search/search_service.h"
 #include "server/admin_api.h"
 #include "server/config_file.h"
+#include "server/periodic_probe.h"
 #include "server/redis_peers.h"
 #include "service/commit_feed.h"
 #include "service/core.h"
@@ -72,7 +74,11 @@ class Node {
   bool stopped_ = false;
   metrics::Registry registry_;  // first in, last out: every part registers into it
   CommitFeed feed_;             // before the core, whose sequencer publishes to it
+  // PostgreSQL's breaker (cluster mode; stays closed with RocksDB) and the probe that keeps
+  // it current; the breaker outlives the core that uses it.
+  CircuitBreaker store_breaker_;
   std::unique_ptr<Core> core_;
+  std::unique_ptr<PeriodicProbe> store_probe_;
   CheckpointSource* checkpoints_ = nullptr;  // the store's, when it can take them
   Hub hub_;
   CommitFeed::Subscription commit_metrics_;
