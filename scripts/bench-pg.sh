@@ -12,6 +12,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${PARLEY_BENCH:-$REPO/build/release/parley-bench}
 DIR=$(mktemp -d /tmp/parley-bench-pg-XXXXXX)
+chmod 755 "$DIR" # PostgreSQL runs as the postgres user when we are root
 cleanup() {
   "$REPO/scripts/pg-cluster.sh" stop "$DIR" >/dev/null 2>&1 || true
   rm -rf "$DIR"

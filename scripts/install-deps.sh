@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libxapian-dev libicu-dev libsqlite3-dev
   libpq-dev postgresql-15 libhiredis-dev redis-server haproxy
-  openssl
+  openssl curl
   procps
 )
 

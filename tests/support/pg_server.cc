@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,7 +43,22 @@ uint16_t FreeLoopbackPort() {
 }
 
 // Runs `argv` as the postgres user when we are root; its pid. Output goes to `log`.
+// Everything the child needs is prepared before fork(): between fork and exec a
+// multi-threaded parent's child may only make async-signal-safe calls (no getpwnam, no
+// malloc).
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  const bool as_postgres = ::getuid() == 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (as_postgres) {
+    const passwd* pw = ::getpwnam("postgres");
+    if (pw == nullptr) return -1;
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid != 0) return pid;
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -50,23 +66,15 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
     ::dup2(fd, 1);
     ::dup2(fd, 2);
   }
-  if (::getuid() == 0) {
-    const passwd* pw = ::getpwnam("postgres");
-    if (pw == nullptr || ::setgid(pw->pw_gid) != 0 || ::initgroups("postgres", pw->pw_gid) != 0 ||
-        ::setuid(pw->pw_uid) != 0) {
-      std::fprintf(stderr, "cannot become the postgres user\n");
-      ::_exit(127);
-    }
+  if (as_postgres && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
+    ::_exit(126);
   }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
   ::execv(args[0], args.data());
-  std::perror("execv");
   ::_exit(127);
 }
 
 int WaitExit(pid_t pid) {
+  if (pid <= 0) return -1;
   int status = 0;
   if (::waitpid(pid, &status, 0) != pid) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -141,6 +149,7 @@ Status PgServer::Launch() {
     }
   }
   pid_ = Spawn(argv, dir_->path() + "/postgres.log");
+  if (pid_ <= 0) return Status(Code::kUnavailable, "cannot start postgres (no postgres user?)");
   Status st = WaitReady(30000);
   if (!st.ok()) Kill();
   return st;

@@ -83,12 +83,13 @@ Status RedisServer::Start(std::chrono::milliseconds ready_timeout) {
                                    "no", "--logfile", log,
                                    // DEBUG SLEEP: tests of a server that stops answering.
                                    "--enable-debug-command", "local"};
+  // Built before fork(): the child of a multi-threaded parent must not allocate.
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return Status(Code::kIOError, "fork failed");
   if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     int devnull = ::open("/dev/null", O_RDWR);
     if (devnull >= 0) {
       ::dup2(devnull, 0);

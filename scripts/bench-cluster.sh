@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# bench-cluster.sh: `parley-bench pairs` through HAProxy against one node and against three
+# nodes of the local cluster kit (scripts/cluster.sh: PostgreSQL primary + sync standby,
+# Redis, HAProxy, n1-n3), in one run, with the CPU time each part used per phase.
+#
+#   scripts/bench-cluster.sh [parley-bench pairs options...]   e.g. --pairs 100 --seconds 10
+#
+# The kit runs in a temporary state dir (PARLEY_CLUSTER_DIR to choose one) and is taken
+# down at the end. Environment: PARLEY_BENCH (default build/release/parley-bench),
+# RUNS (default 1: phases 1 node, 3 nodes; RUNS=3 alternates them three times).
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=${PARLEY_BENCH:-$REPO/build/release/parley-bench}
+KIT=$REPO/scripts/cluster.sh
+RUNS=${RUNS:-1}
+export PARLEY_CLUSTER_DIR=${PARLEY_CLUSTER_DIR:-$(mktemp -d /tmp/parley-bench-cluster-XXXXXX)}
+chmod 755 "$PARLEY_CLUSTER_DIR" # PostgreSQL runs as the postgres user when we are root
+extra=$PARLEY_CLUSTER_DIR.node.toml
+cat >"$extra" <<'T'
+[accounts]
+password_hash = "min"
+T
+export PARLEY_CLUSTER_NODE_TOML=$extra
+trap '"$KIT" down >/dev/null 2>&1 || true; rm -f "$extra"' EXIT
+"$KIT" up >&2
+# shellcheck source=/dev/null
+source "$PARLEY_CLUSTER_DIR/ports.env"
+URL=$("$KIT" url)
+
+# HAProxy's view of a node, from its Prometheus exporter, polled until it is `want`.
+wait_haproxy() {
+  local node=$1 want=$2 end=$((SECONDS + 20))
+  until curl -s "http://127.0.0.1:$STATS_PORT/metrics" |
+    grep -q "^haproxy_server_status{proxy=\"parleyd\",server=\"$node\",state=\"$want\"} 1"; do
+    ((SECONDS < end)) || { echo "bench-cluster: $node not $want in HAProxy" >&2 && exit 1; }
+    sleep 0.05
+  done
+}
+
+# CPU ticks (user + system) of every process whose command name matches.
+ticks() {
+  local total=0 pid
+  for pid in $(pgrep -x "$1" || true); do
+    read -r -a f <"/proc/$pid/stat" 2>/dev/null || continue
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+PARTS=(parleyd postgres redis-server haproxy parley-bench)
+
+phase() {
+  local label=$1
+  shift
+  local -A before
+  local p
+  for p in "${PARTS[@]}"; do before[$p]=$(ticks "$p"); done
+  local t0=$EPOCHREALTIME out
+  out=$("$BENCH" pairs --server "$URL" --no-perf "$@" 2>&1 | tail -1)
+  local split="" hz now=$EPOCHREALTIME
+  hz=$(getconf CLK_TCK)
+  for p in "${PARTS[@]}"; do
+    split+=$(awk -v p="$p" -v a="${before[$p]}" -v b="$(ticks "$p")" -v hz="$hz" \
+      -v t0="$t0" -v t1="$now" 'BEGIN { printf "\"%s\":%.2f,", p, (b - a) / hz / (t1 - t0) }')
+  done
+  echo "{\"phase\":\"$label\",\"cpu_cores\":{${split%,}},\"bench\":$out}"
+}
+
+for ((r = 1; r <= RUNS; r++)); do
+  "$KIT" kill n2 >&2
+  "$KIT" kill n3 >&2
+  wait_haproxy n2 DOWN
+  wait_haproxy n3 DOWN
+  phase "1 node" "$@"
+  "$KIT" restart n2 >&2
+  "$KIT" restart n3 >&2
+  wait_haproxy n2 UP
+  wait_haproxy n3 UP
+  phase "3 nodes" "$@"
+done
