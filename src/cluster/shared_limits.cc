@@ -117,6 +117,7 @@ void SharedLimits::Run(const std::string& key, const LimitRule& rule, bool with_
 void SharedLimits::Acquire(SharedLimit limit, std::string_view subject,
                            std::function<void(LimitVerdict)> done) {
   const size_t i = static_cast<size_t>(limit);
+  if (options_.rules[i].rate_per_s <= 0) return done(LimitVerdict{});  // the limit is off
   Run(Key(limit, subject), options_.rules[i], false,
       [this, i, done = std::move(done)](LimitVerdict v) {
         if (!v.allowed) refused_[i]->Inc();
@@ -125,6 +126,9 @@ void SharedLimits::Acquire(SharedLimit limit, std::string_view subject,
 }
 
 LimitVerdict SharedLimits::Admit(SharedLimit limit, std::string_view subject) {
+  // A rate of 0 turns the limit off (as `[limits] handshake_rate_per_ip = 0` does for the
+  // node's own limit), never "a budget that does not refill".
+  if (options_.rules[static_cast<size_t>(limit)].rate_per_s <= 0) return LimitVerdict{};
   std::string key = Key(limit, subject);
   const int64_t now = SteadyMs();
   LimitVerdict verdict;

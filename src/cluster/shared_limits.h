@@ -44,7 +44,7 @@ enum class SharedLimit : uint8_t { kLogin = 0, kRegister = 1, kConnect = 2 };
 inline constexpr size_t kSharedLimitCount = 3;
 
 struct LimitRule {
-  double rate_per_s = 1;  // sustained attempts per second (> 0)
+  double rate_per_s = 1;  // sustained attempts per second; <= 0: the limit is off
   double burst = 10;      // attempts allowed at once (>= 1)
 };
 

@@ -57,6 +57,29 @@ TEST(SharedLimits, OneBudgetAcrossNodes) {
   EXPECT_EQ(b.limits().fail_open(), 0u);
 }
 
+// A rate of 0 is "no limit" (the kit writes 0 for the per-address limits behind HAProxy),
+// not a budget of `burst` that never refills: a regression that locked a whole cluster out
+// once HAProxy's health checks had used up the burst.
+TEST(SharedLimits, RateZeroTurnsTheLimitOff) {
+  auto redis = testing::RedisServer::Launch();
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  metrics::Registry r;
+  Received g;
+  ClusterOptions o = TestOptions("a", (*redis)->port());
+  o.limits.rules[static_cast<size_t>(SharedLimit::kConnect)] = LimitRule{0, 2};
+  Cluster a(o, g.Handlers(), r);
+  a.Start();
+  ASSERT_TRUE(WaitUp(a));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(AcquireNow(a, SharedLimit::kConnect, "127.0.0.1").allowed) << i;
+    ASSERT_TRUE(a.limits().Admit(SharedLimit::kConnect, "127.0.0.1").allowed) << i;
+  }
+  // Nothing was even counted in Redis.
+  auto keys = (*redis)->Command({"KEYS", "parley:limit:*"});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(*keys, "");
+}
+
 TEST(SharedLimits, FailsOpenWhenRedisIsDown) {
   auto redis = testing::RedisServer::Launch();
   ASSERT_TRUE(redis.ok()) << redis.status().ToString();
