@@ -472,10 +472,10 @@ TEST(ClusterChaosTest, NodeDatabaseAndRedisFailuresLoseAndDuplicateNothing) {
         const std::string said = run("pg kill-primary");
         if (const auto pos = said.rfind(" at "); pos != std::string::npos) {
           const double epoch = std::atof(said.c_str() + pos + 4);
-          const double ago = std::chrono::duration<double>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count() -
-                             epoch;
+          const double ago =
+              std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                  .count() -
+              epoch;
           if (epoch > 0 && ago >= 0 && ago < 30) {
             pg_killed = Clock::now() - std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(ago));
