@@ -21,17 +21,32 @@ cat >"$extra" <<'T'
 password_hash = "min"
 T
 export PARLEY_CLUSTER_NODE_TOML=$extra
-trap '"$KIT" down >/dev/null 2>&1 || true; rm -f "$extra"' EXIT
+# The load generator registers and logs in its users over few connections, and sends as
+# fast as acks allow.
+limits=$PARLEY_CLUSTER_DIR.limits.toml
+cat >"$limits" <<'T'
+auth_rate_per_conn = 1e6
+auth_burst_per_conn = 1e6
+send_rate_per_conn = 1e6
+send_burst_per_conn = 1e6
+send_rate_per_user = 1e6
+send_burst_per_user = 1e6
+T
+export PARLEY_CLUSTER_LIMITS_TOML=$limits
+trap '"$KIT" down >/dev/null 2>&1 || true; rm -f "$extra" "$limits"' EXIT
 "$KIT" up >&2
 # shellcheck source=/dev/null
 source "$PARLEY_CLUSTER_DIR/ports.env"
 URL=$("$KIT" url)
 
-# HAProxy's view of a node, from its Prometheus exporter, polled until it is `want`.
+# HAProxy's view of a node (its stats CSV: status column), polled until it is `want`.
+haproxy_status() {
+  curl -fsS --max-time 1 "http://127.0.0.1:$STATS_PORT/stats;csv" 2>/dev/null |
+    awk -F, -v n="$1" '$1 == "parleyd" && $2 == n { print $18 }' || true
+}
 wait_haproxy() {
   local node=$1 want=$2 end=$((SECONDS + 20))
-  until curl -s "http://127.0.0.1:$STATS_PORT/metrics" |
-    grep -q "^haproxy_server_status{proxy=\"parleyd\",server=\"$node\",state=\"$want\"} 1"; do
+  until [[ $(haproxy_status "$node") == "$want"* ]]; do
     ((SECONDS < end)) || { echo "bench-cluster: $node not $want in HAProxy" >&2 && exit 1; }
     sleep 0.05
   done
@@ -46,7 +61,7 @@ ticks() {
   done
   echo "$total"
 }
-PARTS=(parleyd postgres redis-server haproxy parley-bench)
+PARTS=(parleyd postgres redis-server haproxy)
 
 phase() {
   local label=$1

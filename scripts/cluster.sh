@@ -26,9 +26,10 @@
 #                          password_hash = "min" for tests); it must not repeat the tables
 #                          the kit writes: [server], [admin], [limits], [storage], [cluster].
 #                          Read at `up` and kept for later restarts.
-#   PARLEY_CLUSTER_PER_IP_RATE  a number: the per-address handshake and register rates
-#                          and bursts of the node configs, instead of 0 (off). Read at `up`
-#                          and kept (STATE/per-ip-rate) for later restarts.
+#   PARLEY_CLUSTER_LIMITS_TOML  a file of `key = value` lines added to the nodes' [limits]
+#                          table (e.g. auth_rate_per_conn = 1e6 for a load generator that
+#                          registers many users on one connection). Read at `up` and kept
+#                          (STATE/limits-extra.toml) for later restarts.
 #   PARLEY_CLUSTER_DIR     the state dir (default REPO/.cluster)
 #   PARLEY_CLUSTER_BUILD   where parleyd is (default REPO/build/release)
 #   PARLEY_CLUSTER_PORT    the first port tried (default 17800); the ports are chosen free
@@ -44,8 +45,6 @@ if [[ -z ${PARLEY_CLUSTER_ENGINE:-} && -f $STATE/engine ]]; then
   read -r PARLEY_CLUSTER_ENGINE PARLEY_CLUSTER_REDIS <"$STATE/engine"
 fi
 ENGINE=${PARLEY_CLUSTER_ENGINE:-postgres}
-PER_IP_RATE=""
-[[ -f $STATE/per-ip-rate ]] && read -r PER_IP_RATE <"$STATE/per-ip-rate"
 WAIT_S=${PARLEY_CLUSTER_WAIT_S:-60}
 PG_CLUSTER=$REPO/scripts/pg-cluster.sh
 HAPROXY_TEMPLATE=$REPO/deploy/haproxy/parley.cfg
@@ -179,16 +178,11 @@ write_node_config() {
     echo "# count all of them as one client. HAProxy is where those limits belong."
     echo "[limits]"
     echo "max_connections_per_ip = 0"
-    if [[ -n $PER_IP_RATE ]]; then
-      # PARLEY_CLUSTER_PER_IP_RATE: the cross-node (Redis) budgets reuse these values, and
-      # take 0 as a rate of nothing, not as "off"; a huge rate is off on both paths.
-      echo "handshake_rate_per_ip = $PER_IP_RATE"
-      echo "handshake_burst_per_ip = $PER_IP_RATE"
-      echo "register_rate_per_ip = $PER_IP_RATE"
-      echo "register_burst_per_ip = $PER_IP_RATE"
-    else
-      echo "handshake_rate_per_ip = 0"
-      echo "register_rate_per_ip = 0"
+    echo "handshake_rate_per_ip = 0"
+    echo "register_rate_per_ip = 0"
+    if [[ -f $STATE/limits-extra.toml ]]; then
+      echo "# From PARLEY_CLUSTER_LIMITS_TOML at \`up\` (kept as $STATE/limits-extra.toml)"
+      cat "$STATE/limits-extra.toml"
     fi
     if [[ $ENGINE == postgres ]]; then
       echo
@@ -317,8 +311,11 @@ cmd_up() {
   allocate_ports
   load_ports
   echo "$ENGINE $REDIS_TABLE" >"$STATE/engine"
-  echo "${PARLEY_CLUSTER_PER_IP_RATE:-}" >"$STATE/per-ip-rate"
-  PER_IP_RATE=${PARLEY_CLUSTER_PER_IP_RATE:-}
+  if [[ -n ${PARLEY_CLUSTER_LIMITS_TOML:-} ]]; then
+    cp "$PARLEY_CLUSTER_LIMITS_TOML" "$STATE/limits-extra.toml"
+  else
+    rm -f "$STATE/limits-extra.toml"
+  fi
   if [[ -n ${PARLEY_CLUSTER_NODE_TOML:-} ]]; then
     cp "$PARLEY_CLUSTER_NODE_TOML" "$STATE/node-extra.toml"
   else
