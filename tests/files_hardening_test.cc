@@ -61,7 +61,7 @@ std::vector<std::string> LooseEntries(const fs::path& dir) {
     if (it->is_symlink()) continue;
     const mode_t mode = ModeOf(it->path());
     if ((mode & 077) != 0) {
-      char octal[8];
+      char octal[16];  // room for any unsigned in octal
       std::snprintf(octal, sizeof(octal), "%04o", static_cast<unsigned>(mode));
       out.push_back(it->path().string() + " " + octal);
     }
