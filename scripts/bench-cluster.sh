@@ -13,7 +13,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${PARLEY_BENCH:-$REPO/build/release/parley-bench}
 KIT=$REPO/scripts/cluster.sh
 RUNS=${RUNS:-1}
-export PARLEY_CLUSTER_DIR=${PARLEY_CLUSTER_DIR:-$(mktemp -d /tmp/parley-bench-cluster-XXXXXX)}
+own_dir=""
+if [[ -z ${PARLEY_CLUSTER_DIR:-} ]]; then
+  PARLEY_CLUSTER_DIR=$(mktemp -d /tmp/parley-bench-cluster-XXXXXX)
+  own_dir=$PARLEY_CLUSTER_DIR # removed at the end
+fi
+export PARLEY_CLUSTER_DIR
 chmod 755 "$PARLEY_CLUSTER_DIR" # PostgreSQL runs as the postgres user when we are root
 extra=$PARLEY_CLUSTER_DIR.node.toml
 cat >"$extra" <<'T'
@@ -33,7 +38,7 @@ send_rate_per_user = 1e6
 send_burst_per_user = 1e6
 T
 export PARLEY_CLUSTER_LIMITS_TOML=$limits
-trap '"$KIT" down >/dev/null 2>&1 || true; rm -f "$extra" "$limits"' EXIT
+trap '"$KIT" down >/dev/null 2>&1 || true; rm -f "$extra" "$limits"; [[ -z $own_dir ]] || rm -rf "$own_dir"' EXIT
 "$KIT" up >&2
 # shellcheck source=/dev/null
 source "$PARLEY_CLUSTER_DIR/ports.env"
