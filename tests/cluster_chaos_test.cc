@@ -39,6 +39,7 @@
 #include "client/reliable_client.h"
 #include "client/state_store.h"
 #include "tests/support/command.h"
+#include "tests/support/full_reads.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/waiting.h"
 
@@ -162,40 +163,6 @@ std::unique_ptr<BlockingClient> Checker(const std::string& url, const ChaosUser&
   auto a = c->Auth(user.logins[0].token, user.logins[0].device);
   EXPECT_TRUE(a.ok()) << a.status().ToString();
   return a.ok() ? std::move(c) : nullptr;
-}
-
-// The user's whole sync timeline; checks it is 1..N exactly once.
-std::vector<SyncItem> SyncAll(BlockingClient& c) {
-  std::vector<SyncItem> out;
-  Seq since = 0;
-  for (int page = 0; page < 1000; ++page) {
-    auto r = c.Sync(since, 500);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) break;
-    for (auto& item : r->items) {
-      EXPECT_EQ(item.event.user_seq, out.size() + 1) << "gap or duplicate in the sync timeline";
-      out.push_back(item);
-    }
-    since = r->next;
-    if (!r->has_more) break;
-  }
-  return out;
-}
-
-std::vector<MessageRecord> HistoryForward(BlockingClient& c, ConvId conv) {
-  std::vector<MessageRecord> out;
-  client::HistoryQuery q;
-  q.after = 0;
-  q.limit = 100;
-  for (int page = 0; page < 1000; ++page) {
-    auto r = c.History(conv, q);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok() || r->messages.empty()) break;
-    out.insert(out.end(), r->messages.begin(), r->messages.end());
-    q.after = out.back().seq;
-    if (!r->has_more_after) break;
-  }
-  return out;
 }
 
 std::vector<MessageRecord> HistoryBackward(BlockingClient& c, ConvId conv) {
@@ -510,7 +477,7 @@ TEST(ClusterChaosTest, NodeDatabaseAndRedisFailuresLoseAndDuplicateNothing) {
   for (int u = 0; u < user_count; ++u) {
     checkers.push_back(Checker(url, users[u]));
     ASSERT_NE(checkers.back(), nullptr);
-    timelines[u] = SyncAll(*checkers.back());
+    timelines[u] = test::SyncAll(*checkers.back());
   }
   const bool caught_up = test::WaitUntil(
       [&] {
@@ -565,7 +532,7 @@ TEST(ClusterChaosTest, NodeDatabaseAndRedisFailuresLoseAndDuplicateNothing) {
   std::map<ConvId, size_t> stored_per_conv;
   for (const auto& conv : convs) {
     BlockingClient& c = *checkers[conv.members[0]];
-    const auto fwd = HistoryForward(c, conv.id);
+    const auto fwd = test::HistoryForward(c, conv.id);
     const auto back = HistoryBackward(c, conv.id);
     ASSERT_EQ(fwd.size(), back.size()) << "conv " << conv.id << ": paging directions differ";
     stored_per_conv[conv.id] = fwd.size();

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "client/blocking_client.h"
+#include "tests/support/full_reads.h"
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/pg_server.h"
 
@@ -20,7 +21,6 @@ namespace parley {
 namespace {
 
 using client::BlockingClient;
-using client::HistoryQuery;
 using client::UserArg;
 using testing::ServerOptions;
 using testing::ServerProcess;
@@ -66,39 +66,6 @@ class ClusterNodesTest : public ::testing::Test {
     if (login != nullptr && l.ok()) *login = *l;
     return c;
   }
-  // Every user_seq from 1 exactly once, in order; the items.
-  static std::vector<SyncItem> SyncAll(BlockingClient& c) {
-    std::vector<SyncItem> out;
-    Seq since = 0;
-    for (int page = 0; page < 1000; ++page) {
-      auto r = c.Sync(since, 500);
-      EXPECT_TRUE(r.ok()) << r.status().ToString();
-      if (!r.ok()) break;
-      for (auto& item : r->items) {
-        EXPECT_EQ(item.event.user_seq, out.size() + 1) << "gap or duplicate in the sync timeline";
-        out.push_back(item);
-      }
-      since = r->next;
-      if (!r->has_more) break;
-    }
-    return out;
-  }
-  static std::vector<MessageRecord> HistoryAll(BlockingClient& c, ConvId conv) {
-    std::vector<MessageRecord> out;
-    HistoryQuery q;
-    q.after = 0;
-    q.limit = 100;
-    for (int page = 0; page < 1000; ++page) {
-      auto r = c.History(conv, q);
-      EXPECT_TRUE(r.ok()) << r.status().ToString();
-      if (!r.ok() || r->messages.empty()) break;
-      for (auto& m : r->messages) out.push_back(m);
-      q.after = out.back().seq;
-      if (!r->has_more_after) break;
-    }
-    return out;
-  }
-
   std::string schema_ = "n" + std::to_string(::getpid()) + "_" +
                         ::testing::UnitTest::GetInstance()->current_test_info()->name();
 };
@@ -151,7 +118,7 @@ TEST_F(ClusterNodesTest, NodesShareOneOrderedTimeline) {
   // Every node serves the same gapless history, each acked message at its acked seq.
   for (BlockingClient* reader : {alice.get(), alice2.get()}) {
     for (ConvId conv : {direct->id, group->id}) {
-      auto history = HistoryAll(*reader, conv);
+      auto history = test::HistoryForward(*reader, conv);
       std::map<Seq, std::string> by_seq;
       for (size_t i = 0; i < history.size(); ++i) {
         EXPECT_EQ(history[i].seq, i + 1) << "conv_seq gap";
@@ -170,8 +137,8 @@ TEST_F(ClusterNodesTest, NodesShareOneOrderedTimeline) {
   auto bob_on_n1 = Connect(*n1);
   auto bob_login = bob_on_n1->Login("bob", "bob-password", "b2");
   ASSERT_TRUE(bob_login.ok());
-  auto from_n1 = SyncAll(*bob_on_n1);
-  auto from_n2 = SyncAll(*bob);
+  auto from_n1 = test::SyncAll(*bob_on_n1);
+  auto from_n2 = test::SyncAll(*bob);
   ASSERT_EQ(from_n1.size(), from_n2.size());
   size_t bob_messages = 0;
   for (size_t i = 0; i < from_n1.size(); ++i) {
@@ -218,7 +185,7 @@ TEST_F(ClusterNodesTest, RetryThroughAnotherNodeAfterAKillIsDeduplicated) {
   EXPECT_TRUE(second->duplicate);
   EXPECT_EQ(second->seq, first->seq);
   EXPECT_EQ(second->msg_id, first->msg_id);
-  EXPECT_EQ(HistoryAll(*again, first->conv_id).size(), 1u);
+  EXPECT_EQ(test::HistoryForward(*again, first->conv_id).size(), 1u);
 }
 
 TEST_F(ClusterNodesTest, DatabaseOutageAnswersUnavailableAndHeals) {
@@ -284,7 +251,7 @@ TEST_F(ClusterNodesTest, DatabaseOutageAnswersUnavailableAndHeals) {
     if (!ready) std::this_thread::sleep_for(50ms);  // poll interval
   }
   EXPECT_TRUE(ready) << "/readyz did not recover";
-  auto history = HistoryAll(*alice, before->conv_id);
+  auto history = test::HistoryForward(*alice, before->conv_id);
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[1].body, "during");
 }
