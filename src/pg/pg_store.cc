@@ -114,6 +114,24 @@ Counters CountersFrom(const PGresult* r) {
   return c;
 }
 
+// Every row of `r` through `decode(row)`, in order; an undecodable row fails the whole read.
+template <typename T, typename Decode>
+Result<std::vector<T>> DecodeRows(const PGresult* r, Decode decode) {
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(PQntuples(r)));
+  for (int i = 0; i < PQntuples(r); ++i) {
+    PARLEY_ASSIGN_OR_RETURN(auto v, decode(i));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+// The int8 key in column 0 of row `i`, as the id type T.
+template <typename T>
+T KeyAt(const PGresult* r, int i) {
+  return static_cast<T>(GetInt8(r, i, 0));
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -151,12 +169,8 @@ class PgStoreImpl final : public Store {
   }
   Result<std::vector<DeviceRecord>> ListDevices(UserId user) override {
     PARLEY_ASSIGN_OR_RETURN(auto r, Rows(kListDevices, Params().Uint8(user)));
-    std::vector<DeviceRecord> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(auto d, DecodeDevice(GetBytes(r.get(), i, 0)));
-      out.push_back(std::move(d));
-    }
-    return out;
+    return DecodeRows<DeviceRecord>(r.get(),
+                                    [&](int i) { return DecodeDevice(GetBytes(r.get(), i, 0)); });
   }
 
   // --- conversations and members
@@ -178,13 +192,9 @@ class PgStoreImpl final : public Store {
   }
   Result<std::vector<MemberRecord>> ListMembers(ConvId id) override {
     PARLEY_ASSIGN_OR_RETURN(auto r, Rows(kListMembers, Params().Uint8(id)));
-    std::vector<MemberRecord> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(auto m, DecodeMember(GetBytes(r.get(), i, 1), id,
-                                                   static_cast<UserId>(GetInt8(r.get(), i, 0))));
-      out.push_back(m);
-    }
-    return out;
+    return DecodeRows<MemberRecord>(r.get(), [&](int i) {
+      return DecodeMember(GetBytes(r.get(), i, 1), id, KeyAt<UserId>(r.get(), i));
+    });
   }
   Result<MemberRecord> GetMember(ConvId id, UserId user) override {
     PARLEY_ASSIGN_OR_RETURN(auto r, One(kGetMember, Params().Uint8(id).Uint8(user), "member"));
@@ -192,14 +202,9 @@ class PgStoreImpl final : public Store {
   }
   Result<std::vector<MemberRecord>> ListUserConversations(UserId user) override {
     PARLEY_ASSIGN_OR_RETURN(auto r, Rows(kListUserConvs, Params().Uint8(user)));
-    std::vector<MemberRecord> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(
-          auto m,
-          DecodeMember(GetBytes(r.get(), i, 1), static_cast<ConvId>(GetInt8(r.get(), i, 0)), user));
-      out.push_back(m);
-    }
-    return out;
+    return DecodeRows<MemberRecord>(r.get(), [&](int i) {
+      return DecodeMember(GetBytes(r.get(), i, 1), KeyAt<ConvId>(r.get(), i), user);
+    });
   }
 
   // --- storage timeline
@@ -242,30 +247,21 @@ class PgStoreImpl final : public Store {
     PARLEY_ASSIGN_OR_RETURN(
         auto r, Rows(forward ? kScanForward : kScanBack,
                      Params().Uint8(conv).Uint8(from).Uint8(std::min<size_t>(limit, INT64_MAX))));
-    std::vector<MessageRecord> out;
-    out.reserve(PQntuples(r.get()));
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(auto m, DecodeMessage(GetBytes(r.get(), i, 1), conv,
-                                                    static_cast<Seq>(GetInt8(r.get(), i, 0))));
-      out.push_back(std::move(m));
-    }
-    return out;
+    return DecodeRows<MessageRecord>(r.get(), [&](int i) {
+      return DecodeMessage(GetBytes(r.get(), i, 1), conv, KeyAt<Seq>(r.get(), i));
+    });
   }
 
   // --- sync timeline
 
   Result<std::vector<InboxEvent>> ScanInbox(UserId user, Seq after, size_t limit) override {
-    std::vector<InboxEvent> out;
-    if (after >= static_cast<uint64_t>(INT64_MAX)) return out;  // nothing can follow
+    // Nothing can follow the largest int8.
+    if (after >= static_cast<uint64_t>(INT64_MAX)) return std::vector<InboxEvent>{};
     PARLEY_ASSIGN_OR_RETURN(auto r, Rows(kScanInbox, Params().Uint8(user).Uint8(after).Uint8(
                                                          std::min<size_t>(limit, INT64_MAX))));
-    out.reserve(PQntuples(r.get()));
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(auto e, DecodeInboxEvent(GetBytes(r.get(), i, 1), user,
-                                                       static_cast<Seq>(GetInt8(r.get(), i, 0))));
-      out.push_back(e);
-    }
-    return out;
+    return DecodeRows<InboxEvent>(r.get(), [&](int i) {
+      return DecodeInboxEvent(GetBytes(r.get(), i, 1), user, KeyAt<Seq>(r.get(), i));
+    });
   }
   Result<Seq> LastUserSeq(UserId user) override {
     PARLEY_ASSIGN_OR_RETURN(auto r, Rows(kInboxHead, Params().Uint8(user)));
@@ -319,30 +315,21 @@ class PgStoreImpl final : public Store {
   }
   Result<std::vector<BlockRecord>> ListBlocks(UserId blocker) override {
     PARLEY_ASSIGN_OR_RETURN(auto r, Rows(kListBlocks, Params().Uint8(blocker)));
-    std::vector<BlockRecord> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(auto b, DecodeBlock(GetBytes(r.get(), i, 1), blocker,
-                                                  static_cast<UserId>(GetInt8(r.get(), i, 0))));
-      out.push_back(b);
-    }
-    return out;
+    return DecodeRows<BlockRecord>(r.get(), [&](int i) {
+      return DecodeBlock(GetBytes(r.get(), i, 1), blocker, KeyAt<UserId>(r.get(), i));
+    });
   }
 
   // --- change feed
 
   Result<std::vector<ChangeRecord>> ScanChanges(uint64_t after, size_t limit) override {
-    std::vector<ChangeRecord> out;
-    if (after >= static_cast<uint64_t>(INT64_MAX)) return out;
+    if (after >= static_cast<uint64_t>(INT64_MAX)) return std::vector<ChangeRecord>{};
     PARLEY_ASSIGN_OR_RETURN(
         auto r,
         Rows(kScanChanges, Params().Uint8(after).Uint8(std::min<size_t>(limit, INT64_MAX))));
-    out.reserve(PQntuples(r.get()));
-    for (int i = 0; i < PQntuples(r.get()); ++i) {
-      PARLEY_ASSIGN_OR_RETURN(auto c, DecodeChange(GetBytes(r.get(), i, 1),
-                                                   static_cast<uint64_t>(GetInt8(r.get(), i, 0))));
-      out.push_back(c);
-    }
-    return out;
+    return DecodeRows<ChangeRecord>(r.get(), [&](int i) {
+      return DecodeChange(GetBytes(r.get(), i, 1), KeyAt<uint64_t>(r.get(), i));
+    });
   }
 
   // --- commits
