@@ -4,6 +4,9 @@
 # Redis, HAProxy, n1-n3), in one run, with the CPU time each part used per phase.
 #
 #   scripts/bench-cluster.sh [parley-bench pairs options...]   e.g. --pairs 100 --seconds 10
+#   SCENARIO=search scripts/bench-cluster.sh --lag-rate 2000 --lag-seconds 20
+#       search lag instead: messages at --lag-rate while a probe measures how long after
+#       its ack a message is found by search through another connection (another node)
 #
 # The kit runs in a temporary state dir (PARLEY_CLUSTER_DIR to choose one) and is taken
 # down at the end. Environment: PARLEY_BENCH (default build/release/parley-bench),
@@ -13,6 +16,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=${PARLEY_BENCH:-$REPO/build/release/parley-bench}
 KIT=$REPO/scripts/cluster.sh
 RUNS=${RUNS:-1}
+SCENARIO=${SCENARIO:-pairs}
+case $SCENARIO in
+  pairs) BENCH_ARGS=(pairs --no-perf) ;;
+  search) BENCH_ARGS=(search --lag-only) ;;
+  *) echo "bench-cluster: SCENARIO is pairs or search" >&2 && exit 2 ;;
+esac
 own_dir=""
 if [[ -z ${PARLEY_CLUSTER_DIR:-} ]]; then
   PARLEY_CLUSTER_DIR=$(mktemp -d /tmp/parley-bench-cluster-XXXXXX)
@@ -29,7 +38,11 @@ export PARLEY_CLUSTER_NODE_TOML=$extra
 # The load generator registers and logs in its users over few connections, and sends as
 # fast as acks allow.
 limits=$PARLEY_CLUSTER_DIR.limits.toml
+# All its clients come from one address (127.0.0.1, named by HAProxy's X-Forwarded-For).
 cat >"$limits" <<'T'
+max_connections_per_ip = 0
+handshake_rate_per_ip = 0
+register_rate_per_ip = 0
 auth_rate_per_conn = 1e6
 auth_burst_per_conn = 1e6
 send_rate_per_conn = 1e6
@@ -75,7 +88,7 @@ phase() {
   local p
   for p in "${PARTS[@]}"; do before[$p]=$(ticks "$p"); done
   local t0=$EPOCHREALTIME out
-  out=$("$BENCH" pairs --server "$URL" --no-perf "$@" 2>&1 | tail -1)
+  out=$("$BENCH" "${BENCH_ARGS[@]}" --server "$URL" "$@" 2>&1 | tail -1)
   local split="" hz now=$EPOCHREALTIME
   hz=$(getconf CLK_TCK)
   for p in "${PARTS[@]}"; do

@@ -170,17 +170,15 @@ write_node_config() {
     echo "# On SIGTERM /readyz fails this long before clients are closed: HAProxy (500 ms x 2)"
     echo "# stops routing here first."
     echo "shutdown_grace_ms = 1500"
+    echo "# Every client arrives from HAProxy: its X-Forwarded-For names the client, whose"
+    echo "# address the per-address limits count (not HAProxy's)."
+    echo "trusted_proxies = [\"127.0.0.1\"]"
     echo
     echo "[admin]  # /metrics and /admin/* on their own port, not through HAProxy"
     echo "listen = \"127.0.0.1:$(admin_port "$n")\""
     echo
-    echo "# Every client arrives from HAProxy's address: the per-address limits would"
-    echo "# count all of them as one client. HAProxy is where those limits belong."
-    echo "[limits]"
-    echo "max_connections_per_ip = 0"
-    echo "handshake_rate_per_ip = 0"
-    echo "register_rate_per_ip = 0"
     if [[ -f $STATE/limits-extra.toml ]]; then
+      echo "[limits]"
       echo "# From PARLEY_CLUSTER_LIMITS_TOML at \`up\` (kept as $STATE/limits-extra.toml)"
       cat "$STATE/limits-extra.toml"
     fi

@@ -70,15 +70,14 @@ class Kit {
     if (up_ && Run("down", &out) != 0)
       std::fprintf(stderr, "cluster down failed:\n%s", out.c_str());
   }
-  // `up` with the test's node settings; ports from a base that differs per process. The
-  // kit's own per-address limits (0: off, since every client arrives from HAProxy's
-  // address) are kept: with a rate of 0 read as "never refills", the nodes once refused
-  // every connection cluster-wide after 1,000 of them, and this test is what found it.
-  bool Up(const std::string& node_toml, std::string* out) {
+  // `up` with the test's node and [limits] settings; ports from a base that differs per
+  // process.
+  bool Up(const std::string& node_toml, const std::string& limits_toml, std::string* out) {
     up_ = true;
     const int base = 21000 + static_cast<int>(::getpid() % 300) * 20;
     return RunEnv("PARLEY_CLUSTER_PORT=" + std::to_string(base) +
-                      " PARLEY_CLUSTER_ENGINE=postgres PARLEY_CLUSTER_NODE_TOML=" + node_toml,
+                      " PARLEY_CLUSTER_ENGINE=postgres PARLEY_CLUSTER_NODE_TOML=" + node_toml +
+                      " PARLEY_CLUSTER_LIMITS_TOML=" + limits_toml,
                   "up", out) == 0;
   }
   int Run(const std::string& args, std::string* out = nullptr) { return RunEnv("", args, out); }
@@ -237,9 +236,17 @@ TEST(ClusterChaosTest, NodeDatabaseAndRedisFailuresLoseAndDuplicateNothing) {
     std::ofstream toml(dir.Sub("node.toml"));
     toml << "[accounts]\npassword_hash = \"min\"\n";  // send limits: the defaults (500/s)
   }
+  {
+    // Every device comes from 127.0.0.1 (HAProxy names it in X-Forwarded-For): the
+    // per-address limits off (0). These values also reach the cross-node limits: with a
+    // rate of 0 read as "never refills", the nodes once refused every connection
+    // cluster-wide after 1,000 of them, and this test is what found it.
+    std::ofstream limits(dir.Sub("limits.toml"));
+    limits << "max_connections_per_ip = 0\nhandshake_rate_per_ip = 0\nregister_rate_per_ip = 0\n";
+  }
   Kit kit(dir.Sub("cluster"));
   std::string out;
-  ASSERT_TRUE(kit.Up(dir.Sub("node.toml"), &out)) << out;
+  ASSERT_TRUE(kit.Up(dir.Sub("node.toml"), dir.Sub("limits.toml"), &out)) << out;
   std::printf("%s", out.c_str());
   ASSERT_EQ(kit.Run("url", &out), 0) << out;
   const std::string url = out.substr(0, out.find('\n'));

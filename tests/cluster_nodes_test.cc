@@ -16,6 +16,8 @@
 #include "tests/support/full_reads.h"
 #include "tests/support/gateway_fixture.h"
 #include "tests/support/pg_server.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/waiting.h"
 
 namespace parley {
 namespace {
@@ -26,8 +28,10 @@ using testing::ServerOptions;
 using testing::ServerProcess;
 using namespace std::chrono_literals;
 
-std::string NodeConfig(const std::string& url, const std::string& schema, bool search) {
-  return std::string(testing::kFastHashes) +
+std::string NodeConfig(const std::string& url, const std::string& schema, bool search,
+                       int64_t token_cache_ms) {
+  return std::string(testing::kFastHashes) + "token_cache_ms = " + std::to_string(token_cache_ms) +
+         "\n" +
          "[limits]\nsend_rate_per_conn = 1e6\nsend_burst_per_conn = 1e6\n"
          "send_rate_per_user = 1e6\nsend_burst_per_user = 1e6\n"
          "[search]\nenabled = " +
@@ -38,10 +42,12 @@ std::string NodeConfig(const std::string& url, const std::string& schema, bool s
 }
 
 class ClusterNodesTest : public ::testing::Test {
- protected:
-  std::unique_ptr<ServerProcess> StartNode(const std::string& url, bool search = false) {
+ public:
+  std::unique_ptr<ServerProcess> StartNode(const std::string& url, bool search = false,
+                                           const std::string& extra = "",
+                                           int64_t token_cache_ms = 30000) {
     ServerOptions o;
-    o.config_toml = NodeConfig(url, schema_, search);
+    o.config_toml = NodeConfig(url, schema_, search, token_cache_ms) + extra;
     auto s = ServerProcess::Start(o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(s).value() : nullptr;
@@ -186,6 +192,66 @@ TEST_F(ClusterNodesTest, RetryThroughAnotherNodeAfterAKillIsDeduplicated) {
   EXPECT_EQ(second->seq, first->seq);
   EXPECT_EQ(second->msg_id, first->msg_id);
   EXPECT_EQ(test::HistoryForward(*again, first->conv_id).size(), 1u);
+}
+
+// Each node caches token checks. A logout on n1 must end the token on n2 too: through the
+// revocation hint with Redis (the cache's lifetime is set far beyond the deadline, so only
+// the hint can do it), and through the cache's lifetime without Redis.
+void ExpectLogoutEndsTokenOnOtherNode(ClusterNodesTest* t, ServerProcess& n1, ServerProcess& n2,
+                                      std::chrono::milliseconds deadline) {
+  LoginReply login;
+  auto alice = t->Device(n1, "alice", "a1", &login);
+  // Resumed on n2 twice: the second check is answered from n2's cache.
+  for (int i = 0; i < 2; ++i) {
+    auto on_n2 = t->Connect(n2);
+    ASSERT_TRUE(on_n2->Auth(login.token, "a1").ok());
+  }
+  ASSERT_TRUE(alice->Logout().ok());
+  EXPECT_FALSE(t->Connect(n1)->Auth(login.token, "a1").ok()) << "n1 still accepts the token";
+  const auto start = std::chrono::steady_clock::now();
+  bool refused = test::WaitUntil(
+      [&] {
+        auto c = t->Connect(n2);
+        auto r = c->Auth(login.token, "a1");
+        return !r.ok() && r.status().code() == Code::kUnauthenticated;
+      },
+      deadline, 50ms);
+  EXPECT_TRUE(refused) << "n2 still accepts a token logged out on n1";
+  std::printf("token refused on the other node after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count()));
+}
+
+TEST_F(ClusterNodesTest, LogoutReachesOtherNodesCachesThroughRedis) {
+  auto redis = testing::RedisServer::Launch();
+  ASSERT_TRUE(redis.ok()) << redis.status().ToString();
+  const std::string url = test::PgServer::Shared().Url();
+  auto node_config = [&](const char* node) {
+    return std::string("[cluster]\nnode = \"") + node + "\"\nredis = \"" + (*redis)->address() +
+           "\"\n";
+  };
+  auto n1 = StartNode(url, false, node_config("n1"), 600000);
+  auto n2 = StartNode(url, false, node_config("n2"), 600000);
+  ASSERT_TRUE(n1 && n2);
+  // Both nodes subscribed before the logout: a hint published earlier would be lost.
+  for (auto* n : {n1.get(), n2.get()}) {
+    ASSERT_TRUE(test::WaitUntil(
+        [&] {
+          auto m = n->HttpGet("/metrics");
+          return m.ok() && m->find("\nparley_redis_up 1") != std::string::npos;
+        },
+        15s, 20ms));
+  }
+  ExpectLogoutEndsTokenOnOtherNode(this, *n1, *n2, 5s);
+}
+
+TEST_F(ClusterNodesTest, WithoutRedisACachedTokenLivesAtMostTheCacheLifetime) {
+  const std::string url = test::PgServer::Shared().Url();
+  auto n1 = StartNode(url, false, "", 500);
+  auto n2 = StartNode(url, false, "", 500);
+  ASSERT_TRUE(n1 && n2);
+  ExpectLogoutEndsTokenOnOtherNode(this, *n1, *n2, 3s);
 }
 
 TEST_F(ClusterNodesTest, DatabaseOutageAnswersUnavailableAndHeals) {

@@ -281,6 +281,51 @@ TEST_F(TransportTest, HandshakesPerAddressAreRateLimited) {
   EXPECT_NE(other.Read().find("HTTP/1.1 200"), std::string::npos);
 }
 
+// Behind a trusted proxy (the cluster's HAProxy) each client keeps its own per-address
+// budget, named by X-Forwarded-For; a peer that is not trusted cannot choose its address.
+TEST_F(TransportTest, ClientsBehindATrustedProxyAreLimitedByTheirOwnAddress) {
+  ASSERT_TRUE(
+      Started("[server]\ntrusted_proxies = [\"127.0.0.6\", \"10.0.0.0/8\"]\n"
+              "[limits]\nmax_connections_per_ip = 2\n"));
+  auto via_proxy = [&](const char* source, const std::string& xff) {
+    auto c = std::make_unique<RawTcp>(server_->port(), source);
+    EXPECT_TRUE(c->Send(Upgrade("X-Forwarded-For: " + xff + "\r\n")));
+    return c;
+  };
+  std::vector<std::unique_ptr<RawTcp>> open;
+  // Two of 203.0.113.7 through the proxy (one through a second proxy of ours, with a
+  // forged entry on the left that must be ignored); the third is refused at the upgrade.
+  for (const char* xff : {"203.0.113.7", "1.2.3.4, 203.0.113.7, 10.1.1.1"}) {
+    auto c = via_proxy("127.0.0.6", xff);
+    EXPECT_NE(c->Read().find("HTTP/1.1 101"), std::string::npos) << xff;
+    open.push_back(std::move(c));
+  }
+  auto third = via_proxy("127.0.0.6", "203.0.113.7");
+  std::string refused = third->Read();
+  EXPECT_NE(refused.find("HTTP/1.1 429"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("Retry-After:"), std::string::npos) << refused;
+  // Another client behind the same proxy gets in: the proxy's address is not the budget.
+  for (const char* xff : {"203.0.113.8", "203.0.113.9"}) {
+    auto c = via_proxy("127.0.0.6", xff);
+    EXPECT_NE(c->Read().find("HTTP/1.1 101"), std::string::npos) << xff;
+    open.push_back(std::move(c));
+  }
+  // An untrusted peer's X-Forwarded-For is ignored: it is limited as itself.
+  for (const char* xff : {"198.51.100.1", "198.51.100.2"}) {
+    auto c = via_proxy("127.0.0.7", xff);
+    EXPECT_NE(c->Read().find("HTTP/1.1 101"), std::string::npos) << xff;
+    open.push_back(std::move(c));
+  }
+  RawTcp spoofer(server_->port(), "127.0.0.7");
+  EXPECT_NE(spoofer.Read().find("HTTP/1.1 429"), std::string::npos);
+  // A closed client connection frees its slot under the client's address.
+  open.erase(open.begin());
+  EXPECT_TRUE(Eventually([&] {
+    auto c = via_proxy("127.0.0.6", "203.0.113.7");
+    return c->Read().find("HTTP/1.1 101") != std::string::npos;
+  }));
+}
+
 // ---------------------------------------------------------------------------------------
 // Item 6: HTTP connection slots.
 

@@ -141,6 +141,11 @@ CLI::App* AddSearchCommand(CLI::App& app, SearchScenarioOptions& o) {
   srch->add_option("--lag-rate", o.lag_rate, "messages/s through parleyd in the lag phase");
   srch->add_option("--lag-seconds", o.lag_seconds, "length of the lag phase (0: skip)")
       ->check(CLI::Range(0.0, 3600.0));
+  srch->add_option("--lag-pairs", o.lag_pairs, "pairs sending in the lag phase")
+      ->check(CLI::Range(1, 10000));
+  srch->add_option("--server", o.server,
+                   "run the lag phase against this ws:// URL (e.g. a cluster's HAProxy)");
+  srch->add_flag("--lag-only", o.lag_only, "only the lag phase (no index or query phase)");
   return srch;
 }
 

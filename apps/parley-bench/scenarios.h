@@ -76,6 +76,10 @@ struct SearchScenarioOptions {
   double lag_rate = 5000;        // messages/s through the gateway in the lag phase
   double lag_seconds = 10;       // 0: skip the lag phase
   int lag_pairs = 100;
+  // The lag phase against this server (a cluster's HAProxy URL) instead of a private one;
+  // its /metrics are then not read, only the end-to-end probe measures.
+  std::string server;
+  bool lag_only = false;  // skip the index and query phases
 };
 int RunSearchScenario(const SearchScenarioOptions& options);
 

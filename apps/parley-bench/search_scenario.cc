@@ -19,6 +19,7 @@
 #include "scenarios.h"
 #include "search/corpus.h"
 #include "search/search_index.h"
+#include "search_probe.h"
 
 namespace parley::bench {
 namespace {
@@ -119,8 +120,9 @@ QueryPhase RunQueries(SearchIndex& index, const SearchScenarioOptions& opt,
 }
 
 struct LagPhase {
-  double lag_max = 0, lag_changes_max = 0;
+  double lag_max = 0, lag_changes_max = 0;  // from /metrics (a private parleyd only)
   uint64_t indexed_docs = 0;
+  VisibilityFigures probe;  // end to end: ack -> found by search
 };
 
 // 3. Lag inside parleyd under message load: /metrics sampled every 100 ms while `pairs`
@@ -130,6 +132,7 @@ bool MeasureLag(const SearchScenarioOptions& opt, LagPhase* out) {
   net.seconds = opt.lag_seconds;
   net.rate = opt.lag_rate;
   net.pairs = opt.lag_pairs;
+  net.server = opt.server;
   auto target = OpenTarget(net);
   if (!target.ok()) return fmt::print(stderr, "{}\n", target.status().ToString()), false;
   std::atomic<bool> done{false};
@@ -138,8 +141,14 @@ bool MeasureLag(const SearchScenarioOptions& opt, LagPhase* out) {
     pairs_rc = RunPairsOn(*target, net);
     done = true;
   });
+  SearchVisibilityProbe probe(target->url, std::chrono::milliseconds(200));
+  probe.Start();
   // Sample every 100 ms; bounded by the load's duration plus set-up (at most 10 min).
   for (int i = 0; i < 6000 && !done; ++i) {
+    if (!target->process) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     auto text = target->process->HttpGet("/metrics");
     if (text.ok()) {
       out->lag_max = std::max(out->lag_max, MetricValue(*text, "parley_search_lag_seconds"));
@@ -149,7 +158,9 @@ bool MeasureLag(const SearchScenarioOptions& opt, LagPhase* out) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   load.join();
+  out->probe = probe.Stop();
   if (pairs_rc != 0) return fmt::print("the message load failed\n"), false;
+  if (!target->process) return true;
   auto text = target->process->HttpGet("/metrics");
   if (text.ok()) {
     out->indexed_docs = static_cast<uint64_t>(
@@ -161,7 +172,7 @@ bool MeasureLag(const SearchScenarioOptions& opt, LagPhase* out) {
 // The table, then one line of JSON. (`q` is not const: Latencies sorts its samples when
 // asked for a percentile.)
 void PrintSearchFigures(const SearchScenarioOptions& opt, const IndexPhase& ix, QueryPhase& q,
-                        const LagPhase& lag) {
+                        LagPhase& lag) {
   fmt::print("\n{:<34} {:>12}\n", "figure", "value");
   fmt::print("{:<34} {:>12.0f}\n", "index_msgs_per_s", ix.rate);
   fmt::print("{:<34} {:>12.1f}\n", "avg message bytes", static_cast<double>(ix.bytes) / opt.docs);
@@ -177,14 +188,24 @@ void PrintSearchFigures(const SearchScenarioOptions& opt, const IndexPhase& ix, 
     fmt::print("{:<34} {:>12.3f}\n", "lag_max_s", lag.lag_max);
     fmt::print("{:<34} {:>12.0f}\n", "lag_max_changes", lag.lag_changes_max);
     fmt::print("{:<34} {:>12}\n", "documents indexed by parleyd", lag.indexed_docs);
+    fmt::print("{:<34} {:>12.1f}\n", "visible_p50_ms (ack -> found)",
+               lag.probe.visible.PercentileMs(50));
+    fmt::print("{:<34} {:>12.1f}\n", "visible_p99_ms", lag.probe.visible.PercentileMs(99));
+    fmt::print("{:<34} {:>12.1f}\n", "visible_max_ms", lag.probe.visible.PercentileMs(100));
+    fmt::print("{:<34} {:>12}\n", "probes (missed after 10 s)",
+               fmt::format("{} ({})", lag.probe.probes, lag.probe.missed));
   }
   fmt::print(
       "{{\"scenario\":\"search\",\"index_msgs_per_s\":{:.0f},\"query_p50_ms\":{:.3f},"
       "\"query_p99_ms\":{:.3f},\"relevance_p50_ms\":{:.3f},\"relevance_p99_ms\":{:.3f},"
-      "\"docs\":{},\"scope_convs\":{},\"lag_max_s\":{:.3f},\"lag_rate\":{:.0f},\"errors\":{}}}\n",
+      "\"docs\":{},\"scope_convs\":{},\"lag_max_s\":{:.3f},\"lag_rate\":{:.0f},"
+      "\"visible_p50_ms\":{:.1f},\"visible_p99_ms\":{:.1f},\"visible_max_ms\":{:.1f},"
+      "\"probes\":{},\"probes_missed\":{},\"errors\":{}}}\n",
       ix.rate, q.newest.PercentileMs(50), q.newest.PercentileMs(99), q.relevance.PercentileMs(50),
       q.relevance.PercentileMs(99), opt.docs, q.scope, lag.lag_max,
-      opt.lag_seconds > 0 ? opt.lag_rate : 0, q.errors);
+      opt.lag_seconds > 0 ? opt.lag_rate : 0, lag.probe.visible.PercentileMs(50),
+      lag.probe.visible.PercentileMs(99), lag.probe.visible.PercentileMs(100), lag.probe.probes,
+      lag.probe.missed, q.errors + lag.probe.errors);
 }
 
 }  // namespace
@@ -203,15 +224,18 @@ int RunSearchScenario(const SearchScenarioOptions& opt) {
   search::SyntheticCorpus corpus(42);
   std::mt19937_64 rng(7);
   IndexPhase ix;
-  if (!BuildIndex(**opened, opt, dir, corpus, rng, &ix)) return 1;
-  QueryPhase q = RunQueries(**opened, opt, corpus, rng);
+  QueryPhase q;
+  if (!opt.lag_only) {
+    if (!BuildIndex(**opened, opt, dir, corpus, rng, &ix)) return 1;
+    q = RunQueries(**opened, opt, corpus, rng);
+  }
   opened->reset();  // close before removing the files
   std::filesystem::remove_all(dir);
 
   LagPhase lag;
   if (opt.lag_seconds > 0 && !MeasureLag(opt, &lag)) return 1;
   PrintSearchFigures(opt, ix, q, lag);
-  return q.errors == 0 ? 0 : 1;
+  return q.errors == 0 && lag.probe.errors == 0 && lag.probe.missed == 0 ? 0 : 1;
 }
 
 }  // namespace parley::bench

@@ -19,4 +19,11 @@ inline int64_t MonotonicNanos() {
       .count();
 }
 
+// Milliseconds of the steady clock: for durations and ages, never for timestamps.
+inline int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace parley

@@ -25,6 +25,9 @@ struct GatewayConfig {
   // An upgrade with an Origin header not listed gets HTTP 403; one without an Origin
   // header (not a browser) is always allowed. Default: empty (no browser origin).
   std::vector<std::string> allowed_origins;
+  // Peers whose X-Forwarded-For names the client ([server] trusted_proxies): addresses or
+  // CIDR blocks, e.g. the cluster's HAProxy. Empty: every peer is the client.
+  std::vector<std::string> trusted_proxies;
   // An HTTP connection (before any WebSocket upgrade) is closed when a whole request has
   // not arrived within this (from the accept or the previous response), or a response
   // could not be written within it. Default: 15 s.

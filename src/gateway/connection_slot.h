@@ -37,6 +37,10 @@ class ConnectionSlot {
   }
   ~ConnectionSlot() { Release(); }
 
+  // A connection from a trusted proxy is admitted per client address only once its
+  // upgrade request names the client: AdmitAddress admitted it under `key`.
+  void AdoptAddressKey(std::string key) { address_key_ = std::move(key); }
+
  private:
   void Release() {
     if (!ctx_) return;

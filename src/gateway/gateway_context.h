@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "gateway/client_address.h"
 #include "gateway/cluster_peers.h"
 #include "gateway/config.h"
 #include "gateway/dispatcher.h"
@@ -37,6 +38,7 @@ struct GatewayContext {
   std::atomic<size_t> admin_connections{0};  // those of the admin listener (also counted above)
   AddressLimits* address_limits = nullptr;   // per client address; owned by the server
   ClusterPeers* peers = nullptr;             // null: single-node mode
+  TrustedProxies trusted_proxies;            // parsed config.trusted_proxies
   // Whether the node's dependencies let it serve (the store reachable); empty: always.
   // Asked by /readyz on a network thread: it must answer at once.
   std::function<bool()> ready_check;

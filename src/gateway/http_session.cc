@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <optional>
 
+#include "gateway/client_address.h"
 #include "gateway/connection_errors.h"
 #include "gateway/server_stream.h"
 #include "gateway/ws_session.h"
@@ -45,7 +46,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Start() {
     beast::error_code ec;
     auto peer = stream_.tcp().socket().remote_endpoint(ec);
-    if (!ec) peer_ip_ = peer.address().to_string();
+    if (!ec) {
+      peer_address_ = peer.address();
+      peer_ip_ = peer_address_.to_string();
+      from_trusted_proxy_ = !on_admin_listener_ && ctx_.trusted_proxies.Trusts(peer_address_);
+    }
     stream_.tcp().expires_after(Timeout());
     stream_.async_handshake([self = shared_from_this()](beast::error_code hs_ec) {
       // Not TLS, a refused certificate, or too slow.
@@ -107,9 +112,36 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     // The connection and its slot now belong to the WebSocket session, which has its own
     // timeouts.
+    std::string client_ip;
+    if (from_trusted_proxy_) {
+      // Admitted without a per-address check at accept: the check happens here, under
+      // the client's address. No usable X-Forwarded-For: the proxy's own address.
+      auto client = ctx_.trusted_proxies.ClientOf(ForwardedFor(req));
+      if (client) client_ip = client->to_string();
+      const std::string key = client ? AddressKey(*client) : AddressKey(peer_address_);
+      AddressAdmission admission = AdmitAddress(ctx_, key);
+      if (!admission.admitted) {
+        ctx_.metrics->connections_refused.Inc();
+        RouteReply busy{429, "too many connections from your address\n"};
+        busy.retry_after_s = std::max<int64_t>(1, admission.retry_after_s);
+        return Respond(ResponseShape{shape.version, false, false}, std::move(busy));
+      }
+      slot_.AdoptAddressKey(key);
+    }
     stream_.tcp().expires_never();
     auto ws = std::make_shared<WsSession>(std::move(stream_), ctx_, std::move(slot_));
-    ws->Start(std::move(req));
+    ws->Start(std::move(req), std::move(client_ip));
+  }
+
+  // Every X-Forwarded-For header of the request, joined as one list.
+  static std::string ForwardedFor(const Request& req) {
+    std::string joined;
+    for (auto it = req.find("X-Forwarded-For");
+         it != req.end() && beast::iequals(it->name_string(), "X-Forwarded-For"); ++it) {
+      if (!joined.empty()) joined += ',';
+      joined.append(it->value().data(), it->value().size());
+    }
+    return joined;
   }
 
   // A browser always sends Origin; other clients usually do not, and are not at risk of
@@ -129,6 +161,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         static_cast<http::status>(reply.status), shape.version);
     res->set(http::field::server, "parleyd/" PARLEY_VERSION);
     res->set(http::field::content_type, reply.content_type);
+    if (reply.retry_after_s > 0)
+      res->set(http::field::retry_after, std::to_string(reply.retry_after_s));
     res->keep_alive(shape.keep_alive && requests_ < ctx_.config.http_max_requests_per_conn);
     res->body() = std::move(reply.body);
     res->prepare_payload();
@@ -162,6 +196,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   ConnectionSlot slot_;
   const bool on_admin_listener_;
   std::string peer_ip_;
+  boost::asio::ip::address peer_address_;
+  bool from_trusted_proxy_ = false;  // admitted at accept without a per-address check
   size_t requests_ = 0;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

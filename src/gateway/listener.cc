@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/files.h"
+#include "gateway/client_address.h"
 #include "gateway/connection_slot.h"
 #include "gateway/http_session.h"
 
@@ -32,18 +33,6 @@ constexpr char kBusy[] =
 std::string TooMany(int64_t retry_after_s) {
   return "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nRetry-After: " +
          std::to_string(std::max<int64_t>(1, retry_after_s)) + "\r\nConnection: close\r\n\r\n";
-}
-
-// The key of per-address limits: an IPv4 address, or the /64 network of an IPv6 one (one
-// subscriber usually has a whole /64, so single IPv6 addresses would be free to change).
-std::string AddressKey(const asio::ip::address& address) {
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
-  }
-  if (address.is_v4()) return address.to_string();
-  auto bytes = address.to_v6().to_bytes();
-  std::fill(bytes.begin() + 8, bytes.end(), 0);
-  return asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 // Loads a certificate chain and its private key (PEM) into a new TLS server context.
@@ -217,25 +206,19 @@ void Listener::OnAccepted(tcp::socket socket, bool admin) {
     boost::system::error_code ec;
     auto peer = socket.remote_endpoint(ec);
     if (ec) return;  // already gone
-    std::string key = AddressKey(peer.address());
-    // Across the cluster's nodes too (a client spreading over them meets one budget).
-    // Before TryOpen, which holds a slot for an admitted connection.
-    if (ctx_.peers) {
-      if (int64_t wait_ms = ctx_.peers->Admit(ClusterPeers::Limit::kConnect, key); wait_ms > 0) {
-        return Turn(std::move(socket), "the cluster's handshake rate per IP exceeded by a client",
-                    TooMany((wait_ms + 999) / 1000), tls != nullptr);
+    if (ctx_.trusted_proxies.Trusts(peer.address())) {
+      // A proxy (HAProxy) carries many clients: each is admitted under its own address
+      // when its upgrade request names it (X-Forwarded-For, HttpSession::Upgrade).
+      slot = ConnectionSlot(&ctx_, "", false);
+    } else {
+      std::string key = AddressKey(peer.address());
+      AddressAdmission admission = AdmitAddress(ctx_, key);
+      if (!admission.admitted) {
+        return Turn(std::move(socket), admission.why, TooMany(admission.retry_after_s),
+                    tls != nullptr);
       }
+      slot = ConnectionSlot(&ctx_, std::move(key), false);
     }
-    auto admission = ctx_.address_limits->TryOpen(key, MonotonicNanos() / 1000);
-    if (admission.verdict == AddressLimits::Verdict::kTooManyOpen) {
-      return Turn(std::move(socket), "limits.max_connections_per_ip reached by a client",
-                  TooMany(5), tls != nullptr);
-    }
-    if (admission.verdict == AddressLimits::Verdict::kTooFast) {
-      return Turn(std::move(socket), "limits.handshake_rate_per_ip exceeded by a client",
-                  TooMany((admission.retry_after_us + 999'999) / 1'000'000), tls != nullptr);
-    }
-    slot = ConnectionSlot(&ctx_, std::move(key), false);
   }
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);

@@ -35,6 +35,7 @@ struct RouteReply {
   int status = 200;
   std::string body;
   std::string content_type = "text/plain; charset=utf-8";
+  int64_t retry_after_s = 0;  // > 0: a Retry-After header
 };
 
 // Sends the response. Call it exactly once, from any thread; the connection reads no

@@ -71,8 +71,10 @@ Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, CoreA
                                               search::SearchService* search, AdminHandler admin,
                                               ClusterPeers* peers,
                                               std::function<bool()> ready_check) {
+  PARLEY_ASSIGN_OR_RETURN(TrustedProxies proxies, TrustedProxies::Parse(config.trusted_proxies));
   auto impl = std::make_unique<Impl>(config, core, hub, registry, search, std::move(admin), peers);
   impl->ctx.ready_check = std::move(ready_check);
+  impl->ctx.trusted_proxies = std::move(proxies);
   PARLEY_RETURN_IF_ERROR(impl->listener->Listen());
   Impl* raw = impl.get();
   // The histogram lives in the registry, which outlives the hub's use of it.

@@ -46,7 +46,8 @@ WsSession::~WsSession() {
   ctx_.sessions.erase(id_);
 }
 
-void WsSession::Start(Request upgrade) {
+void WsSession::Start(Request upgrade, std::string client_ip) {
+  if (!client_ip.empty()) state_.peer_ip = std::move(client_ip);
   {
     std::lock_guard<std::mutex> lock(ctx_.sessions_mu);
     id_ = ++ctx_.next_session_id;

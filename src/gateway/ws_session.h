@@ -45,7 +45,9 @@ class WsSession : public SessionLink, public std::enable_shared_from_this<WsSess
   ~WsSession() override;
 
   // Completes the WebSocket handshake for `upgrade` and starts reading.
-  void Start(Request upgrade);
+  // `client_ip`: the client's address when a trusted proxy named it (X-Forwarded-For);
+  // empty: the TCP peer's.
+  void Start(Request upgrade, std::string client_ip = "");
 
   // SessionLink.
   SessionState& state() override { return state_; }

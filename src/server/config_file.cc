@@ -13,6 +13,8 @@
 
 #include "server/config_file.h"
 
+#include "gateway/client_address.h"
+
 namespace parley {
 namespace {
 
@@ -131,32 +133,45 @@ Status ReadListen(const Table& t, const char* key, std::string* host, uint16_t* 
   return Status::Ok();
 }
 
+// A list of non-empty strings at `key` into *out (absent: *out unchanged); false if it is
+// something else.
+bool StringList(const Table& t, const char* key, std::vector<std::string>* out) {
+  const toml::node* n = t.Get(key);
+  if (n == nullptr) return true;
+  const toml::array* list = n->as_array();
+  if (list == nullptr) return false;
+  std::vector<std::string> values;
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::optional<std::string> v = (*list)[i].value_exact<std::string>();
+    if (!v || v->empty()) return false;
+    values.push_back(*v);
+  }
+  *out = std::move(values);
+  return true;
+}
+
 Status ReadServer(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(
       t.OnlyKeys({"listen", "io_threads", "worker_threads", "max_connections", "allowed_origins",
-                  "http_idle_timeout_ms", "http_max_requests_per_conn", "shutdown_grace_ms"}));
+                  "http_idle_timeout_ms", "http_max_requests_per_conn", "shutdown_grace_ms",
+                  "trusted_proxies"}));
   PARLEY_RETURN_IF_ERROR(t.Int("shutdown_grace_ms", &g->shutdown_grace_ms, 0, 600'000));
   PARLEY_RETURN_IF_ERROR(ReadListen(t, "listen", &g->listen_host, &g->listen_port));
   PARLEY_RETURN_IF_ERROR(t.Int("io_threads", &g->io_threads, 0, 256));
   PARLEY_RETURN_IF_ERROR(t.Int("worker_threads", &g->worker_threads, 0, 256));
   PARLEY_RETURN_IF_ERROR(t.Int("max_connections", &g->max_connections, 1, 10'000'000));
-  if (const toml::node* n = t.Get("allowed_origins")) {
-    const toml::array* list = n->as_array();
-    std::vector<std::string> origins;
-    for (size_t i = 0; list && i < list->size(); ++i) {
-      std::optional<std::string> v = (*list)[i].value_exact<std::string>();
-      if (!v || v->empty()) {
-        list = nullptr;
-        break;
-      }
-      origins.push_back(*v);
-    }
-    if (!list) {
-      return InvalidArgument(
-          "config key 'server.allowed_origins' must be a list of origins such as "
-          "[\"https://chat.example.com\"] (or [\"*\"])");
-    }
-    g->allowed_origins = std::move(origins);
+  if (!StringList(t, "allowed_origins", &g->allowed_origins)) {
+    return InvalidArgument(
+        "config key 'server.allowed_origins' must be a list of origins such as "
+        "[\"https://chat.example.com\"] (or [\"*\"])");
+  }
+  if (!StringList(t, "trusted_proxies", &g->trusted_proxies)) {
+    return InvalidArgument(
+        "config key 'server.trusted_proxies' must be a list of addresses or CIDR blocks such "
+        "as [\"127.0.0.1\", \"10.0.0.0/8\"]");
+  }
+  if (auto proxies = TrustedProxies::Parse(g->trusted_proxies); !proxies.ok()) {
+    return InvalidArgument("config key 'server.trusted_proxies': " + proxies.status().message());
   }
   PARLEY_RETURN_IF_ERROR(t.Int("http_idle_timeout_ms", &g->http_idle_timeout_ms, 100, 3'600'000));
   return t.Int("http_max_requests_per_conn", &g->http_max_requests_per_conn, 1, 1'000'000);
@@ -328,8 +343,8 @@ Status ReadStorage(const Table& t, ServerConfig* c) {
 }
 
 Status ReadAccounts(const Table& t, ServerConfig* c) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
-      {"password_hash", "registration", "hash_threads", "hash_queue", "token_ttl_days"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"password_hash", "registration", "hash_threads", "hash_queue",
+                                     "token_ttl_days", "token_cache_ms"}));
   // Fractional days are allowed (0.0001 ~ 8.6 s), so tests can watch tokens expire.
   constexpr double kDayMs = 86400.0 * 1000;
   ServiceConfig* s = &c->service;
@@ -339,6 +354,7 @@ Status ReadAccounts(const Table& t, ServerConfig* c) {
   if (ttl_days > 0 && s->token_ttl_ms < 1000) {
     return InvalidArgument("config key 'accounts.token_ttl_days' must be 0 or at least 1 second");
   }
+  PARLEY_RETURN_IF_ERROR(t.Int("token_cache_ms", &s->token_cache_ms, 0, 3'600'000));
   PARLEY_RETURN_IF_ERROR(t.Choice<PasswordCost>(
       "password_hash",
       {{"interactive", PasswordCost::kInteractive}, {"min", PasswordCost::kMinimum}},

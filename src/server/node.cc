@@ -219,7 +219,8 @@ void Node::StartCluster() {
       g.register_rate_per_ip, g.register_burst_per_ip};
   options.limits.rules[static_cast<size_t>(cluster::SharedLimit::kConnect)] = {
       g.handshake_rate_per_ip, g.handshake_burst_per_ip};
-  cluster_ = std::make_unique<cluster::Cluster>(options, RedisPeers::Handlers(hub_), registry_);
+  cluster_ = std::make_unique<cluster::Cluster>(
+      options, RedisPeers::Handlers(hub_, core_->accounts()), registry_);
   peers_ = std::make_unique<RedisPeers>(*cluster_, hub_);
   cluster_hints_ = feed_.Subscribe(
       "redis", [c = cluster_.get()](const CommitFeed::Notice& n) { c->bus().PublishNotice(*n); });

@@ -31,7 +31,7 @@ cluster::RevokeScope ToBus(Hub::Scope scope) {
 
 }  // namespace
 
-cluster::HintHandlers RedisPeers::Handlers(Hub& hub) {
+cluster::HintHandlers RedisPeers::Handlers(Hub& hub, AccountsApi& accounts) {
   cluster::HintHandlers h;
   // Hub::OnCommit only reads the notice and takes the hub's shard locks: safe on this
   // thread while the commit feed's thread runs it for local commits.
@@ -41,12 +41,16 @@ cluster::HintHandlers RedisPeers::Handlers(Hub& hub) {
     std::erase(users, typing.sender);
     hub.Broadcast(users, std::make_shared<const std::string>(typing.frame), nullptr);
   };
-  h.on_revoke = [&hub](const cluster::RevokeHint& revoke) {
+  h.on_revoke = [&hub, &accounts](const cluster::RevokeHint& revoke) {
+    accounts.ForgetCachedTokens(revoke.user);
     hub.Close(revoke.user, ToHub(revoke.scope), revoke.device, kCloseRevoked,
               "session revoked: on another node");
   };
   // Hints published while this node was not subscribed are lost: every session pulls.
-  h.on_resubscribed = [&hub] { hub.OnGap(); };
+  h.on_resubscribed = [&hub, &accounts] {
+    accounts.ForgetAllCachedTokens();
+    hub.OnGap();
+  };
   return h;
 }
 

@@ -10,6 +10,7 @@
 #include "cluster/cluster.h"
 #include "gateway/cluster_peers.h"
 #include "hub/hub.h"
+#include "service/api.h"
 
 namespace parley {
 
@@ -20,8 +21,10 @@ class RedisPeers final : public ClusterPeers {
 
   // What other nodes publish, into `hub`: notices (Hub::OnCommit, no origins), typing
   // (Hub::Broadcast, not to the sender's sessions), revocations (Hub::Close), and a
-  // `resync` to every session after each (re)subscribe (Hub::OnGap).
-  static cluster::HintHandlers Handlers(Hub& hub);
+  // `resync` to every session after each (re)subscribe (Hub::OnGap). Revocations also drop
+  // the user's cached tokens from `accounts`, and a resubscribe drops them all (hints may
+  // have been lost meanwhile).
+  static cluster::HintHandlers Handlers(Hub& hub, AccountsApi& accounts);
 
   void Typing(const std::vector<UserId>& users, const Frame& frame, UserId sender) override;
   void Revoked(UserId user, Hub::Scope scope, std::string_view device) override;

@@ -151,12 +151,19 @@ Result<TokenCheck> AccountService::CheckToken(std::string_view token) {
   if (token.empty() || token.size() > 256) {
     return Status(Code::kUnauthenticated, "invalid token");
   }
-  auto device = store_->FindDeviceByToken(Digest(token));
-  if (!device.ok()) {
-    if (device.status().code() == Code::kNotFound) {
-      return Status(Code::kUnauthenticated, "unknown or revoked token");
+  const std::string digest = Digest(token);
+  std::optional<DeviceRecord> device = token_cache_.Find(digest, SteadyMillis());
+  if (!device) {
+    const uint64_t epoch = token_cache_.Begin();
+    auto stored = store_->FindDeviceByToken(digest);
+    if (!stored.ok()) {
+      if (stored.status().code() == Code::kNotFound) {
+        return Status(Code::kUnauthenticated, "unknown or revoked token");
+      }
+      return stored.status();
     }
-    return device.status();
+    token_cache_.Put(*stored, epoch, SteadyMillis());
+    device = std::move(*stored);
   }
   const int64_t now = now_ms_();
   TokenCheck out;
@@ -179,13 +186,20 @@ Status AccountService::Touch(const Identity& who) {
     if (d.device_id != who.device_id) continue;
     const int64_t now = now_ms_();
     if (Expired(d, now)) {
-      PARLEY_RETURN_IF_ERROR(CommitAll(
-          sequencer_, std::vector<op::DeleteDevice>{{d.user_id, d.device_id, d.token_digest}}));
+      Status deleted = CommitAll(
+          sequencer_, std::vector<op::DeleteDevice>{{d.user_id, d.device_id, d.token_digest}});
+      token_cache_.ForgetUser(who.user_id);
+      PARLEY_RETURN_IF_ERROR(deleted);
       return Status(Code::kUnauthenticated, "token expired; log in again");
     }
-    if (now - d.last_seen_ms < TouchInterval()) return Status::Ok();
+    if (now - d.last_seen_ms < TouchInterval()) {
+      token_cache_.Seen(d.token_digest, d.last_seen_ms);
+      return Status::Ok();
+    }
     d.last_seen_ms = now;
-    return CommitAll(sequencer_, std::vector<op::PutDevice>{{d}});
+    PARLEY_RETURN_IF_ERROR(CommitAll(sequencer_, std::vector<op::PutDevice>{{d}}));
+    token_cache_.Seen(d.token_digest, now);
+    return Status::Ok();
   }
   return NotFound("unknown or revoked device");
 }
@@ -245,7 +259,9 @@ Result<size_t> AccountService::ChangePassword(const Identity& who, std::string_v
   // The new hash and the revocations commit together: no window where the old tokens
   // outlive the new password, or the new password exists while they are still valid.
   const size_t revoked = ops.size() - 1;
-  PARLEY_RETURN_IF_ERROR(CommitAll(sequencer_, std::move(ops)));
+  Status committed = CommitAll(sequencer_, std::move(ops));
+  token_cache_.ForgetUser(who.user_id);
+  PARLEY_RETURN_IF_ERROR(committed);
   return revoked;
 }
 
@@ -262,7 +278,10 @@ Status AccountService::RemoveDevices(UserId user, std::string_view device, size_
   }
   if (removed) *removed = deletes.size();
   if (deletes.empty()) return Status::Ok();
-  return CommitAll(sequencer_, std::move(deletes));
+  Status committed = CommitAll(sequencer_, std::move(deletes));
+  // Also after a failed commit: its outcome may be unknown (a lost connection to the store).
+  token_cache_.ForgetUser(user);
+  return committed;
 }
 
 }  // namespace parley

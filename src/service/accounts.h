@@ -26,6 +26,7 @@
 #include "service/api.h"
 #include "service/config.h"
 #include "service/sequencer.h"
+#include "service/token_cache.h"
 #include "store/store.h"
 
 namespace parley {
@@ -33,7 +34,11 @@ namespace parley {
 class AccountService final : public AccountsApi {
  public:
   AccountService(Store* store, Sequencer* sequencer, const ServiceConfig& config)
-      : store_(store), sequencer_(sequencer), config_(config), now_ms_(NowMillis) {}
+      : store_(store),
+        sequencer_(sequencer),
+        config_(config),
+        token_cache_(config.token_cache_ms, kTokenCacheEntries),
+        now_ms_(NowMillis) {}
 
   // kInvalidArgument for a bad name or password, kAlreadyExists if the name is taken.
   Result<UserRecord> Register(std::string_view name, std::string_view password);
@@ -92,7 +97,15 @@ class AccountService final : public AccountsApi {
   // kNotFound for unknown (or invalid) names.
   Result<UserRecord> FindUser(std::string_view name) override;
 
+  // Another node changed `user`'s devices (a revocation hint): forget what is cached.
+  void ForgetCachedTokens(UserId user) override { token_cache_.ForgetUser(user); }
+  // Revocation hints may have been lost (Redis reconnected): forget every cached token.
+  void ForgetAllCachedTokens() override { token_cache_.Clear(); }
+  size_t cached_tokens() const { return token_cache_.size(); }
+
  private:
+  static constexpr size_t kTokenCacheEntries = 200000;
+
   // Deletes the tokens of `user`'s devices: only `device` (kOnly), all but it (kAllBut),
   // or all (device empty, kOnly). Device lock held.
   enum class Match { kOnly, kAllBut };
@@ -115,6 +128,7 @@ class AccountService final : public AccountsApi {
   std::once_flag dummy_once_;
   std::string dummy_hash_;  // written once under dummy_once_
   std::array<std::mutex, 64> device_locks_;
+  TokenCache token_cache_;
   std::function<int64_t()> now_ms_;
 };
 

@@ -50,6 +50,10 @@ class AccountsApi {
                                         std::string_view new_password) = 0;
   virtual Result<UserRecord> GetUser(UserId id) = 0;
   virtual Result<UserRecord> FindUser(std::string_view name) = 0;
+  // Token checks are cached per node (service/token_cache.h). Another node's revocation
+  // of `user`'s devices, or hints possibly lost (Redis reconnected), drop cached tokens.
+  virtual void ForgetCachedTokens(UserId user) = 0;
+  virtual void ForgetAllCachedTokens() = 0;
 };
 
 class BlocksApi {

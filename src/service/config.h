@@ -55,6 +55,11 @@ struct ServiceConfig {
   // A login token unused for this long expires ([accounts] token_ttl_days); each use
   // (auth, requests of a live session) slides it. 0 = tokens never expire. Default: 30 days.
   int64_t token_ttl_ms = 30LL * 24 * 3600 * 1000;
+  // How long a node trusts a token check it cached ([accounts] token_cache_ms). Local
+  // revocations drop the entry at once and other nodes' arrive over Redis; this bounds a
+  // revocation whose hint was lost (Redis down). 0 = read the store on every resume.
+  // Default: 30 s.
+  int64_t token_cache_ms = 30000;
 };
 
 }  // namespace parley
