@@ -70,14 +70,20 @@ wait_haproxy() {
   done
 }
 
-# CPU ticks (user + system) of every process whose command name matches.
+# "pid ticks" (user + system CPU) of every process whose command name matches.
 ticks() {
-  local total=0 pid
+  local pid
   for pid in $(pgrep -x "$1" || true); do
     read -r -a f <"/proc/$pid/stat" 2>/dev/null || continue
-    total=$((total + f[13] + f[14]))
+    echo "$pid $((f[13] + f[14]))"
   done
-  echo "$total"
+}
+# CPU ticks used since `before` (ticks' output) by the processes alive now; one that
+# started since counts from 0, one that ended since is left out (its last ticks are lost,
+# but counting its whole past against the phase would be worse).
+used_since() {
+  awk 'NR == FNR { before[$1] = $2; next } { total += $2 - ($1 in before ? before[$1] : 0) }
+       END { print total + 0 }' <(echo "$1") <(ticks "$2")
 }
 PARTS=(parleyd postgres redis-server haproxy)
 
@@ -87,14 +93,18 @@ phase() {
   local -A before
   local p
   for p in "${PARTS[@]}"; do before[$p]=$(ticks "$p"); done
-  local t0=$EPOCHREALTIME out
-  out=$("$BENCH" "${BENCH_ARGS[@]}" --server "$URL" "$@" 2>&1 | tail -1)
+  local t0=$EPOCHREALTIME all out load
+  all=$("$BENCH" "${BENCH_ARGS[@]}" --server "$URL" "$@" 2>&1) || true # reported below
+  out=$(tail -1 <<<"$all")
+  # The search scenario's message load reports itself as a pairs run before the last line.
+  load=$(grep '^{"scenario":"pairs"' <<<"$all" | tail -1 || true)
   local split="" hz now=$EPOCHREALTIME
   hz=$(getconf CLK_TCK)
   for p in "${PARTS[@]}"; do
-    split+=$(awk -v p="$p" -v a="${before[$p]}" -v b="$(ticks "$p")" -v hz="$hz" \
-      -v t0="$t0" -v t1="$now" 'BEGIN { printf "\"%s\":%.2f,", p, (b - a) / hz / (t1 - t0) }')
+    split+=$(awk -v p="$p" -v used="$(used_since "${before[$p]}" "$p")" -v hz="$hz" \
+      -v t0="$t0" -v t1="$now" 'BEGIN { printf "\"%s\":%.2f,", p, used / hz / (t1 - t0) }')
   done
+  if [[ $SCENARIO == search && -n $load ]]; then out="${out%\}},\"load\":$load}"; fi
   echo "{\"phase\":\"$label\",\"cpu_cores\":{${split%,}},\"bench\":$out}"
 }
 

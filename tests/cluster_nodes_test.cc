@@ -41,6 +41,15 @@ std::string NodeConfig(const std::string& url, const std::string& schema, bool s
          url + "\"\nschema = \"" + schema + "\"\nreaders = 4\n";
 }
 
+// The value of the unlabelled series `name` in the node's /metrics, -1 if absent.
+double Metric(ServerProcess& node, const std::string& name) {
+  auto body = node.HttpGet("/metrics");
+  if (!body.ok()) return -1;
+  const size_t at = body->find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(body->substr(at + name.size() + 2));
+}
+
 class ClusterNodesTest : public ::testing::Test {
  public:
   std::unique_ptr<ServerProcess> StartNode(const std::string& url, bool search = false,
@@ -155,6 +164,15 @@ TEST_F(ClusterNodesTest, NodesShareOneOrderedTimeline) {
   // Bob sees every message of both conversations (small groups fan out on write).
   EXPECT_EQ(bob_messages, acked.size());
 
+  // Each batch that found the other node's commits forgot only what they touched: all of
+  // its caches go only for a node's first batch (it knows no previous one of its own).
+  for (ServerProcess* n : {n1.get(), n2.get()}) {
+    const double foreign = Metric(*n, "parley_sequencer_foreign_batches_total");
+    const double drops = Metric(*n, "parley_sequencer_cache_drops_total");
+    EXPECT_GT(foreign, 10) << "the nodes' batches did not interleave";
+    EXPECT_LE(drops, 1) << "caches dropped wholesale " << drops << " times of " << foreign;
+  }
+
   // Each node indexes the shared change feed: a message sent through n1 is found on n2, in
   // Chinese inside a sentence too.
   auto cjk = alice->Send(group->id, "我们明天在会议室讨论数据库迁移", "cjk-1");
@@ -238,8 +256,7 @@ TEST_F(ClusterNodesTest, LogoutReachesOtherNodesCachesThroughRedis) {
   for (auto* n : {n1.get(), n2.get()}) {
     ASSERT_TRUE(test::WaitUntil(
         [&] {
-          auto m = n->HttpGet("/metrics");
-          return m.ok() && m->find("\nparley_redis_up 1") != std::string::npos;
+          return Metric(*n, "parley_redis_up") == 1;
         },
         15s, 20ms));
   }

@@ -109,6 +109,18 @@ CREATE TABLE invites (
   rec          bytea NOT NULL
 );
 )sql",
+      // 2: what each batch touched, so that the other nodes forget only that from their
+      // caches (PgStore::BeginBatch). `known` false: a write that did not say (tools).
+      R"sql(
+CREATE TABLE batch_log (
+  shard int NOT NULL,
+  batch int8 NOT NULL,
+  convs int8[] NOT NULL,
+  users int8[] NOT NULL,
+  known bool NOT NULL,
+  PRIMARY KEY (shard, batch)
+);
+)sql",
   };
   return migrations;
 }

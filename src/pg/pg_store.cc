@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "pg/pg_conn.h"
 #include "pg/pg_pool.h"
@@ -86,7 +87,31 @@ const Statement kStats{
 // Writes outside the sequencer's batches.
 const Statement kLockShard{"lock_shard",
                            "UPDATE shard_meta SET batches = batches + 1 WHERE shard = 0 "
-                           "RETURNING last_gseq, last_user_id, last_conv_id"};
+                           "RETURNING last_gseq, last_user_id, last_conv_id, batches"};
+// The batches after $1 (other writers' batches, read under the shard lock): how many, and
+// how many of them did not say what they touched; then what they touched. Bounded: a writer that fell
+// further behind than kMaxForeignIds ids forgets everything instead.
+const Statement kForeignCount{"foreign_count",
+                              "SELECT count(*)::int8, (count(*) FILTER (WHERE NOT known))::int8 "
+                              "FROM batch_log WHERE shard = 0 AND batch > $1"};
+constexpr int64_t kMaxForeignIds = 100000;
+const Statement kForeignIds{
+    "foreign_ids",
+    "SELECT 0::int8, c FROM batch_log, unnest(convs) c WHERE shard = 0 AND batch > $1 "
+    "UNION ALL SELECT 1::int8, u FROM batch_log, unnest(users) u WHERE shard = 0 AND batch > $1 "
+    "LIMIT 100001"};
+// This batch's row (its number is the one the lock statement just assigned).
+const Statement kLogBatch{"log_batch",
+                          "INSERT INTO batch_log (shard, batch, convs, users, known) "
+                          "SELECT 0, batches, $1, $2, true FROM shard_meta WHERE shard = 0"};
+const Statement kLogUnknownBatch{"log_unknown_batch",
+                                 "INSERT INTO batch_log (shard, batch, convs, users, known) "
+                                 "SELECT 0, batches, '{}', '{}', false FROM shard_meta "
+                                 "WHERE shard = 0"};
+// Rows no writer needs any more: one that is this far behind forgets everything anyway.
+const Statement kPruneBatchLog{"prune_batch_log",
+                               "DELETE FROM batch_log WHERE shard = 0 AND batch < "
+                               "(SELECT batches FROM shard_meta WHERE shard = 0) - 100000"};
 const Statement kPutCounters{"put_counters",
                              "UPDATE shard_meta SET last_gseq = $1, last_user_id = $2, "
                              "last_conv_id = $3 WHERE shard = 0"};
@@ -341,25 +366,57 @@ class PgStoreImpl final : public Store {
 
   bool shared_writers() const override { return true; }
 
-  Result<Counters> BeginBatch() override {
+  Result<BatchStart> BeginBatch() override {
     if (batch_open_) AbortBatch();
+    touches_.reset();
     PARLEY_RETURN_IF_ERROR(Admit());
     Status st = Record(EnsureWriter());
     if (!st.ok()) return st;
+    // One round trip: the lock, then (when this writer knows its previous batch) what the
+    // batches committed after it touched.
+    const bool ask = last_batch_ > 0;
     writer_->PipelineExec("BEGIN");
     writer_->PipelineQuery(kLockShard, Params());
+    if (ask) {
+      writer_->PipelineQuery(kForeignCount, Params().Uint8(last_batch_));
+      writer_->PipelineQuery(kForeignIds, Params().Uint8(last_batch_));
+    }
     std::vector<ResultPtr> results;
     st = Record(writer_->Flush(&results));
     if (!st.ok()) return WriterFailed(st);
-    if (results.size() != 2 || PQntuples(results[1].get()) != 1) {
+    if (results.size() != (ask ? 4u : 2u) || PQntuples(results[1].get()) != 1) {
       AbortBatch();
       return Status(Code::kCorruption, "postgres: shard_meta has no row for shard 0");
     }
     batch_open_ = true;
-    return CountersFrom(results[1].get());
+    BatchStart start;
+    start.counters = CountersFrom(results[1].get());
+    open_batch_ = static_cast<uint64_t>(GetInt8(results[1].get(), 0, 3));
+    ForeignWrites& foreign = start.foreign;
+    foreign.any = !ask || open_batch_ != last_batch_ + 1;
+    if (ask && foreign.any) {
+      const PGresult* count = results[2].get();
+      const PGresult* ids = results[3].get();
+      // Every batch in between has its row, each says what it touched, and the list is
+      // whole: only then can the caches keep what it does not name.
+      foreign.known =
+          static_cast<uint64_t>(GetInt8(count, 0, 0)) == open_batch_ - last_batch_ - 1 &&
+          GetInt8(count, 0, 1) == 0 && PQntuples(ids) <= kMaxForeignIds;
+      for (int i = 0; foreign.known && i < PQntuples(ids); ++i) {
+        const int64_t id = GetInt8(ids, i, 1);
+        (GetInt8(ids, i, 0) == 0 ? foreign.convs : foreign.users)
+            .push_back(static_cast<uint64_t>(id));
+      }
+    }
+    return start;
+  }
+
+  void NoteBatchTouches(std::vector<ConvId> convs, std::vector<UserId> users) override {
+    touches_.emplace(std::move(convs), std::move(users));
   }
 
   void AbortBatch() override {
+    touches_.reset();
     if (!batch_open_) return;
     batch_open_ = false;
     if (writer_ && !writer_->Exec("ROLLBACK").ok()) writer_.reset();
@@ -429,7 +486,8 @@ class PgStoreImpl final : public Store {
   }
 
   Status Commit(const WriteSet& writes, Durability durability) {
-    if (!batch_open_) {
+    const bool in_batch = batch_open_;
+    if (!in_batch) {
       // A write outside the sequencer's batches (tools, tests): same transaction shape.
       PARLEY_RETURN_IF_ERROR(Admit());
       PARLEY_RETURN_IF_ERROR(Record(EnsureWriter()));
@@ -437,6 +495,15 @@ class PgStoreImpl final : public Store {
       writer_->PipelineQuery(kLockShard, Params());
     }
     batch_open_ = false;
+    if (in_batch && touches_) {
+      pg::ArrayBuilder convs(pg::kInt8Oid), users(pg::kInt8Oid);
+      for (ConvId c : touches_->first) convs.AddInt8(static_cast<int64_t>(c));
+      for (UserId u : touches_->second) users.AddInt8(static_cast<int64_t>(u));
+      writer_->PipelineQuery(kLogBatch, Params().Array(convs).Array(users));
+    } else {
+      writer_->PipelineQuery(kLogUnknownBatch, Params());
+    }
+    touches_.reset();
     // Buffered writes (device cursors, the relaxed-durability setting) do not wait for the
     // WAL flush nor for the standby.
     if (durability == Durability::kBuffered) {
@@ -451,9 +518,14 @@ class PgStoreImpl final : public Store {
     if (++batches_since_expiry_ >= 1000) {
       batches_since_expiry_ = 0;
       writer_->PipelineQuery(kExpireDedup, Params().Int8(NowMs()));
+      writer_->PipelineQuery(kPruneBatchLog, Params());
     }
     writer_->PipelineExec("COMMIT");
     Status st = Record(writer_->Flush());
+    // Our own batch, when this writer knows its number: the next BeginBatch asks only for
+    // what came after it. Otherwise (a failure: its outcome is unknown) it asks nothing
+    // and the sequencer forgets everything.
+    last_batch_ = st.ok() && in_batch ? open_batch_ : 0;
     if (!st.ok()) return WriterFailed(st);
     return Status::Ok();
   }
@@ -506,6 +578,9 @@ class PgStoreImpl final : public Store {
   // Apply that follows on its committer, handed over under the sequencer's mutex).
   std::unique_ptr<Connection> writer_;
   bool batch_open_ = false;
+  uint64_t open_batch_ = 0;  // the number of the open batch
+  uint64_t last_batch_ = 0;  // this writer's last committed batch; 0: unknown
+  std::optional<std::pair<std::vector<ConvId>, std::vector<UserId>>> touches_;
   int batches_since_expiry_ = 0;
 };
 

@@ -76,6 +76,15 @@ void RegisterProcessMetrics(metrics::Registry& registry, Core& core) {
                     [] { return static_cast<double>(metrics::OpenFileLimit()); });
   registry.gauge_fn("parley_committed_gseq", "Last durable change number.",
                     [c = &core] { return static_cast<double>(c->sequencer().committed_gseq()); });
+  // Cluster mode: batches that found other nodes' commits since this node's previous one,
+  // and those that had to forget every cache (the rest forget only what was touched).
+  registry.gauge_fn("parley_sequencer_foreign_batches_total",
+                    "Batches that found other nodes' commits before them (counter).", [c = &core] {
+                      return static_cast<double>(c->sequencer().stats().foreign_commits);
+                    });
+  registry.gauge_fn(
+      "parley_sequencer_cache_drops_total", "Batches that dropped all sequencer caches (counter).",
+      [c = &core] { return static_cast<double>(c->sequencer().stats().caches_dropped); });
 }
 
 void RegisterSearchMetrics(metrics::Registry& registry, search::SearchService& search) {

@@ -28,6 +28,11 @@ class SequencerState {
     convs_.clear();
     user_seqs_.clear();
   }
+  // Drops what other writers changed (cluster mode); the rest stays valid.
+  void Forget(const std::vector<ConvId>& convs, const std::vector<UserId>& users) {
+    for (ConvId c : convs) convs_.erase(c);
+    for (UserId u : users) user_seqs_.erase(u);
+  }
 
   int64_t NextBatchMillis() {
     last_ms_ = std::max(last_ms_, NowMillis());
@@ -128,10 +133,22 @@ std::shared_ptr<const std::vector<UserId>> ConvState::MemberIds() {
 CommitBatch::CommitBatch(SequencerState* state, Store* store, int64_t now_ms, bool collect_notice)
     : state_(state), store_(store), now_ms_(now_ms), collect_notice_(collect_notice) {}
 
-Result<ConvState*> CommitBatch::Conv(ConvId id) { return state_->Conv(id); }
+Result<ConvState*> CommitBatch::Conv(ConvId id) {
+  touched_convs_.push_back(id);
+  return state_->Conv(id);
+}
 
 ConvState* CommitBatch::AddConv(ConversationRecord conv) {
+  touched_convs_.push_back(conv.id);
   return state_->AddConv(std::move(conv));
+}
+
+std::pair<std::vector<ConvId>, std::vector<UserId>> CommitBatch::TakeTouches() {
+  for (auto* v : {&touched_convs_, &touched_users_}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  return {std::move(touched_convs_), std::move(touched_users_)};
 }
 
 void CommitBatch::MarkHeadDirty(ConvState* state) {
@@ -156,6 +173,7 @@ ConvId CommitBatch::NextConvId() {
 }
 
 Status CommitBatch::Emit(InboxEvent event, uint64_t origin, Seq* user_seq) {
+  touched_users_.push_back(event.user_id);
   PARLEY_ASSIGN_OR_RETURN(event.user_seq, state_->NextUserSeq(event.user_id));
   if (user_seq) *user_seq = event.user_seq;
   writes_.Add(op::PutInboxEvent{event});
@@ -408,25 +426,30 @@ bool Sequencer::OpenSharedBatch(std::vector<Task>& tasks) {
     std::lock_guard<std::mutex> lock(mu_);
     last_commit_ = Status::Ok();
   }
-  Result<Counters> counters = store_->BeginBatch();
-  if (!counters.ok()) {
+  Result<Store::BatchStart> start = store_->BeginBatch();
+  if (!start.ok()) {
     state_->Trim();
     state_->ClearPending();
-    FailAll(tasks, Status(Code::kUnavailable,
-                          "storage unavailable, retry: " + counters.status().message()));
+    FailAll(tasks,
+            Status(Code::kUnavailable, "storage unavailable, retry: " + start.status().message()));
     return false;
   }
-  const Counters& mine = state_->counters();
-  if (counters->last_gseq != mine.last_gseq || counters->last_user_id != mine.last_user_id ||
-      counters->last_conv_id != mine.last_conv_id) {
-    // Another node committed since our last batch: what the caches hold may be stale.
-    // Under the lock BeginBatch took, the store is exact until this batch commits.
-    state_->Trim();
+  const Store::ForeignWrites& foreign = start->foreign;
+  if (foreign.any) {
+    // Another node committed since our last batch: what the caches hold of what it touched
+    // is stale (all of them, when the store cannot say what). Under the lock BeginBatch
+    // took, the store is exact until this batch commits.
+    if (foreign.known) {
+      state_->Forget(foreign.convs, foreign.users);
+    } else {
+      state_->Trim();
+    }
     state_->ClearPending();
-    state_->counters() = *counters;
-    committed_gseq_.store(counters->last_gseq, std::memory_order_release);
+    state_->counters() = start->counters;
+    committed_gseq_.store(start->counters.last_gseq, std::memory_order_release);
     std::lock_guard<std::mutex> lock(mu_);
     stats_.foreign_commits++;
+    if (!foreign.known) stats_.caches_dropped++;
   }
   return true;
 }
@@ -450,6 +473,10 @@ std::unique_ptr<Sequencer::Staged> Sequencer::Stage(std::vector<Task>& tasks) {
     }
   }
   batch.Finalize();
+  if (shared_) {
+    auto [convs, users] = batch.TakeTouches();
+    store_->NoteBatchTouches(std::move(convs), std::move(users));
+  }
   staged->tasks = std::move(tasks);
   ObserveSince(timings_.stage, start, std::chrono::steady_clock::now());
   return staged;

@@ -117,6 +117,9 @@ class CommitBatch {
 
   // Adds the head and counter writes; called once after the last stage.
   void Finalize();
+  // The conversations and users whose cached state this batch read (and so may change),
+  // sorted and unique: a shared store records them with the batch (Store::NoteBatchTouches).
+  std::pair<std::vector<ConvId>, std::vector<UserId>> TakeTouches();
   // The notice for the commit feed; the committer moves it out once the batch is durable.
   CommitNotice& notice() { return notice_; }
 
@@ -127,6 +130,8 @@ class CommitBatch {
   bool collect_notice_;
   WriteSet writes_;
   std::vector<ConvState*> dirty_heads_;
+  std::vector<ConvId> touched_convs_;
+  std::vector<UserId> touched_users_;
   bool counters_dirty_ = false;
   CommitNotice notice_;
 };
@@ -145,8 +150,10 @@ struct SequencerStats {
   uint64_t largest_batch = 0;
   uint64_t commit_failures = 0;
   // Shared stores (cluster mode): batches that found another node's commits since this
-  // node's last one, and so staged from the store instead of the caches.
+  // node's last one; of those, how many forgot every cache (the others forgot only the
+  // conversations and users those commits touched).
   uint64_t foreign_commits = 0;
+  uint64_t caches_dropped = 0;
 };
 
 class Sequencer {

@@ -648,6 +648,20 @@ TEST_P(SequencerTest, AcksDoNotWaitForTheFeedsSubscribers) {
     ++heard;
     cv.wait(lock, [&] { return open; });
   });
+  // However the test ends (a failed ASSERT returns early), the subscriber is let go before
+  // `stuck` unsubscribes, which waits for it.
+  struct Release {
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& open;
+    ~Release() {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        open = true;
+      }
+      cv.notify_all();
+    }
+  } release{mu, cv, open};
   auto users = MakeUsers(2);  // the first commits: the subscriber is now stuck in one
   auto conv = core().conversations().OpenDirect(users[0], users[1]);
   ASSERT_TRUE(conv.ok());

@@ -117,16 +117,33 @@ class Store {
 
   // --- several writers (cluster mode: nodes sharing one database)
   // True when other processes may commit to the same data: the sequencer then opens each
-  // batch with BeginBatch() (waiting for the previous batch to finish) and drops its
-  // caches whenever the counters show that someone else wrote.
+  // batch with BeginBatch() (waiting for the previous batch to finish) and forgets what
+  // its caches hold of whatever other writers changed since its previous batch.
   virtual bool shared_writers() const { return false; }
+
+  // What other writers committed between this writer's previous batch and the one opened.
+  struct ForeignWrites {
+    bool any = false;    // someone else committed since
+    bool known = false;  // `convs` and `users` list everything they touched; else: unknown
+    std::vector<ConvId> convs;
+    std::vector<UserId> users;
+  };
+  struct BatchStart {
+    Counters counters;  // as committed, before this batch
+    ForeignWrites foreign;
+  };
   // Opens the write transaction of the next batch and takes the lock that orders every
-  // writer; returns the counters as committed. The next Apply()/ApplyTimed() commits the
-  // transaction — even with an empty WriteSet — and AbortBatch() ends it unapplied.
-  virtual Result<Counters> BeginBatch() {
+  // writer. The next Apply()/ApplyTimed() commits the transaction — even with an empty
+  // WriteSet — and AbortBatch() ends it unapplied.
+  virtual Result<BatchStart> BeginBatch() {
     return Status(Code::kInternal, "BeginBatch on a store with one writer");
   }
   virtual void AbortBatch() {}
+  // The conversations and users whose cached state the open batch may change (every one
+  // it read through the sequencer's caches): committed with the batch, so that the other
+  // writers' next BeginBatch can name them in ForeignWrites. A batch committed without
+  // them counts as touching everything.
+  virtual void NoteBatchTouches(std::vector<ConvId> /*convs*/, std::vector<UserId> /*users*/) {}
 
   virtual StoreStats Stats() = 0;
 
