@@ -22,25 +22,6 @@ Status IoError(const std::string& what, const std::error_code& ec) {
   return Status(Code::kIOError, what + ": " + ec.message());
 }
 
-// Object names are built by the backup code from validated ids, but a name that could
-// leave the target is refused here too, before any path is made of it.
-Status CheckName(const std::string& name) {
-  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) {
-    return Status(Code::kInvalidArgument, "not an object name: '" + name + "'");
-  }
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t end = name.find('/', start);
-    if (end == std::string::npos) end = name.size();
-    const std::string_view part(name.data() + start, end - start);
-    if (part.empty() || part == "." || part == "..") {
-      return Status(Code::kInvalidArgument, "not an object name: '" + name + "'");
-    }
-    start = end + 1;
-  }
-  return Status::Ok();
-}
-
 class DirTarget final : public Target {
  public:
   explicit DirTarget(fs::path root) : root_(std::move(root)) {}
@@ -48,14 +29,14 @@ class DirTarget final : public Target {
   std::string Describe() const override { return root_.string(); }
 
   Status Put(const std::string& name, std::string_view data) override {
-    PARLEY_RETURN_IF_ERROR(CheckName(name));
+    PARLEY_RETURN_IF_ERROR(CheckObjectName(name));
     const fs::path final_path = root_ / name;
     PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(final_path.parent_path().string()));
     return WriteFileAtomically(final_path.string(), data);
   }
 
   Result<std::string> Get(const std::string& name, size_t max_bytes) override {
-    PARLEY_RETURN_IF_ERROR(CheckName(name));
+    PARLEY_RETURN_IF_ERROR(CheckObjectName(name));
     const std::string path = (root_ / name).string();
     // O_NOFOLLOW: a symlink planted in the target is not followed; O_NONBLOCK: a FIFO
     // does not block the open (it is refused below, as is anything but a regular file).
@@ -94,7 +75,7 @@ class DirTarget final : public Target {
   }
 
   Result<bool> Exists(const std::string& name) override {
-    PARLEY_RETURN_IF_ERROR(CheckName(name));
+    PARLEY_RETURN_IF_ERROR(CheckObjectName(name));
     std::error_code ec;
     const auto status = fs::symlink_status(root_ / name, ec);
     if (ec && ec != std::errc::no_such_file_or_directory) return IoError("stat " + name, ec);
@@ -120,7 +101,7 @@ class DirTarget final : public Target {
   }
 
   Status Remove(const std::string& name) override {
-    PARLEY_RETURN_IF_ERROR(CheckName(name));
+    PARLEY_RETURN_IF_ERROR(CheckObjectName(name));
     std::error_code ec;
     fs::remove(root_ / name, ec);
     return ec ? IoError("remove " + name, ec) : Status::Ok();

@@ -47,6 +47,23 @@ Status CheckSecretFile(const std::string& path, std::string_view what) {
   return Status::Ok();
 }
 
+Status CheckObjectName(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) {
+    return Status(Code::kInvalidArgument, "not an object name: '" + name + "'");
+  }
+  size_t start = 0;
+  while (start <= name.size()) {  // bounded: start grows past each '/'
+    size_t end = name.find('/', start);
+    if (end == std::string::npos) end = name.size();
+    const std::string_view part(name.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      return Status(Code::kInvalidArgument, "not an object name: '" + name + "'");
+    }
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
 Status CreatePrivateDirs(const std::string& dir) {
   std::error_code ec;
   if (fs::is_directory(dir, ec)) return Status::Ok();

@@ -30,6 +30,11 @@ constexpr mode_t kPrivateDirMode = 0700;
 // kNotFound if it cannot be stat'ed.
 Status CheckSecretFile(const std::string& path, std::string_view what);
 
+// kInvalidArgument unless `name` is a relative path whose parts are neither empty, "." nor
+// "..", without NUL: a name from a manifest or a request that can be joined to a root
+// directory without leaving it.
+Status CheckObjectName(const std::string& name);
+
 // Creates `dir` and its missing parents with mode 0700 (an existing one is left as it is).
 Status CreatePrivateDirs(const std::string& dir);
 

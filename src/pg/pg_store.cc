@@ -89,8 +89,8 @@ const Statement kLockShard{"lock_shard",
                            "UPDATE shard_meta SET batches = batches + 1 WHERE shard = 0 "
                            "RETURNING last_gseq, last_user_id, last_conv_id, batches"};
 // The batches after $1 (other writers' batches, read under the shard lock): how many, and
-// how many of them did not say what they touched; then what they touched. Bounded: a writer that fell
-// further behind than kMaxForeignIds ids forgets everything instead.
+// how many of them did not say what they touched; then what they touched. Bounded: a writer that
+// fell further behind than kMaxForeignIds ids forgets everything instead.
 const Statement kForeignCount{"foreign_count",
                               "SELECT count(*)::int8, (count(*) FILTER (WHERE NOT known))::int8 "
                               "FROM batch_log WHERE shard = 0 AND batch > $1"};

@@ -19,28 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/ports.h"
+
 namespace parley::test {
 
 namespace {
 
 constexpr const char* kBin = "/usr/lib/postgresql/15/bin/";
-
-// A port nobody listens on now (the kernel picks it; a tiny race remains until postgres
-// binds it, covered by retrying the start).
-uint16_t FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  uint16_t port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 // Runs `argv` as the postgres user when we are root; its pid. Output goes to `log`.
 // Everything the child needs is prepared before fork(): between fork and exec a
@@ -110,7 +95,9 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(const Options& options) {
   }
   Status st;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    server->port_ = FreeLoopbackPort();
+    auto port = FreeLoopbackPort();
+    PARLEY_RETURN_IF_ERROR(port.status());
+    server->port_ = *port;
     st = server->Launch();
     if (st.ok()) break;
   }

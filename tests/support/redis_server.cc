@@ -11,27 +11,12 @@
 
 #include <thread>
 
+#include "tests/support/ports.h"
+
 namespace parley::testing {
 namespace {
 
 constexpr const char* kRedisServer = "/usr/bin/redis-server";
-
-// A port the kernel considers free now (bind to 0, read it back, close).
-Result<uint16_t> FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return Status(Code::kIOError, "socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return Status(Code::kIOError, "bind");
-  }
-  ::close(fd);
-  return static_cast<uint16_t>(ntohs(addr.sin_port));
-}
 
 std::string ReplyText(const redisReply* r) {
   switch (r->type) {
@@ -59,7 +44,7 @@ Result<std::unique_ptr<RedisServer>> RedisServer::Launch(std::chrono::millisecon
     return Status(Code::kNotFound, "redis-server is not installed (scripts/install-deps.sh)");
   }
   std::unique_ptr<RedisServer> server(new RedisServer());
-  PARLEY_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
+  PARLEY_ASSIGN_OR_RETURN(server->port_, test::FreeLoopbackPort());
   PARLEY_RETURN_IF_ERROR(server->Start(ready_timeout));
   return server;
 }

@@ -1,0 +1,238 @@
+// The local BlobStore: one file per object under the root, written through AtomicFile.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "blob/blob_store.h"
+#include "common/crypto.h"
+#include "common/files.h"
+
+namespace parley::blob {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kMultipartDir = ".multipart";
+constexpr size_t kReadChunk = 256 * 1024;
+
+Status Errno(const std::string& what) {
+  return Status(Code::kIOError, what + ": " + std::strerror(errno));
+}
+
+// An open regular file (never through a symlink, never blocking on a FIFO), closed on
+// destruction.
+class OpenFile {
+ public:
+  static Result<OpenFile> Open(const std::string& path, const std::string& key) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return Status(Code::kNotFound, "no object " + key);
+      if (errno == ELOOP) return Status(Code::kCorruption, key + " is a symlink: refused");
+      return Errno("open " + path);
+    }
+    OpenFile f(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return Errno("stat " + path);
+    if (!S_ISREG(st.st_mode)) return Status(Code::kCorruption, key + " is not a regular file");
+    f.size_ = static_cast<uint64_t>(st.st_size);
+    return f;
+  }
+  OpenFile(OpenFile&& o) noexcept : fd_(std::exchange(o.fd_, -1)), size_(o.size_) {}
+  ~OpenFile() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  explicit OpenFile(int fd) : fd_(fd) {}
+  int fd_;
+  uint64_t size_ = 0;
+};
+
+// Sends [offset, offset + length) of `f` to `sink`.
+Status Stream(const OpenFile& f, uint64_t offset, uint64_t length, const Sink& sink,
+              const std::string& key) {
+  std::string buf(
+      static_cast<size_t>(std::min<uint64_t>(kReadChunk, std::max<uint64_t>(length, 1))), '\0');
+  uint64_t done = 0;
+  while (done < length) {  // bounded: each pass reads at least one byte or returns
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), length - done));
+    const ssize_t n = ::pread(f.fd(), buf.data(), want, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("read " + key);
+    if (n == 0) return Status(Code::kCorruption, key + " shrank while it was read");
+    PARLEY_RETURN_IF_ERROR(sink(std::string_view(buf.data(), static_cast<size_t>(n))));
+    done += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+class LocalBlobStore final : public BlobStore {
+ public:
+  explicit LocalBlobStore(fs::path root) : root_(std::move(root)) {}
+
+  std::string Describe() const override { return root_.string(); }
+
+  Status Put(const std::string& key, std::string_view data) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    const fs::path path = root_ / key;
+    PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(path.parent_path().string()));
+    return WriteFileAtomically(path.string(), data);
+  }
+
+  Result<std::string> Get(const std::string& key, ByteRange range, size_t max_bytes) override {
+    std::string out;
+    PARLEY_RETURN_IF_ERROR(Read(key, range, [&](std::string_view piece) {
+      if (out.size() + piece.size() > max_bytes) {
+        return Status(Code::kCorruption,
+                      key + " is larger than " + std::to_string(max_bytes) + " bytes");
+      }
+      out.append(piece);
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  Status Read(const std::string& key, ByteRange range, const Sink& sink) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    PARLEY_ASSIGN_OR_RETURN(OpenFile f, OpenFile::Open((root_ / key).string(), key));
+    if (range.offset > f.size() || (range.offset == f.size() && f.size() > 0)) {
+      return Status(Code::kInvalidArgument, "range starts past the end of " + key);
+    }
+    uint64_t length = f.size() - range.offset;
+    if (range.length > 0) length = std::min(length, range.length);
+    return Stream(f, range.offset, length, sink, key);
+  }
+
+  Result<std::optional<BlobInfo>> Head(const std::string& key) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    auto f = OpenFile::Open((root_ / key).string(), key);
+    if (f.status().code() == Code::kNotFound) return std::optional<BlobInfo>();
+    PARLEY_RETURN_IF_ERROR(f.status());
+    return std::optional<BlobInfo>(BlobInfo{f->size()});
+  }
+
+  Status Delete(const std::string& key) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    if (::unlink((root_ / key).c_str()) != 0 && errno != ENOENT) return Errno("delete " + key);
+    return Status::Ok();
+  }
+
+  Result<std::vector<std::string>> List(const std::string& prefix) override {
+    std::vector<std::string> out;
+    std::error_code ec;
+    const fs::path base = root_ / fs::path(prefix).parent_path();
+    if (!fs::exists(base, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      const std::string leaf = it->path().filename().string();
+      if (!leaf.empty() && leaf.front() == '.') {
+        if (it->is_directory()) it.disable_recursion_pending();  // .multipart
+        continue;                                                // temporary files
+      }
+      if (!it->is_regular_file()) continue;
+      std::string key = fs::relative(it->path(), root_).string();
+      if (key.rfind(prefix, 0) == 0) out.push_back(std::move(key));
+    }
+    if (ec) return Status(Code::kIOError, "list " + base.string() + ": " + ec.message());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  Result<std::string> StartMultipart(const std::string& key) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    const std::string upload = RandomHex(16);
+    PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(UploadDir(upload).string()));
+    return upload;
+  }
+
+  Result<std::string> PutPart(const std::string& key, const std::string& upload, int part,
+                              std::string_view data) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    PARLEY_RETURN_IF_ERROR(CheckUpload(upload));
+    if (part < 1 || part > kMaxParts) return InvalidArgument("part numbers are 1 to 10000");
+    PARLEY_RETURN_IF_ERROR(
+        WriteFileAtomically((UploadDir(upload) / std::to_string(part)).string(), data));
+    return std::to_string(part) + ":" + std::to_string(data.size());
+  }
+
+  Status CompleteMultipart(const std::string& key, const std::string& upload,
+                           const std::vector<std::string>& parts) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    PARLEY_RETURN_IF_ERROR(CheckUpload(upload));
+    if (parts.empty()) return InvalidArgument("a multipart upload needs at least one part");
+    const fs::path path = root_ / key;
+    PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(path.parent_path().string()));
+    PARLEY_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path.string()));
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const std::string name = std::to_string(i + 1);
+      PARLEY_ASSIGN_OR_RETURN(OpenFile f,
+                              OpenFile::Open((UploadDir(upload) / name).string(), "part " + name));
+      if (parts[i] != name + ":" + std::to_string(f.size())) {
+        return InvalidArgument("part " + name + " is not the one listed (" + parts[i] + ")");
+      }
+      if (i + 1 < parts.size() && f.size() < kMinPartBytes) {
+        return InvalidArgument("part " + name + " is smaller than 5 MiB and not the last");
+      }
+      PARLEY_RETURN_IF_ERROR(Stream(
+          f, 0, f.size(), [&](std::string_view piece) { return out.Write(piece); }, key));
+    }
+    PARLEY_RETURN_IF_ERROR(out.Commit());
+    return AbortMultipart(key, upload);  // removes the parts
+  }
+
+  Status AbortMultipart(const std::string& key, const std::string& upload) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    PARLEY_RETURN_IF_ERROR(CheckUpload(upload));
+    std::error_code ec;
+    fs::remove_all(UploadDir(upload), ec);
+    return ec ? Status(Code::kIOError, "remove upload " + upload + ": " + ec.message())
+              : Status::Ok();
+  }
+
+  std::optional<std::string> PresignGet(const std::string&, std::chrono::seconds, std::string_view,
+                                        std::string_view) const override {
+    return std::nullopt;
+  }
+
+ private:
+  fs::path UploadDir(const std::string& upload) const { return root_ / kMultipartDir / upload; }
+  // Upload ids are ours (32 hex digits): anything else never becomes a path.
+  static Status CheckUpload(const std::string& upload) {
+    if (upload.size() != 32 || !std::all_of(upload.begin(), upload.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c));
+        })) {
+      return Status(Code::kNotFound, "no upload '" + upload + "'");
+    }
+    return Status::Ok();
+  }
+
+  const fs::path root_;
+};
+
+}  // namespace
+
+Status CheckKey(const std::string& key) {
+  PARLEY_RETURN_IF_ERROR(CheckObjectName(key));
+  // Parts starting with '.' are the local store's own (temporary files, .multipart).
+  if (key.front() == '.' || key.find("/.") != std::string::npos) {
+    return InvalidArgument("not an object key: '" + key + "'");
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<BlobStore>> OpenLocalBlobStore(const std::string& dir) {
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(dir));
+  PARLEY_RETURN_IF_ERROR(CreatePrivateDirs((fs::path(dir) / kMultipartDir).string()));
+  return std::unique_ptr<BlobStore>(std::make_unique<LocalBlobStore>(dir));
+}
+
+}  // namespace parley::blob
