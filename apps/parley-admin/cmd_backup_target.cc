@@ -51,12 +51,20 @@ struct TargetAndKey {
 };
 
 Result<TargetAndKey> OpenTarget(const BackupArgs& a) {
-  if (a.target.empty()) return Status(Code::kInvalidArgument, "--target DIR is required");
-  if (!std::filesystem::is_directory(a.target)) {
+  if (a.target.empty()) {
+    return Status(Code::kInvalidArgument, "--target DIR or s3://BUCKET/PREFIX is required");
+  }
+  const bool s3 = a.target.starts_with("s3://");
+  if (!s3 && !std::filesystem::is_directory(a.target)) {
     return Status(Code::kInvalidArgument, "--target " + a.target + ": no such directory");
   }
   TargetAndKey out;
-  PARLEY_ASSIGN_OR_RETURN(out.target, backup::OpenDirTarget(a.target));
+  // An s3:// target: the service from --s3-endpoint/--s3-region, the credentials from
+  // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+  s3::S3Config service;
+  service.endpoint = a.s3_endpoint;
+  service.region = a.s3_region;
+  PARLEY_ASSIGN_OR_RETURN(out.target, backup::OpenTarget(a.target, service));
   if (!a.key_file.empty()) {
     PARLEY_ASSIGN_OR_RETURN(backup::Key key, backup::LoadKey(a.key_file));
     out.key = key;

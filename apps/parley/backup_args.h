@@ -9,8 +9,10 @@
 namespace parley::cli {
 
 struct BackupArgs {
-  std::string target;    // --target DIR
-  std::string key_file;  // --key FILE
+  std::string target;                   // --target DIR or s3://BUCKET/PREFIX
+  std::string s3_endpoint;              // --s3-endpoint URL (s3:// targets)
+  std::string s3_region = "us-east-1";  // --s3-region
+  std::string key_file;                 // --key FILE
   std::string admin_url;
   std::string token_file;
   std::string id;

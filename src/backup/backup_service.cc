@@ -50,7 +50,7 @@ Result<std::unique_ptr<BackupService>> BackupService::Open(Store& store,
   std::unique_ptr<BackupService> s(new BackupService(store, *checkpoints, std::move(data_dir),
                                                      std::move(config), std::move(audit)));
   if (s->config_.target.empty()) return Status(Code::kInvalidArgument, "no backup target");
-  PARLEY_ASSIGN_OR_RETURN(s->target_, OpenDirTarget(s->config_.target));
+  PARLEY_ASSIGN_OR_RETURN(s->target_, OpenTarget(s->config_.target, s->config_.s3));
   if (!s->config_.key_file.empty()) {
     PARLEY_ASSIGN_OR_RETURN(Key key, LoadKey(s->config_.key_file));
     s->key_ = key;

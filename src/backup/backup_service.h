@@ -28,7 +28,8 @@
 namespace parley::backup {
 
 struct BackupConfig {
-  std::string target;    // a directory; empty: backups are off
+  std::string target;    // a directory or s3://bucket/prefix; empty: backups are off
+  s3::S3Config s3;       // the service of an s3:// target ([s3]; bucket from the target)
   std::string key_file;  // 64 hex digits; empty: backups are not encrypted
   int zstd_level = 3;
   int64_t incremental_every_s = 0;  // 0: no scheduled incrementals

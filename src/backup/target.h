@@ -1,8 +1,8 @@
 // Where backups are kept. A Target stores named blobs ("chunks/ab/ab12…", "manifests/…");
 // a name is relative with no empty, "." or ".." component (any other is refused with
-// kInvalidArgument before a path is built). The local-directory target is the first, and an object
-// store can implement the same interface later (every operation is a whole-object
-// put/get/list/delete).
+// kInvalidArgument before a path is built). Both targets are a BlobStore underneath
+// (src/blob): a local directory, or a bucket (and prefix) of an S3-compatible service.
+// Every operation is a whole-object put/get/list/delete.
 //
 // Thread-safety: implementations are safe for concurrent use.
 #pragma once
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "s3/s3_client.h"
 
 namespace parley::backup {
 
@@ -42,5 +43,12 @@ Status SyncPath(const std::filesystem::path& path, bool directory);
 // A local or mounted directory (created if missing, mode 0700). Objects are written 0600
 // through temporary files with random names (O_EXCL|O_NOFOLLOW) and renamed into place.
 Result<std::unique_ptr<Target>> OpenDirTarget(const std::string& dir);
+
+// A bucket of an S3-compatible service; every name under `prefix` ("" or "backups/").
+Result<std::unique_ptr<Target>> OpenS3Target(s3::S3Config config, std::string prefix);
+
+// "s3://BUCKET[/PREFIX]" on the service `s3` describes (its bucket is replaced), or else a
+// directory.
+Result<std::unique_ptr<Target>> OpenTarget(const std::string& spec, const s3::S3Config& s3);
 
 }  // namespace parley::backup

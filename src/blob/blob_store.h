@@ -45,8 +45,9 @@ class BlobStore {
   virtual std::string Describe() const = 0;
 
   virtual Status Put(const std::string& key, std::string_view data) = 0;
-  // The bytes of `range` (the object's end clips it), refused (kCorruption) over max_bytes
-  // before they are read. kNotFound for no such object; kInvalidArgument when range.offset is
+  // The bytes of `range` (the object's end clips it), refused (kCorruption, "over the
+  // limit") over max_bytes before they are read: a forged or damaged object must not make
+  // the reader allocate it. kNotFound for no such object; kInvalidArgument when range.offset is
   // past the end.
   virtual Result<std::string> Get(const std::string& key, ByteRange range, size_t max_bytes) = 0;
   // Streams `range` of the object to `sink` in pieces; a sink error stops it.
@@ -71,6 +72,9 @@ class BlobStore {
   virtual std::optional<std::string> PresignGet(const std::string& key, std::chrono::seconds ttl,
                                                 std::string_view content_type,
                                                 std::string_view disposition) const = 0;
+
+  // Removes leftovers of writes interrupted by a crash (local temporary files).
+  virtual Status CleanUp() = 0;
 };
 
 // kInvalidArgument unless `key` is a relative path of non-empty, non-dot parts.

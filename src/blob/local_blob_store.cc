@@ -20,6 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kMultipartDir = ".multipart";
+// AtomicFile's temporary files: ".NAME.tmp-RANDOM".
+constexpr std::string_view kTempMark = ".tmp-";
 constexpr size_t kReadChunk = 256 * 1024;
 
 Status Errno(const std::string& what) {
@@ -89,26 +91,28 @@ class LocalBlobStore final : public BlobStore {
   }
 
   Result<std::string> Get(const std::string& key, ByteRange range, size_t max_bytes) override {
+    PARLEY_RETURN_IF_ERROR(CheckKey(key));
+    PARLEY_ASSIGN_OR_RETURN(OpenFile f, OpenFile::Open((root_ / key).string(), key));
+    PARLEY_ASSIGN_OR_RETURN(uint64_t length, Clip(f, range, key));
+    if (length > max_bytes) {
+      return Status(Code::kCorruption, key + " is " + std::to_string(length) +
+                                           " bytes, over the limit of " +
+                                           std::to_string(max_bytes));
+    }
     std::string out;
-    PARLEY_RETURN_IF_ERROR(Read(key, range, [&](std::string_view piece) {
-      if (out.size() + piece.size() > max_bytes) {
-        return Status(Code::kCorruption,
-                      key + " is larger than " + std::to_string(max_bytes) + " bytes");
-      }
+    out.reserve(static_cast<size_t>(length));
+    auto append = [&](std::string_view piece) {
       out.append(piece);
       return Status::Ok();
-    }));
+    };
+    PARLEY_RETURN_IF_ERROR(Stream(f, range.offset, length, append, key));
     return out;
   }
 
   Status Read(const std::string& key, ByteRange range, const Sink& sink) override {
     PARLEY_RETURN_IF_ERROR(CheckKey(key));
     PARLEY_ASSIGN_OR_RETURN(OpenFile f, OpenFile::Open((root_ / key).string(), key));
-    if (range.offset > f.size() || (range.offset == f.size() && f.size() > 0)) {
-      return Status(Code::kInvalidArgument, "range starts past the end of " + key);
-    }
-    uint64_t length = f.size() - range.offset;
-    if (range.length > 0) length = std::min(length, range.length);
+    PARLEY_ASSIGN_OR_RETURN(uint64_t length, Clip(f, range, key));
     return Stream(f, range.offset, length, sink, key);
   }
 
@@ -203,7 +207,28 @@ class LocalBlobStore final : public BlobStore {
     return std::nullopt;
   }
 
+  Status CleanUp() override {
+    std::error_code ec;
+    std::vector<fs::path> stale;
+    for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (it->path().filename().string().find(kTempMark) != std::string::npos) {
+        stale.push_back(it->path());
+      }
+    }
+    for (const auto& p : stale) fs::remove(p, ec);
+    return Status::Ok();
+  }
+
  private:
+  // How many bytes of `range` the file holds; kInvalidArgument past its end.
+  static Result<uint64_t> Clip(const OpenFile& f, ByteRange range, const std::string& key) {
+    if (range.offset > f.size() || (range.offset == f.size() && f.size() > 0)) {
+      return Status(Code::kInvalidArgument, "range starts past the end of " + key);
+    }
+    const uint64_t rest = f.size() - range.offset;
+    return range.length > 0 ? std::min(rest, range.length) : rest;
+  }
   fs::path UploadDir(const std::string& upload) const { return root_ / kMultipartDir / upload; }
   // Upload ids are ours (32 hex digits): anything else never becomes a path.
   static Status CheckUpload(const std::string& upload) {
@@ -231,7 +256,6 @@ Status CheckKey(const std::string& key) {
 
 Result<std::unique_ptr<BlobStore>> OpenLocalBlobStore(const std::string& dir) {
   PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(dir));
-  PARLEY_RETURN_IF_ERROR(CreatePrivateDirs((fs::path(dir) / kMultipartDir).string()));
   return std::unique_ptr<BlobStore>(std::make_unique<LocalBlobStore>(dir));
 }
 

@@ -86,6 +86,8 @@ class S3BlobStore final : public BlobStore {
     return client_->AbortMultipart(prefix_ + key, upload);
   }
 
+  Status CleanUp() override { return Status::Ok(); }  // S3 writes are whole or nothing
+
   std::optional<std::string> PresignGet(const std::string& key, std::chrono::seconds ttl,
                                         std::string_view content_type,
                                         std::string_view disposition) const override {

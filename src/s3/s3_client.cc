@@ -6,8 +6,10 @@
 #include <cctype>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <mutex>
 
+#include "common/files.h"
 #include "s3/s3_xml.h"
 
 namespace parley::s3 {
@@ -174,6 +176,16 @@ Result<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
       })) {
     return InvalidArgument("S3 bucket '" + b + "' must be 3-63 characters of a-z, 0-9, '.', '-'");
   }
+  if (config.credentials.secret_key.empty() && !config.secret_key_file.empty()) {
+    PARLEY_RETURN_IF_ERROR(CheckSecretFile(config.secret_key_file, "S3 secret key file"));
+    std::ifstream in(config.secret_key_file);
+    std::string secret;
+    if (!in || !std::getline(in, secret)) {
+      return InvalidArgument("cannot read the S3 secret key file " + config.secret_key_file);
+    }
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+    config.credentials.secret_key = secret;
+  }
   config.credentials.access_key = EnvOr(config.credentials.access_key, "AWS_ACCESS_KEY_ID");
   config.credentials.secret_key = EnvOr(config.credentials.secret_key, "AWS_SECRET_ACCESS_KEY");
   config.credentials.session_token = EnvOr(config.credentials.session_token, "AWS_SESSION_TOKEN");
@@ -242,7 +254,9 @@ Status Perform(CURL* h, const S3Config& config, const std::string& url,
   curl_slist_free_all(list);
   if (!call.sink_status.ok()) return call.sink_status;
   if (call.too_large) {
-    return Status(Code::kCorruption, "S3 object larger than expected (" + call.what + ")");
+    return Status(Code::kCorruption, "S3 object over the limit of " +
+                                         std::to_string(call.max_bytes) + " bytes (" + call.what +
+                                         ")");
   }
   if (rc != CURLE_OK) {
     return Status(Code::kUnavailable, std::string("S3 unreachable: ") + curl_easy_strerror(rc) +

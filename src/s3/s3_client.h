@@ -35,7 +35,9 @@ struct S3Config {
   std::string region = "us-east-1";
   std::string bucket;
   bool path_style = true;
-  Credentials credentials;     // empty: from the environment (AWS_ACCESS_KEY_ID, ...)
+  Credentials credentials;  // empty: from the environment (AWS_ACCESS_KEY_ID, ...)
+  // The secret key in a file (mode 0600 or stricter) instead of credentials.secret_key.
+  std::string secret_key_file;
   std::string ca_file;         // https: PEM file of CAs to trust instead of the system's
   int64_t timeout_ms = 60000;  // a whole request (transfers of large parts included)
   int64_t connect_timeout_ms = 5000;

@@ -407,6 +407,22 @@ Status ReadBackup(const Table& t, backup::BackupConfig* b) {
   return Status::Ok();
 }
 
+Status ReadS3(const Table& t, s3::S3Config* s) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"endpoint", "region", "access_key", "secret_key_file", "path_style", "ca_file"}));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "endpoint", &s->endpoint));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "region", &s->region));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "access_key", &s->credentials.access_key));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "secret_key_file", &s->secret_key_file));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "ca_file", &s->ca_file));
+  PARLEY_RETURN_IF_ERROR(t.Bool("path_style", &s->path_style));
+  if (!s->endpoint.empty() && !s->endpoint.starts_with("http://") &&
+      !s->endpoint.starts_with("https://")) {
+    return InvalidArgument("config key 's3.endpoint' must be http(s)://host[:port]");
+  }
+  return Status::Ok();
+}
+
 Status ReadTls(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"cert_file", "key_file"}));
   PARLEY_RETURN_IF_ERROR(ReadString(t, "cert_file", &g->tls_cert_file));
@@ -450,7 +466,7 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
   PARLEY_RETURN_IF_ERROR(
       top.OnlyKeys({"data_dir", "server", "session", "limits", "messages", "storage", "store",
-                    "accounts", "search", "backup", "admin", "tls", "cluster"}));
+                    "accounts", "search", "backup", "admin", "tls", "cluster", "s3"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -487,6 +503,12 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadTls(Table(*t, "tls."), &c->gateway));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "cluster", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadCluster(Table(*t, "cluster."), &c->cluster));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "s3", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadS3(Table(*t, "s3."), &c->s3));
+  c->backup.s3 = c->s3;
+  if (c->backup.target.starts_with("s3://") && c->s3.endpoint.empty()) {
+    return InvalidArgument("config key 'backup.target' is an s3:// target: set [s3] endpoint");
+  }
   // Checked after both keys are read (either may be absent and keep its default).
   if (c->gateway.max_frame_hard_bytes < c->gateway.max_frame_bytes) {
     return InvalidArgument("config key 'session.max_frame_hard_bytes' (" +

@@ -29,6 +29,8 @@ struct ServerConfig {
   PgStoreOptions postgres;
   search::SearchConfig search;
   backup::BackupConfig backup;
+  // [s3]: the S3-compatible service of s3:// targets (backups; attachments to come).
+  s3::S3Config s3;
   // [cluster]: this node's name and its Redis; without Redis, single-node mode.
   ClusterConfig cluster;
   // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.

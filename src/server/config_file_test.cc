@@ -761,6 +761,25 @@ TEST_F(ConfigFileTest, ClusterMistakesNameTheKey) {
   EXPECT_NE(Error("cluster = 1\n").find("'cluster'"), std::string::npos);
 }
 
+TEST_F(ConfigFileTest, S3KeysReachTheBackupTarget) {
+  ASSERT_TRUE(Load("[backup]\ntarget = \"s3://b1/backups\"\n[s3]\nendpoint = "
+                   "\"http://127.0.0.1:9000\"\nregion = \"eu-1\"\naccess_key = \"AK\"\n"
+                   "secret_key_file = \"/etc/parley/s3.secret\"\npath_style = false\n")
+                  .ok());
+  EXPECT_EQ(config_.s3.endpoint, "http://127.0.0.1:9000");
+  EXPECT_EQ(config_.backup.s3.region, "eu-1");
+  EXPECT_EQ(config_.backup.s3.credentials.access_key, "AK");
+  EXPECT_EQ(config_.backup.s3.secret_key_file, "/etc/parley/s3.secret");
+  EXPECT_FALSE(config_.backup.s3.path_style);
+}
+
+TEST_F(ConfigFileTest, S3MistakesNameTheKey) {
+  EXPECT_NE(Error("[backup]\ntarget = \"s3://b1/x\"\n").find("[s3] endpoint"), std::string::npos);
+  EXPECT_NE(Error("[s3]\nendpoint = \"ftp://x\"\n").find("s3.endpoint"), std::string::npos);
+  EXPECT_NE(Error("[s3]\nsecret_key = \"x\"\n").find("s3.secret_key"), std::string::npos);
+  EXPECT_NE(Error("[s3]\npath_style = \"yes\"\n").find("s3.path_style"), std::string::npos);
+}
+
 TEST(ParseListen, RefusesAndLeavesOutputsAlone) {
   for (const char* in : {"", "7800", ":7800", "h:", "h:65536", "h:-1", "h: 80", "h:123456",
                          "1.2.3.4.5:80", "under_score:80", "end-.example:80", "::1:80"}) {
