@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libxapian-dev libicu-dev libsqlite3-dev
   libpq-dev postgresql-15 libhiredis-dev redis-server haproxy
-  libcurl4-openssl-dev libexpat1-dev radosgw ceph-mon ceph-osd
+  libcurl4-openssl-dev libexpat1-dev radosgw ceph-mon ceph-osd libvips-dev
   openssl curl
   procps
 )
