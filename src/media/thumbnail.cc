@@ -102,8 +102,9 @@ Status InitMedia() {
     vips_block_untrusted_set(TRUE);
     // Decode errors come back as statuses; libvips's own warnings ("error in tile …")
     // would only repeat them on stderr.
-    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING,
-                      [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+    g_log_set_handler(
+        "VIPS", G_LOG_LEVEL_WARNING, [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {},
+        nullptr);
     vips_cache_set_max(0);  // nothing of one user's image stays for the next request
     vips_concurrency_set(1);
     result = Status::Ok();
