@@ -244,7 +244,8 @@ Status Perform(CURL* h, const S3Config& config, const std::string& url,
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (call.method == "PUT" || call.method == "POST") {
     curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.data());
+    // Never NULL: with no data libcurl would read the body from its read callback (stdin).
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, call.body.empty() ? "" : call.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
     if (call.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
   } else if (call.method != "GET") {
