@@ -254,11 +254,7 @@ TEST_F(ClusterNodesTest, LogoutReachesOtherNodesCachesThroughRedis) {
   ASSERT_TRUE(n1 && n2);
   // Both nodes subscribed before the logout: a hint published earlier would be lost.
   for (auto* n : {n1.get(), n2.get()}) {
-    ASSERT_TRUE(test::WaitUntil(
-        [&] {
-          return Metric(*n, "parley_redis_up") == 1;
-        },
-        15s, 20ms));
+    ASSERT_TRUE(test::WaitUntil([&] { return Metric(*n, "parley_redis_up") == 1; }, 15s, 20ms));
   }
   ExpectLogoutEndsTokenOnOtherNode(this, *n1, *n2, 5s);
 }
