@@ -136,8 +136,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Every X-Forwarded-For header of the request, joined as one list.
   static std::string ForwardedFor(const Request& req) {
     std::string joined;
-    for (auto it = req.find("X-Forwarded-For");
-         it != req.end() && beast::iequals(it->name_string(), "X-Forwarded-For"); ++it) {
+    // equal_range: repeated headers need not be adjacent in the request.
+    auto [begin, end] = req.equal_range("X-Forwarded-For");
+    for (auto it = begin; it != end; ++it) {
       if (!joined.empty()) joined += ',';
       joined.append(it->value().data(), it->value().size());
     }

@@ -272,37 +272,28 @@ Status Perform(CURL* h, const S3Config& config, const std::string& url,
 
 }  // namespace
 
-// Signs and sends `call`; the response is in it.
-static Status Send(const S3Config& config, const std::string& base_url, const std::string& host,
-                   const std::string& path, CURL* h, S3Client::Call& call) {
+Status S3Client::Exec(const std::string& path, Call& call) {
   Request r;
   r.method = call.method;
   r.path = path;
   r.query = call.query;
   r.headers = call.headers;
-  r.headers.emplace_back("host", host);
+  r.headers.emplace_back("host", Host());
   r.payload_sha256 = call.body.empty() ? std::string(kEmptySha256) : Sha256Hex(call.body);
   Scope scope;
-  scope.region = config.region;
+  scope.region = config_.region;
   scope.amz_date = AmzDate(static_cast<int64_t>(std::time(nullptr)));
-  const std::string authorization = SignHeaders(&r, config.credentials, scope);
-  std::string url = base_url + UriEncode(path, true);
+  const std::string authorization = SignHeaders(&r, config_.credentials, scope);
+  std::string url = BaseUrl() + UriEncode(path, true);
   if (!r.query.empty()) url += "?" + CanonicalQuery(r.query);
-  return Perform(h, config, url, r.headers, authorization, call);
+  CURL* h = pool_->Take();
+  if (h == nullptr) return Status(Code::kInternal, "curl_easy_init failed");
+  Status st = Perform(h, config_, url, r.headers, authorization, call);
+  pool_->Give(h);
+  return st;
 }
 
 namespace {
-
-// Runs `call` with a pooled handle.
-template <typename PoolT>
-Status Run(PoolT& pool, const S3Config& config, const std::string& base_url,
-           const std::string& host, const std::string& path, S3Client::Call& call) {
-  CURL* h = pool.Take();
-  if (h == nullptr) return Status(Code::kInternal, "curl_easy_init failed");
-  Status st = Send(config, base_url, host, path, h, call);
-  pool.Give(h);
-  return st;
-}
 
 std::string RangeHeader(ByteRange range) {
   std::string v = "bytes=" + std::to_string(range.offset) + "-";
@@ -317,7 +308,7 @@ Status S3Client::CreateBucket() {
   call.method = "PUT";
   call.what = "create bucket " + config_.bucket;
   const std::string path = config_.path_style ? "/" + config_.bucket : "/";
-  Status st = Run(*pool_, config_, BaseUrl(), Host(), path, call);
+  Status st = Exec(path, call);
   if (!st.ok() && st.message().find("BucketAlreadyOwnedByYou") != std::string::npos) {
     return Status::Ok();
   }
@@ -330,7 +321,7 @@ Status S3Client::Put(const std::string& key, std::string_view body, std::string_
   call.body = body;
   call.headers = {{"content-type", std::string(content_type)}};
   call.what = "put " + key;
-  return Run(*pool_, config_, BaseUrl(), Host(), Path(key), call);
+  return Exec(Path(key), call);
 }
 
 Result<std::string> S3Client::Get(const std::string& key, ByteRange range, size_t max_bytes) {
@@ -338,7 +329,7 @@ Result<std::string> S3Client::Get(const std::string& key, ByteRange range, size_
   call.max_bytes = max_bytes;
   if (!range.whole()) call.headers = {{"range", RangeHeader(range)}};
   call.what = "get " + key;
-  PARLEY_RETURN_IF_ERROR(Run(*pool_, config_, BaseUrl(), Host(), Path(key), call));
+  PARLEY_RETURN_IF_ERROR(Exec(Path(key), call));
   return std::move(call.response);
 }
 
@@ -348,14 +339,14 @@ Status S3Client::Read(const std::string& key, ByteRange range,
   call.sink = &sink;
   if (!range.whole()) call.headers = {{"range", RangeHeader(range)}};
   call.what = "get " + key;
-  return Run(*pool_, config_, BaseUrl(), Host(), Path(key), call);
+  return Exec(Path(key), call);
 }
 
 Result<std::optional<ObjectInfo>> S3Client::Head(const std::string& key) {
   Call call;
   call.method = "HEAD";
   call.what = "head " + key;
-  Status st = Run(*pool_, config_, BaseUrl(), Host(), Path(key), call);
+  Status st = Exec(Path(key), call);
   if (st.code() == Code::kNotFound) return std::optional<ObjectInfo>();
   PARLEY_RETURN_IF_ERROR(st);
   ObjectInfo info;
@@ -369,7 +360,7 @@ Status S3Client::Delete(const std::string& key) {
   Call call;
   call.method = "DELETE";
   call.what = "delete " + key;
-  Status st = Run(*pool_, config_, BaseUrl(), Host(), Path(key), call);
+  Status st = Exec(Path(key), call);
   return st.code() == Code::kNotFound ? Status::Ok() : st;
 }
 
@@ -380,7 +371,7 @@ Result<ListPage> S3Client::List(const std::string& prefix, const std::string& co
   if (!continuation.empty()) call.query.emplace_back("continuation-token", continuation);
   call.what = "list " + prefix;
   const std::string path = config_.path_style ? "/" + config_.bucket : "/";
-  PARLEY_RETURN_IF_ERROR(Run(*pool_, config_, BaseUrl(), Host(), path, call));
+  PARLEY_RETURN_IF_ERROR(Exec(path, call));
   PARLEY_ASSIGN_OR_RETURN(auto leaves, ParseXmlLeaves(call.response));
   ListPage page;
   std::string key;
@@ -404,7 +395,7 @@ Result<std::string> S3Client::CreateMultipart(const std::string& key,
   call.query = {{"uploads", ""}};
   call.headers = {{"content-type", std::string(content_type)}};
   call.what = "start multipart " + key;
-  PARLEY_RETURN_IF_ERROR(Run(*pool_, config_, BaseUrl(), Host(), Path(key), call));
+  PARLEY_RETURN_IF_ERROR(Exec(Path(key), call));
   PARLEY_ASSIGN_OR_RETURN(auto leaves, ParseXmlLeaves(call.response));
   std::string id = FirstText(leaves, "InitiateMultipartUploadResult/UploadId");
   if (id.empty()) return Status(Code::kCorruption, "S3 multipart start without an UploadId");
@@ -421,7 +412,7 @@ Result<std::string> S3Client::UploadPart(const std::string& key, const std::stri
   call.body = body;
   call.query = {{"partNumber", std::to_string(part_number)}, {"uploadId", upload_id}};
   call.what = "upload part " + std::to_string(part_number) + " of " + key;
-  PARLEY_RETURN_IF_ERROR(Run(*pool_, config_, BaseUrl(), Host(), Path(key), call));
+  PARLEY_RETURN_IF_ERROR(Exec(Path(key), call));
   std::string etag = call.Header("etag");
   if (etag.empty()) return Status(Code::kCorruption, "S3 part stored without an ETag");
   return etag;
@@ -441,7 +432,7 @@ Status S3Client::CompleteMultipart(const std::string& key, const std::string& up
   call.query = {{"uploadId", upload_id}};
   call.headers = {{"content-type", "application/xml"}};
   call.what = "complete multipart " + key;
-  PARLEY_RETURN_IF_ERROR(Run(*pool_, config_, BaseUrl(), Host(), Path(key), call));
+  PARLEY_RETURN_IF_ERROR(Exec(Path(key), call));
   // S3 may answer 200 and put the error in the body (a failure after it started answering).
   if (call.response.find("<Error>") != std::string::npos) {
     return FromS3Error(500, call.response, call.what);
@@ -454,7 +445,7 @@ Status S3Client::AbortMultipart(const std::string& key, const std::string& uploa
   call.method = "DELETE";
   call.query = {{"uploadId", upload_id}};
   call.what = "abort multipart " + key;
-  Status st = Run(*pool_, config_, BaseUrl(), Host(), Path(key), call);
+  Status st = Exec(Path(key), call);
   return st.code() == Code::kNotFound ? Status::Ok() : st;
 }
 

@@ -106,6 +106,8 @@ class S3Client {
   std::string Host() const;
   std::string Path(const std::string& key) const;
   std::string BaseUrl() const;  // scheme://host[:port]
+  // Signs `call` for `path` and sends it with a pooled handle; the response is in `call`.
+  Status Exec(const std::string& path, Call& call);
 
   S3Config config_;
   std::string scheme_, host_;  // host with the port, as in the Host header
