@@ -81,12 +81,6 @@ double Seconds(int64_t since_nanos) {
   return static_cast<double>(MonotonicNanos() - since_nanos) / 1e9;
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 // Regular files under `dir` (the backup snapshot and the search index excluded).
 uint64_t DirBytes(const fs::path& dir, size_t* files = nullptr) {
   uint64_t bytes = 0;

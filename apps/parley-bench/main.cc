@@ -4,7 +4,8 @@
 // CPU and system calls per message); `population` measures pairs beside 0 to 10,000 idle
 // users; `reconnect` measures a storm of devices resuming and catching up; `search`
 // measures the search index, then its lag inside parleyd; `backup` measures backup and
-// restore, then send latency while a live parleyd backs up.
+// restore, then send latency while a live parleyd backs up; `attach` measures attachment
+// uploads, downloads and thumbnails.
 #include <CLI/CLI.hpp>
 
 #include "crowd.h"
@@ -149,6 +150,20 @@ CLI::App* AddSearchCommand(CLI::App& app, SearchScenarioOptions& o) {
   return srch;
 }
 
+CLI::App* AddAttachCommand(CLI::App& app, AttachScenarioOptions& o) {
+  CLI::App* a = app.add_subcommand(
+      "attach", "attachment upload/download throughput (local store, radosgw) and thumbnails");
+  a->add_option("--sizes-mb", o.sizes_mb, "file sizes in MiB")->delimiter(',');
+  a->add_option("--total-mb", o.total_mb, "MiB uploaded per size and run")
+      ->check(CLI::Range(1, 100000));
+  a->add_option("--repeat", o.repeat, "runs per size and store (medians)")
+      ->check(CLI::Range(1, 100));
+  a->add_flag("--s3", o.s3, "also against radosgw (started by scripts/radosgw.sh)");
+  a->add_option("--thumbnails", o.thumbnails, "12 MP JPEG thumbnails timed (0: none)")
+      ->check(CLI::Range(0, 1000));
+  return a;
+}
+
 CLI::App* AddBackupCommand(CLI::App& app, BackupScenarioOptions& o) {
   CLI::App* bk = app.add_subcommand(
       "backup", "backup/copy/restore throughput, then send latency during a live backup");
@@ -183,10 +198,12 @@ int main(int argc, char** argv) {
   NetOptions net;
   SearchScenarioOptions search;
   BackupScenarioOptions backup;
+  AttachScenarioOptions attach;
   CLI::App* s = AddStoreCommand(app, store);
   const NetCommands n = AddNetCommands(app, net);
   CLI::App* srch = AddSearchCommand(app, search);
   CLI::App* bk = AddBackupCommand(app, backup);
+  CLI::App* att = AddAttachCommand(app, attach);
 
   CLI11_PARSE(app, argc, argv);
   // Thousands of connections in one process (and a private parleyd inherits the limit).
@@ -199,5 +216,6 @@ int main(int argc, char** argv) {
   if (n.reconnect->parsed()) return RunReconnectScenario(net);
   if (srch->parsed()) return RunSearchScenario(search);
   if (bk->parsed()) return RunBackupScenario(backup);
+  if (att->parsed()) return RunAttachScenario(attach);
   return 2;
 }

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iterator>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -16,6 +17,12 @@ const char kBenchConfig[] =
     "register_rate_per_ip = 0\n"
     // The idle scenario logs every connection in with one token: no per-user session cap.
     "max_sessions_per_user = 0\n";
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
 
 Result<Target> OpenTarget(const NetOptions& options) {
   Target t;

@@ -35,6 +35,9 @@ ProbeOptions ProbeOptionsFor(const Target& target, const NetOptions& options);
 // hashes and no rate limits, so a benchmark measures messaging rather than its own set-up.
 extern const char kBenchConfig[];
 
+// The median of `v` (0 for none): figures are quoted as medians of repeated runs.
+double Median(std::vector<double> v);
+
 struct Account {
   UserId id = 0;
   std::string name;

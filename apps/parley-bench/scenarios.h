@@ -101,3 +101,19 @@ struct BackupScenarioOptions {
 int RunBackupScenario(const BackupScenarioOptions& options);
 
 }  // namespace parley::bench
+
+namespace parley::bench {
+
+// `attach`: upload and download throughput of attachments over parleyd's HTTP API, on the
+// local store and (with --s3) on radosgw, and the time of a 12-megapixel JPEG's thumbnail
+// (attach_scenario.cc).
+struct AttachScenarioOptions {
+  std::vector<int> sizes_mb = {1, 50};
+  int total_mb = 200;  // per size and run: files = max(1, total_mb / size)
+  int repeat = 3;      // runs per size and store; medians reported
+  bool s3 = false;     // also against radosgw (scripts/radosgw.sh, about 15 s to start)
+  int thumbnails = 5;  // 12 MP JPEG thumbnails timed (in process and through the server)
+};
+int RunAttachScenario(const AttachScenarioOptions& options);
+
+}  // namespace parley::bench

@@ -1,7 +1,5 @@
-// Message commands: send, history, read, recall, edit.
-//
-// `send` makes up one client_msg_id and keeps it across its retries (a lost connection,
-// rate limiting), so a retry can never store the message twice.
+// Message commands: send, history, read, recall, edit; and the send path they share with
+// `send --file` (send_path.h).
 #include <fmt/format.h>
 
 #include <iostream>
@@ -12,6 +10,7 @@
 #include "directory.h"
 #include "format.h"
 #include "protocol/json_writer.h"
+#include "send_path.h"
 
 namespace parley::cli {
 namespace {
@@ -38,10 +37,19 @@ struct SendArgs {
   ConvId conv = 0;
   std::vector<std::string> text;
   bool custom = false;
+  std::string file;  // --file: an attachment instead of text (cmd_attach.cc)
+  std::string caption;
+  bool image = false;
 };
 
 int Send(Cli& cli, const SendArgs& a) {
   if (a.to.empty() == (a.conv == 0)) return cli.Usage("send: give either --to USER or --conv ID");
+  if (!a.file.empty()) {
+    if (!a.text.empty()) return cli.Usage("send --file: give the text with --caption TEXT");
+    if (a.custom) return cli.Usage("send: --custom and --file exclude each other");
+    return SendFile(cli, {a.to, a.conv, a.file, a.caption, a.image});
+  }
+  if (!a.caption.empty() || a.image) return cli.Usage("send: --caption and --image need --file");
   std::string body = TextOf(a.text);
   if (body.empty()) return cli.Usage("send: no text (give TEXT, or - to read stdin)");
 
@@ -53,31 +61,11 @@ int Send(Cli& cli, const SendArgs& a) {
   m.kind = a.custom ? MessageKind::kCustom : MessageKind::kText;
   m.body = std::move(body);
   m.client_msg_id = client::NewClientMsgId();  // the same for every retry below
-  Result<SendAck> ack = Status(Code::kInternal, "not sent");
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    int64_t retry_after_ms = -1;
-    ack = session->client->SendMessage(m, &retry_after_ms);
-    if (ack.ok()) break;
-    if (ack.status().code() == Code::kRateLimited) {
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::clamp<int64_t>(retry_after_ms, 10, 10000)));
-      continue;
-    }
-    if (!client::IsTransportError(ack.status())) break;
-    // The reply was lost with the connection: the message may be stored or not. Resending
-    // with the same client_msg_id settles it either way.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
-    auto again = cli.OpenSession();
-    if (!again.ok()) return cli.Fail(again.status());
-    *session = std::move(again).value();
-  }
+  auto ack = SendWithRetries(cli, *session, [&m](client::BlockingClient& c, int64_t* retry_after) {
+    return c.SendMessage(m, retry_after);
+  });
   if (!ack.ok()) return cli.Fail(ack.status());
-  if (cli.opts.json) {
-    cli.Out(SendAckJson(*ack));
-  } else {
-    cli.Out(fmt::format("sent #{} in conversation {}{}", ack->seq, ack->conv_id,
-                        ack->duplicate ? " (already stored: duplicate)" : ""));
-  }
+  PrintSendAck(cli, *ack);
   return kExitOk;
 }
 
@@ -181,6 +169,37 @@ int Edit(Cli& cli, const EditArgs& a) {
 
 }  // namespace
 
+Result<SendAck> SendWithRetries(Cli& cli, Session& session, const SendAttempt& attempt) {
+  Result<SendAck> ack = Status(Code::kInternal, "not sent");
+  for (int i = 0; i < 5; ++i) {
+    int64_t retry_after_ms = -1;
+    ack = attempt(*session.client, &retry_after_ms);
+    if (ack.ok()) break;
+    if (ack.status().code() == Code::kRateLimited) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::clamp<int64_t>(retry_after_ms, 10, 10000)));
+      continue;
+    }
+    if (!client::IsTransportError(ack.status())) break;
+    // The reply was lost with the connection: the message may be stored or not. Resending
+    // with the same client_msg_id settles it either way.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << i));
+    auto again = cli.OpenSession();
+    if (!again.ok()) return again.status();
+    session = std::move(again).value();
+  }
+  return ack;
+}
+
+void PrintSendAck(Cli& cli, const SendAck& ack) {
+  if (cli.opts.json) {
+    cli.Out(SendAckJson(ack));
+  } else {
+    cli.Out(fmt::format("sent #{} in conversation {}{}", ack.seq, ack.conv_id,
+                        ack.duplicate ? " (already stored: duplicate)" : ""));
+  }
+}
+
 void AddMessageCommands(CLI::App& app, Cli& cli) {
   {
     auto* sub = app.add_subcommand("send", "send a message");
@@ -188,8 +207,10 @@ void AddMessageCommands(CLI::App& app, Cli& cli) {
     auto* to = sub->add_option("--to", a->to, "a user (name or id): the direct conversation");
     sub->add_option("--conv", a->conv, "a conversation id")->excludes(to);
     sub->add_flag("--custom", a->custom, "the text is a JSON document (kind \"custom\")");
-    sub->add_option("TEXT", a->text, "the message (several words are joined; - reads stdin)")
-        ->required();
+    sub->add_option("--file", a->file, "send this file (kind \"file\", or \"image\")");
+    sub->add_option("--caption", a->caption, "with --file: text shown with the file");
+    sub->add_flag("--image", a->image, "with --file: send as an image (kind \"image\")");
+    sub->add_option("TEXT", a->text, "the message (several words are joined; - reads stdin)");
     cli.Command(sub, [&cli, a] { return Send(cli, *a); });
   }
   {

@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <ctime>
+#include <iterator>
 
+#include "client/attachment_info.h"
+#include "model/names.h"
 #include "protocol/encode.h"
 
 namespace parley::cli {
@@ -50,11 +53,47 @@ std::string SafeText(std::string_view text) {
   return out;
 }
 
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes < 1000) return fmt::format("{} B", bytes);
+  static const char* const kUnits[] = {"KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes) / 1000;
+  size_t unit = 0;
+  while (v >= 999.95 && unit + 1 < std::size(kUnits)) {
+    v /= 1000;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", v, kUnits[unit]);
+}
+
+namespace {
+
+// "[file report.pdf 1.2 MB id=…] caption" for the stored body of a file or image message;
+// the raw body, tagged with the kind, if it is not one.
+std::string AttachmentsText(const MessageRecord& m) {
+  const std::string kind(MessageKindName(m.kind));
+  auto body = client::ParseAttachmentBody(m.body);
+  if (!body.ok()) return "[" + kind + "] " + SafeText(m.body);
+  std::string out;
+  for (const auto& a : body->attachments) {
+    std::string dims = a.width > 0 ? fmt::format(" {}x{}", a.width, a.height) : "";
+    out += fmt::format("{}[{} {} {}{} id={}]", out.empty() ? "" : " ",
+                       a.kind.empty() ? kind : SafeText(a.kind), SafeText(a.name),
+                       HumanBytes(a.size), dims, SafeText(a.id));
+  }
+  if (!body->caption.empty()) out += " " + SafeText(body->caption);
+  return out;
+}
+
+}  // namespace
+
 std::string FormatMessageBody(const MessageRecord& m, const std::string& sender) {
   if (m.recalled) return SafeText(sender) + ": (recalled)";
   const char* edited = m.edited_ms != 0 ? " (edited)" : "";
   if (m.kind == MessageKind::kCustom) {
     return SafeText(sender) + ": [custom] " + SafeText(m.body) + edited;
+  }
+  if (m.kind == MessageKind::kFile || m.kind == MessageKind::kImage) {
+    return SafeText(sender) + ": " + AttachmentsText(m) + edited;
   }
   return SafeText(sender) + ": " + SafeText(m.body) + edited;
 }

@@ -21,7 +21,11 @@ int64_t NowMs();
 // rewrite the screen) become visible escapes; newlines continue indented.
 std::string SafeText(std::string_view text);
 
-// "alice: hello", "alice: hello (edited)", "alice: (recalled)", "alice: [custom] {…}".
+// "1.2 MB", "980 KB", "17 B" (powers of 1000, as people read sizes).
+std::string HumanBytes(uint64_t bytes);
+
+// "alice: hello", "alice: hello (edited)", "alice: (recalled)", "alice: [custom] {…}",
+// "alice: [file report.pdf 1.2 MB id=…] caption", "alice: [image beach.jpg 640x480 …]".
 std::string FormatMessageBody(const MessageRecord& m, const std::string& sender);
 // A history line: "#41  14:03:07  alice: hello".
 std::string FormatHistoryLine(const MessageRecord& m, const std::string& sender, int64_t now_ms);

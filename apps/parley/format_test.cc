@@ -64,6 +64,27 @@ TEST(FormatTest, MessagesAndHistoryLines) {
   EXPECT_EQ(FormatMessageBody(edited, "alice"), "alice: (recalled)");
 }
 
+TEST(FormatTest, FileAndImageMessagesShowTheirAttachments) {
+  MessageRecord file =
+      Message(R"({"attachments":[{"id":"0123456789abcdef0123456789abcdef","name":"report.pdf",)"
+              R"("size":1234567,"kind":"file"}],"caption":"the numbers"})");
+  file.kind = MessageKind::kFile;
+  EXPECT_EQ(FormatMessageBody(file, "alice"),
+            "alice: [file report.pdf 1.2 MB id=0123456789abcdef0123456789abcdef] the numbers");
+  MessageRecord image =
+      Message(R"({"attachments":[{"id":"0123456789abcdef0123456789abcdef","name":"a\u001b.jpg",)"
+              R"("size":900,"kind":"image","width":640,"height":480}]})");
+  image.kind = MessageKind::kImage;
+  EXPECT_EQ(FormatMessageBody(image, "bob"),
+            "bob: [image a\\x1b.jpg 900 B 640x480 id=0123456789abcdef0123456789abcdef]");
+  MessageRecord odd = Message("not json");
+  odd.kind = MessageKind::kFile;
+  EXPECT_EQ(FormatMessageBody(odd, "bob"), "bob: [file] not json");
+  EXPECT_EQ(HumanBytes(999), "999 B");
+  EXPECT_EQ(HumanBytes(20 * 1024 * 1024), "21.0 MB");
+  EXPECT_EQ(HumanBytes(999'960), "1.0 MB");
+}
+
 TEST(FormatTest, EventLinesUseNames) {
   const int64_t now = LocalMs(2026, 11, 22, 18, 0, 0);
   SyncItem item;

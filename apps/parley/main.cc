@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
 
   AddAccountCommands(app, cli);
   AddMessageCommands(app, cli);
+  AddAttachmentCommands(app, cli);
   AddConvCommands(app, cli);
   AddSyncCommands(app, cli);
   AddSearchCommands(app, cli);

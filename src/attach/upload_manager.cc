@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -61,6 +62,11 @@ Result<crypto_hash_sha256_state> LoadHash(const std::string& hex) {
 }
 
 std::string StateKey(const std::string& id) { return kUploadsPrefix + id + ".json"; }
+std::string PendingPrefix(UserId user) { return "uploads/users/" + std::to_string(user) + "/"; }
+// One per upload in progress, named with its size: the quota counts them with a listing.
+std::string PendingKey(const UploadState& st) {
+  return PendingPrefix(st.spec.user) + st.id + "." + std::to_string(st.spec.size);
+}
 
 Status NoUpload(const std::string& id) { return Status(Code::kNotFound, "no upload '" + id + "'"); }
 
@@ -86,6 +92,19 @@ bool IsMimeType(const std::string& mime) {
 }
 
 }  // namespace
+
+uint64_t SizesNamedIn(const std::vector<std::string>& keys) {
+  uint64_t total = 0;
+  for (const std::string& key : keys) {
+    const size_t dot = key.rfind('.');
+    uint64_t size = 0;
+    if (dot != std::string::npos) {
+      std::from_chars(key.data() + dot + 1, key.data() + key.size(), size);
+    }
+    total += size;
+  }
+  return total;
+}
 
 std::string AttachmentKey(const std::string& sha256) {
   return "att/" + sha256.substr(0, 2) + "/" + sha256.substr(2, 2) + "/" + sha256;
@@ -127,8 +146,14 @@ Result<UploadState> UploadManager::Create(const UploadSpec& spec) {
   if (spec.size > 0) {
     PARLEY_ASSIGN_OR_RETURN(st.blob_upload, store_->StartMultipart(AttachmentKey(spec.sha256)));
   }
+  PARLEY_RETURN_IF_ERROR(store_->Put(PendingKey(st), ""));
   PARLEY_RETURN_IF_ERROR(Save(st));
   return st;
+}
+
+Result<uint64_t> UploadManager::PendingBytes(UserId user) {
+  PARLEY_ASSIGN_OR_RETURN(auto keys, store_->List(PendingPrefix(user)));
+  return SizesNamedIn(keys);
 }
 
 Result<UploadState> UploadManager::Get(UserId user, const std::string& id) {
@@ -199,6 +224,7 @@ Result<StoredFile> UploadManager::Complete(UserId user, const std::string& id) {
   } else {
     PARLEY_RETURN_IF_ERROR(store_->CompleteMultipart(out.key, st.blob_upload, st.parts));
   }
+  store_->Delete(PendingKey(st)).IgnoreError();
   PARLEY_RETURN_IF_ERROR(store_->Delete(StateKey(st.id)));
   return out;
 }
@@ -270,6 +296,7 @@ Status UploadManager::Drop(const UploadState& st) {
   if (!st.blob_upload.empty()) {
     store_->AbortMultipart(AttachmentKey(st.spec.sha256), st.blob_upload).IgnoreError();
   }
+  store_->Delete(PendingKey(st)).IgnoreError();
   return store_->Delete(StateKey(st.id));
 }
 

@@ -73,6 +73,9 @@ struct StoredFile {
 // The content address of `sha256` (64 hex digits).
 std::string AttachmentKey(const std::string& sha256);
 
+// The sum of the sizes that end `keys` ("…/<id>.<size>"): what a quota listing counts.
+uint64_t SizesNamedIn(const std::vector<std::string>& keys);
+
 class UploadManager {
  public:
   UploadManager(blob::BlobStore* store, UploadLimits limits, std::function<int64_t()> now_ms);
@@ -81,6 +84,8 @@ class UploadManager {
 
   Result<UploadState> Create(const UploadSpec& spec);
   Result<UploadState> Get(UserId user, const std::string& id);
+  // The declared sizes of the user's uploads in progress (the quota counts them).
+  Result<uint64_t> PendingBytes(UserId user);
   // Appends the part at `offset`; returns the new offset.
   Result<uint64_t> Append(UserId user, const std::string& id, uint64_t offset,
                           std::string_view bytes);

@@ -63,6 +63,7 @@ BackupService::~BackupService() { Stop(); }
 Result<Manifest> BackupService::Run(bool full) {
   JobSlot slot(running_);
   if (!slot.held()) return Status(Code::kFailedPrecondition, "a backup is already running");
+  std::lock_guard<std::mutex> blobs_lock(blobs_mu_);
   const auto start = std::chrono::steady_clock::now();
   const fs::path snapshot = fs::path(data_dir_) / "backup-snapshot";
   std::error_code ec;
@@ -77,6 +78,7 @@ Result<Manifest> BackupService::Run(bool full) {
     options.full = full;
     options.chunk_bytes = kChunkBytes;
     options.messages = store_.Stats().messages;
+    options.blobs = blobs_;  // listed after the checkpoint: it holds what the store refers to
     Result<Manifest> created = Status(Code::kInternal, "backup did not run");
     // Background work (common/background_thread.h): the chunking threads inherit it.
     std::thread worker([&] {
@@ -106,10 +108,27 @@ Result<Manifest> BackupService::Run(bool full) {
     audit_("backup " + result->id + " (" + result->kind + (result->encrypted ? ", encrypted" : "") +
            ") of " + std::to_string(result->bytes) + " bytes, " +
            std::to_string(result->new_bytes) + " new, " + std::to_string(result->stored_bytes) +
-           " stored, ~" + std::to_string(result->messages) + " messages, in " +
-           std::to_string(seconds) + " s to " + target_->Describe());
+           " stored, ~" + std::to_string(result->messages) + " messages" +
+           (result->format >= 3
+                ? ", " + std::to_string(result->blob_count) + " attachment objects of " +
+                      std::to_string(result->blob_bytes) + " bytes"
+                : "") +
+           ", in " + std::to_string(seconds) + " s to " + target_->Describe());
+    if (!result->skipped_blobs.empty()) {
+      std::string line = "backup " + result->id + " left out " +
+                         std::to_string(result->skipped_blobs.size()) + " attachment objects:";
+      for (size_t i = 0; i < result->skipped_blobs.size() && i < 10; ++i) {
+        line += (i == 0 ? " " : "; ") + result->skipped_blobs[i];
+      }
+      audit_(line + (result->skipped_blobs.size() > 10 ? "; …" : ""));
+    }
   }
   return result;
+}
+
+void BackupService::SetAttachmentStore(blob::BlobStore* blobs) {
+  std::lock_guard<std::mutex> lock(blobs_mu_);
+  blobs_ = blobs;
 }
 
 Result<size_t> BackupService::Prune() {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "blob/blob_store.h"
 #include "store/rocks_store.h"
 #include "tests/support/core_test.h"
 
@@ -20,7 +21,9 @@ class BackupServiceTest : public test::CoreTest {
  protected:
   std::string Path(const std::string& name) const { return dir_.path() + "-" + name; }
   void TearDown() override {
-    for (const char* n : {"target", "restored", "restored2", "key"}) fs::remove_all(Path(n));
+    for (const char* n : {"target", "restored", "restored2", "key", "attachments"}) {
+      fs::remove_all(Path(n));
+    }
     CoreTest::TearDown();
   }
   // The core's store as the embedded engine it is (CoreTest opens a RocksStore).
@@ -135,6 +138,45 @@ TEST_F(BackupServiceTest, AnIncrementalAfterOnePercentNewMessagesStoresLittle) {
   ASSERT_TRUE(restored.ok());
   EXPECT_EQ((*restored)->GetConvHead(conv->id)->last_seq, Seq{kMessages + kMessages / 100});
   EXPECT_EQ(service->List()->size(), 2u);
+}
+
+TEST_F(BackupServiceTest, RunsBackUpTheAttachmentStoreItWasGiven) {
+  auto users = MakeUsers(2);
+  auto conv = core().conversations().CreateGroup(users[0], "g", {users[1]});
+  ASSERT_TRUE(conv.ok());
+  Send(test::Id(users[0]), conv->id, "hello");
+  auto blobs = blob::OpenLocalBlobStore(Path("attachments"));
+  ASSERT_TRUE(blobs.ok());
+  ASSERT_TRUE((*blobs)->Put("thumb/" + std::string(64, 'a') + ".webp", "thumbnail").ok());
+  ASSERT_TRUE((*blobs)->Put("meta/att/0123.json", "{}").ok());
+  ASSERT_TRUE((*blobs)->Put("uploads/0123/state", "in progress").ok());
+  auto service = Service(BackupConfig{});
+  ASSERT_TRUE(service);
+  auto without = service->Run(false);
+  ASSERT_TRUE(without.ok()) << without.status().ToString();
+  EXPECT_EQ(without->format, 2);
+  service->SetAttachmentStore(blobs->get());
+  auto with = service->Run(false);
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_EQ(with->format, 4);
+  EXPECT_EQ(with->blob_count, 2u);  // not the upload in progress
+  EXPECT_NE(audit_.back().find("2 attachment objects of 11 bytes"), std::string::npos)
+      << audit_.back();
+  auto target = OpenDirTarget(Path("target"));
+  ASSERT_TRUE(target.ok());
+  std::vector<std::string> keys;
+  ASSERT_TRUE(ForEachBlob(**target, *with, std::nullopt, [&](const BlobEntry& b) {
+                keys.push_back(b.key);
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(keys, (std::vector<std::string>{"meta/att/0123.json",
+                                            "thumb/" + std::string(64, 'a') + ".webp"}));
+  ASSERT_TRUE(Restore(**target, with->id, Path("restored"), std::nullopt).ok());
+  auto restored = blob::OpenLocalBlobStore(Path("restored") + "/attachments");
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(*(*restored)->Get("meta/att/0123.json", {}, 100), "{}");
+  EXPECT_FALSE(*(*restored)->Head("uploads/0123/state"));
+  service->SetAttachmentStore(nullptr);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include <sstream>
 
 #include "backup/backup.h"
+#include "backup/backup_test_util.h"
+#include "blob/blob_store.h"
 #include "common/clock.h"
 
 namespace parley::backup {
@@ -283,6 +285,276 @@ TEST_F(ForgedBackupTest, RestoreIsPrivateAndDoesNotFollowASymlinkPlantedMeanwhil
   text << in.rdbuf();
   EXPECT_EQ(text.str(), "precious");
   EXPECT_FALSE(fs::exists(out2));  // nothing restored, the directory it made removed
+}
+
+TEST_F(ForgedBackupTest, AttachmentEntriesAreCheckedLikeFiles) {
+  auto live = blob::OpenLocalBlobStore((root_ / "attachments").string());
+  ASSERT_TRUE(live.ok());
+  const std::string bytes(100'000, 'z');
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+  const std::string sha = hex;
+  const std::string att = "att/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
+  ASSERT_TRUE((*live)->Put(att, bytes).ok());
+  ASSERT_TRUE((*live)->Put("thumb/" + sha + ".webp", "a thumbnail").ok());
+  ASSERT_TRUE((*live)->Put("meta/att/0123.json", "{}").ok());
+  options_.blobs = live->get();
+  const Manifest real = Backup();
+  ASSERT_EQ(real.blob_count, 3u);
+  // Its entries inline, as a format-3 manifest lists them.
+  const nlohmann::json genuine =
+      testing::AsFormat3(ManifestJson(real.id), testing::Entries(*target_, real, std::nullopt));
+  ASSERT_EQ(genuine["format"], 3);
+  ASSERT_EQ(genuine["blobs"][0]["key"], att);
+  struct Case {
+    std::function<void(nlohmann::json&)> forge;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {[](auto& j) { j["blobs"][2]["key"] = "uploads/0123/state"; }, "not a key of attachments"},
+      {[](auto& j) { j["blobs"][2]["key"] = "../../etc/passwd"; }, "../../etc/passwd"},
+      {[](auto& j) { j["blobs"][2]["key"] = "meta/.multipart/x"; }, "not an object key"},
+      {[](auto& j) { j["blobs"][0]["sha256"] = std::string(64, 'a'); }, "is not its name"},
+      {[](auto& j) { j["blobs"][0]["key"] = "att/00/00/" + std::string(64, 'a'); },
+       "not an attachment key"},
+      {[](auto& j) { j["blobs"][1]["sha256"] = std::string(64, 'a'); }, "has a sha256"},
+      {[](auto& j) { j["blobs"][0]["size"] = 99'000'000; }, "does not fit its chunk count"},
+      {[](auto& j) { j["blobs"][0]["chunks"][0] = "../../x"; }, "bad chunk id"},
+      {[](auto& j) { j["blobs"][0]["hash"] = "zz"; }, "bad hash"},
+      {[](auto& j) { j["blob_bytes"] = 5; }, "do not add up"},
+      {[](auto& j) { j["blobs"][2] = j["blobs"][1]; }, "twice"},
+      {[](auto& j) { j.erase("blobs"); }, "does not parse"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    nlohmann::json j = genuine;
+    cases[i].forge(j);
+    const std::string id = "202601" + std::to_string(10 + i) + "T000000000Z-000001";
+    Plant(id, j, std::nullopt);
+    auto loaded = Load(*target_, id, std::nullopt);
+    EXPECT_EQ(loaded.status().code(), Code::kCorruption) << i;
+    EXPECT_NE(loaded.status().message().find(cases[i].reason), std::string::npos)
+        << i << ": " << loaded.status().ToString();
+    EXPECT_FALSE(
+        Restore(*target_, id, (root_ / ("r" + std::to_string(i))).string(), std::nullopt).ok());
+    EXPECT_FALSE(fs::exists(root_ / ("r" + std::to_string(i))));
+  }
+  // Without a key a forger can list other bytes under an attachment's key with a valid hash
+  // tree: its SHA-256 still gives it away, in verify and restore.
+  nlohmann::json swapped = genuine;
+  for (const char* field : {"size", "hash", "chunks"}) {
+    swapped["blobs"][0][field] = genuine["blobs"][2][field];
+  }
+  swapped["blob_bytes"] = genuine["blob_bytes"].get<uint64_t>() -
+                          genuine["blobs"][0]["size"].get<uint64_t>() +
+                          genuine["blobs"][2]["size"].get<uint64_t>();
+  const std::string id = "20260201T000000000Z-000001";
+  Plant(id, swapped, std::nullopt);
+  auto checks = Verify(*target_, id, std::nullopt);
+  ASSERT_TRUE(checks.ok()) << checks.status().ToString();
+  size_t bad = 0;
+  for (const auto& c : *checks) {
+    if (c.status.ok()) continue;
+    ++bad;
+    EXPECT_EQ(c.path, "attachments/" + att);
+    EXPECT_NE(c.status.message().find("SHA-256"), std::string::npos) << c.status.ToString();
+  }
+  EXPECT_EQ(bad, 1u);
+  Status st = Restore(*target_, id, (root_ / "swapped").string(), std::nullopt);
+  EXPECT_EQ(st.code(), Code::kCorruption);
+  EXPECT_NE(st.message().find(att), std::string::npos) << st.ToString();
+  EXPECT_FALSE(fs::exists(root_ / "swapped"));
+}
+
+TEST_F(ForgedBackupTest, ABlobIndexIsCheckedEntryByEntryAndAgainstItsManifest) {
+  auto live = blob::OpenLocalBlobStore((root_ / "attachments").string());
+  ASSERT_TRUE(live.ok());
+  const std::string bytes(50'000, 'q');
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+  const std::string sha = hex;
+  const std::string att = "att/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
+  ASSERT_TRUE((*live)->Put(att, bytes).ok());
+  for (const char* key : {"meta/att/0001.json", "meta/att/0002.json", "meta/att/0003.json"}) {
+    ASSERT_TRUE((*live)->Put(key, std::string("{\"k\":\"") + key + "\"}").ok());
+  }
+  ASSERT_TRUE((*live)->Put("thumb/" + sha + ".webp", "a thumbnail").ok());
+  options_.blobs = live->get();
+  const Manifest real = Backup();
+  ASSERT_EQ(real.blob_count, 5u);
+  const nlohmann::json genuine = ManifestJson(real.id);
+  ASSERT_EQ(genuine["format"], 4);
+  const std::vector<BlobEntry> entries = testing::Entries(*target_, real, std::nullopt);
+  ASSERT_EQ(entries.size(), 5u);
+  ASSERT_EQ(entries[0].key, att);
+  // The genuine index, re-cut into 97-byte chunks (entries span chunks), still reads.
+  {
+    nlohmann::json j = genuine;
+    j["blob_index"] = testing::PutIndex(*target_, testing::IndexText(entries), 97, std::nullopt);
+    Plant("20260101T000000000Z-000001", j, std::nullopt);
+    auto m = Load(*target_, "20260101T000000000Z-000001", std::nullopt);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_GT(m->blob_index.chunks.size(), 10u);
+    EXPECT_EQ(testing::Entries(*target_, *m, std::nullopt).size(), 5u);
+    auto checks = Verify(*target_, m->id, std::nullopt);
+    ASSERT_TRUE(checks.ok()) << checks.status().ToString();
+    for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.path;
+  }
+  // Each forgery: the index text (from the genuine entries), then the manifest's fields.
+  struct Case {
+    std::function<std::string(std::vector<BlobEntry>)> text;
+    std::function<void(nlohmann::json&)> manifest;
+    std::string reason;
+  };
+  auto text = [](std::vector<BlobEntry> e) { return testing::IndexText(e); };
+  auto same = [](nlohmann::json&) {};
+  const std::vector<Case> cases = {
+      {[](auto e) {
+         e[4].key = "../../etc/passwd";
+         return testing::IndexText(e);
+       },
+       same, "../../etc/passwd"},
+      {[](auto e) {
+         e[4].key = "uploads/0123/state";
+         return testing::IndexText(e);
+       },
+       same, "not a key of attachments"},
+      {[](auto e) {
+         e[0].sha256 = std::string(64, 'a');
+         return testing::IndexText(e);
+       },
+       same, "is not its name"},
+      {[](auto e) {
+         e[1].chunks = {"../../x"};
+         return testing::IndexText(e);
+       },
+       same, "bad chunk id"},
+      {[](auto e) {
+         e[0].size = 99'000'000;
+         return testing::IndexText(e);
+       },
+       same, "does not fit its chunk count"},
+      {[](auto e) {
+         std::swap(e[1], e[2]);
+         return testing::IndexText(e);
+       },
+       same, "is not sorted"},
+      {[](auto e) {
+         e[2] = e[1];
+         return testing::IndexText(e);
+       },
+       same, "twice"},
+      {text, [](auto& j) { j["blob_count"] = 6; }, "not its blob_count"},
+      {text, [](auto& j) { j["blob_count"] = 4; }, "more objects than its blob_count"},
+      {text, [](auto& j) { j["blob_bytes"] = j["blob_bytes"].template get<uint64_t>() + 1; },
+       "do not add up"},
+      {text, [](auto& j) { j["blob_bytes"] = 5; }, "do not add up"},
+      {[](auto e) {  // the last entry cut off: one object fewer than the manifest says
+         e.pop_back();
+         return testing::IndexText(e);
+       },
+       same, "not its blob_count"},
+      {[](auto e) {  // cut off in the middle of an entry
+         const std::string t = testing::IndexText(e);
+         return t.substr(0, t.size() - 20);
+       },
+       same, "ends in the middle of an entry"},
+      {[](auto e) {
+         e.pop_back();
+         return testing::IndexText(e) + "not json\n";
+       },
+       same, "does not parse"},
+      {[](auto e) { return "{}\n" + testing::IndexText(e); }, same, "does not parse"},
+      {text,
+       [](auto& j) {
+         j["blob_index"]["hash"] = testing::TreeHashHex(
+             j["blob_index"]["size"].template get<uint64_t>() + 1,
+             j["blob_index"]["chunks"].template get<std::vector<std::string>>(), std::nullopt);
+       },
+       "does not match its hash"},
+      {text,
+       [](auto& j) {
+         const auto ids = j["blob_index"]["chunks"].template get<std::vector<std::string>>();
+         const uint64_t size = j["blob_index"]["size"].template get<uint64_t>() + 1;
+         j["blob_index"]["size"] = size;
+         j["blob_index"]["hash"] = testing::TreeHashHex(size, ids, std::nullopt);
+       },
+       "shorter than its size"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(i);
+    nlohmann::json j = genuine;
+    j["blob_index"] =
+        testing::PutIndex(*target_, cases[i].text(entries), i % 2 ? 97 : 64 << 10, std::nullopt);
+    cases[i].manifest(j);
+    const std::string id = "202602" + std::to_string(10 + i) + "T000000000Z-000001";
+    Plant(id, j, std::nullopt);
+    // The manifest itself checks out: the index is checked as it is read.
+    auto m = Load(*target_, id, std::nullopt);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    Status st =
+        ForEachBlob(*target_, *m, std::nullopt, [](const BlobEntry&) { return Status::Ok(); });
+    EXPECT_EQ(st.code(), Code::kCorruption);
+    EXPECT_NE(st.message().find(cases[i].reason), std::string::npos) << st.ToString();
+    auto checks = Verify(*target_, id, std::nullopt);
+    EXPECT_EQ(checks.status().code(), Code::kCorruption);
+    const fs::path out = root_ / ("r" + std::to_string(i));
+    st = Restore(*target_, id, out.string(), std::nullopt);
+    EXPECT_EQ(st.code(), Code::kCorruption);
+    EXPECT_NE(st.message().find("nothing restored"), std::string::npos) << st.ToString();
+    EXPECT_FALSE(fs::exists(out));
+    // Into a store of the caller's: nothing written there either.
+    auto other = blob::OpenLocalBlobStore((root_ / ("o" + std::to_string(i))).string());
+    ASSERT_TRUE(other.ok());
+    RestoreOptions into;
+    into.blobs = other->get();
+    EXPECT_EQ(Restore(*target_, id, (out.string() + "b"), std::nullopt, into).code(),
+              Code::kCorruption);
+    for (const char* prefix : kBlobPrefixes) EXPECT_TRUE((*other)->List(prefix)->empty());
+    ASSERT_TRUE(target_->Remove("manifests/" + id).ok());
+  }
+  // Manifest fields of the index are checked when it is loaded.
+  const std::vector<std::pair<std::function<void(nlohmann::json&)>, std::string>> loads = {
+      {[](auto& j) { j["blob_index"]["chunks"][0] = "../../x"; }, "bad chunk id"},
+      {[](auto& j) { j["blob_index"]["hash"] = "zz"; }, "bad hash for its blob index"},
+      {[](auto& j) { j["blob_index"]["size"] = uint64_t{1} << 40; }, "blob index does not fit"},
+      {[](auto& j) { j["blob_count"] = 1'000'000; }, "blob_count does not fit"},
+      {[](auto& j) { j.erase("blob_index"); }, "does not parse"},
+  };
+  for (size_t i = 0; i < loads.size(); ++i) {
+    nlohmann::json j = genuine;
+    loads[i].first(j);
+    const std::string id = "202603" + std::to_string(10 + i) + "T000000000Z-000001";
+    Plant(id, j, std::nullopt);
+    auto m = Load(*target_, id, std::nullopt);
+    EXPECT_EQ(m.status().code(), Code::kCorruption) << i;
+    EXPECT_NE(m.status().message().find(loads[i].second), std::string::npos)
+        << i << ": " << m.status().ToString();
+    ASSERT_TRUE(target_->Remove("manifests/" + id).ok());
+  }
+  // Pruning reads the index of every backup it keeps: a bad one stops it, nothing removed.
+  std::vector<BlobEntry> unsorted = entries;
+  std::swap(unsorted[1], unsorted[2]);
+  nlohmann::json bad = genuine;
+  bad["blob_index"] =
+      testing::PutIndex(*target_, testing::IndexText(unsorted), 64 << 10, std::nullopt);
+  usleep(2'000);
+  Plant(testing::IdAt(NowMillis()), bad, std::nullopt);  // after `real`
+  usleep(2'000);
+  const Manifest newest = Backup();
+  ASSERT_EQ(List(*target_, std::nullopt)->size(), 4u);  // and the re-cut genuine one
+  auto pruned = Prune(*target_, Retention{2, 0}, std::nullopt, NowMillis());
+  EXPECT_EQ(pruned.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(pruned.status().message().find("not sorted"), std::string::npos)
+      << pruned.status().ToString();
+  EXPECT_EQ(List(*target_, std::nullopt)->size(), 4u);
+  auto checks = Verify(*target_, real.id, std::nullopt);
+  ASSERT_TRUE(checks.ok());
+  for (const auto& c : *checks) EXPECT_TRUE(c.status.ok()) << c.path;
+  (void)newest;
 }
 
 }  // namespace

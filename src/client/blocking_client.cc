@@ -1,5 +1,7 @@
 #include "client/blocking_client.h"
 
+#include "model/names.h"
+
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -217,8 +219,8 @@ Result<SendAck> BlockingClient::SendMessage(const OutgoingMessage& m, int64_t* r
                                   WriteUser(w, m.to);
                                 }
                                 w.Key("client_msg_id").String(cmid);
-                                if (m.kind == MessageKind::kCustom) {
-                                  w.Key("kind").String("custom");
+                                if (m.kind != MessageKind::kText) {
+                                  w.Key("kind").String(MessageKindName(m.kind));
                                 }
                                 w.Key("body").String(m.body);
                               },

@@ -108,6 +108,9 @@ class HttpExchange {
     parser.body_limit(kMaxResponseBodyBytes);
     parser.skip(spec_.method == "HEAD");  // a HEAD response announces a body it does not send
     http_beast::flat_buffer buffer;
+    // Beast reads only what the buffer holds without growing: room for 64 KiB per read
+    // (its maximum) keeps a large body from arriving a few hundred bytes per system call.
+    buffer.reserve(64 * 1024);
     http_beast::error_code write_ec, read_ec;
     auto& lowest = http_beast::get_lowest_layer(stream);
     lowest.expires_after(timeout_);
@@ -130,6 +133,9 @@ class HttpExchange {
     lowest.socket().shutdown(http_asio::ip::tcp::socket::shutdown_both, ignored);
     HttpResponse out;
     out.status = static_cast<int>(parser.get().result_int());
+    for (const auto& field : parser.get()) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
     out.body = std::move(parser.get().body());
     return out;
   }
@@ -144,6 +150,13 @@ class HttpExchange {
 };
 
 }  // namespace
+
+std::string HttpResponse::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (http_beast::iequals(key, http_beast::string_view(name.data(), name.size()))) return value;
+  }
+  return {};
+}
 
 Result<HttpResponse> HttpRequest(const HttpRequestSpec& spec) { return HttpExchange(spec).Run(); }
 

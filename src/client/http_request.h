@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -17,6 +19,10 @@ namespace parley::client {
 struct HttpResponse {
   int status = 0;
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // names as sent
+
+  // The first header named `name` (case-insensitive), empty if none.
+  std::string Header(std::string_view name) const;
 };
 
 struct HttpRequestSpec {

@@ -18,6 +18,7 @@
 
 #include "common/hash_pool.h"
 #include "common/worker_pool.h"
+#include "gateway/attachment_links.h"
 #include "gateway/cluster_peers.h"
 #include "gateway/command_table.h"
 #include "gateway/config.h"
@@ -52,6 +53,8 @@ class Dispatcher {
   void OnTooLarge(const Link& s, size_t bytes);
   // The connection ended: leave the hub.
   void OnClosed(SessionLink& s);
+  // File and image sends (null: refused, attachments are off). Set before serving.
+  void SetAttachments(AttachmentLinks* links) { attachments_ = links; }
   // Shutting down: new requests are answered with `unavailable`.
   void SetDraining() { draining_.store(true, std::memory_order_relaxed); }
 
@@ -150,6 +153,7 @@ class Dispatcher {
   CoreApi& api_;
   search::SearchService* search_;
   ClusterPeers* peers_;  // null: single-node mode
+  AttachmentLinks* attachments_ = nullptr;
   Hub& hub_;
   GatewayConfig config_;
   GatewayMetrics& metrics_;

@@ -2,6 +2,7 @@
 #include "common/clock.h"
 #include "gateway/dispatcher.h"
 #include "metrics/stages.h"
+#include "model/names.h"
 #include "protocol/encode.h"
 
 namespace parley {
@@ -31,7 +32,10 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
   PARLEY_ASSIGN_OR_RETURN(auto kind, r.fields.OptString("kind"));
   if (kind) {
     std::optional<MessageKind> parsed = ParseMessageKind(*kind);
-    if (!parsed) return Status(Code::kInvalidArgument, "kind must be \"text\" or \"custom\"");
+    if (!parsed) {
+      return Status(Code::kInvalidArgument,
+                    "kind must be \"text\", \"custom\", \"file\" or \"image\"");
+    }
     req.kind = *parsed;
   }
   req.client_msg_id = std::string(cmid);
@@ -50,6 +54,27 @@ Status Dispatcher::Send(const Link& s, const ParsedRequest& r) {
     metrics_.send_latency.Observe(metrics::SecondsSince(start));
     s->Reply(SendAckReply(id, *ack));
   };
+  if (HasAttachments(req.kind)) {
+    if (!attachments_) return InvalidArgument("attachments are not enabled on this server");
+    if (!conv) return InvalidArgument("a file or image is sent with 'conv', not 'to'");
+    req.conv_id = *conv;
+    // The attachment checks read the object store: on a worker, in order with the
+    // connection's other sends.
+    OnWorkerInOrder(s, r.id, [this, who, req = std::move(req), done = std::move(done)]() mutable {
+      PARLEY_ASSIGN_OR_RETURN(
+          AttachmentLinks::Linked linked,
+          attachments_->Link(who, req.conv_id, req.kind, req.body, req.client_msg_id));
+      req.stored_body = std::move(linked.stored_body);
+      auto unlink_on_failure = [this, cmid = req.client_msg_id, added = std::move(linked.added),
+                                done = std::move(done)](Result<SendAck> ack) {
+        if (!ack.ok() && !added.empty()) attachments_->Unlink(cmid, added);
+        done(std::move(ack));
+      };
+      api_.messages().Send(who, std::move(req), std::move(unlink_on_failure));
+      return Status::Ok();
+    });
+    return Status::Ok();
+  }
   if (conv) {
     req.conv_id = *conv;
     api_.messages().Send(who, std::move(req), std::move(done));

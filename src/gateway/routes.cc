@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "common/ascii.h"
+
 namespace parley {
 namespace {
 
@@ -10,12 +12,13 @@ struct MethodName {
   uint32_t bit;
   std::string_view name;
 };
-constexpr std::array<MethodName, 5> kMethods = {{
+constexpr std::array<MethodName, 6> kMethods = {{
     {kGet, "GET"},
     {kHead, "HEAD"},
     {kPost, "POST"},
     {kPut, "PUT"},
     {kDelete, "DELETE"},
+    {kPatch, "PATCH"},
 }};
 
 // "GET only\n", "GET, POST only\n": the 405 body. HEAD goes unsaid beside GET.
@@ -36,6 +39,13 @@ bool PathMatches(const Route& route, std::string_view path) {
 constexpr char kNotFound[] = "no such endpoint\n";
 
 }  // namespace
+
+std::string RouteRequest::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (EqualsIgnoreCase(key, name)) return value;
+  }
+  return {};
+}
 
 uint32_t MethodBit(std::string_view method) {
   for (const MethodName& m : kMethods) {

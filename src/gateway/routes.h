@@ -13,14 +13,20 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "common/status.h"
 
 #include "gateway/gateway_context.h"
 #include "metrics/metrics.h"
 
 namespace parley {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // One parsed request, as a handler sees it.
 struct RouteRequest {
@@ -28,14 +34,28 @@ struct RouteRequest {
   std::string target;  // path and query, as sent
   std::string path;    // target without the query
   std::string authorization;
-  std::string body;  // at most the session's request limit (16 KiB)
+  std::string body;      // at most the route's max_body_bytes
+  HeaderList headers{};  // every header, names as sent
+
+  // The first header named `name` (case-insensitive), empty if none.
+  std::string Header(std::string_view name) const;
+};
+
+// A response body produced piece by piece (a file download): `read(offset, max)` returns
+// the next bytes from `offset`, at most `max` of them and at least one. It runs on the
+// connection's network thread, between writes, so it must be quick (a local file read).
+struct BodySource {
+  uint64_t length = 0;
+  std::function<Result<std::string>(uint64_t offset, size_t max)> read;
 };
 
 struct RouteReply {
   int status = 200;
   std::string body;
   std::string content_type = "text/plain; charset=utf-8";
-  int64_t retry_after_s = 0;  // > 0: a Retry-After header
+  int64_t retry_after_s = 0;             // > 0: a Retry-After header
+  HeaderList headers{};                  // more response headers
+  std::shared_ptr<BodySource> stream{};  // set: the body comes from it, `body` unused
 };
 
 // Sends the response. Call it exactly once, from any thread; the connection reads no
@@ -50,6 +70,7 @@ enum Method : uint32_t {
   kPost = 1u << 2,
   kPut = 1u << 3,
   kDelete = 1u << 4,
+  kPatch = 1u << 5,
   kAnyMethod = ~0u,
 };
 // The bit of an HTTP method name, 0 for one not listed above.
@@ -69,6 +90,9 @@ struct Route {
   ServedOn served_on = ServedOn::kEvery;
   bool websocket = false;  // the upgrade to a WebSocket session; `handler` unused
   RouteHandler handler;
+  // The largest request body the route takes (an attachment part); larger: 413.
+  size_t max_body_bytes = kDefaultMaxBodyBytes;
+  static constexpr size_t kDefaultMaxBodyBytes = 16 * 1024;
 };
 
 class RouteTable {

@@ -70,10 +70,13 @@ Result<std::unique_ptr<Server>> Server::Start(const GatewayConfig& config, CoreA
                                               metrics::Registry& registry,
                                               search::SearchService* search, AdminHandler admin,
                                               ClusterPeers* peers,
-                                              std::function<bool()> ready_check) {
+                                              std::function<bool()> ready_check,
+                                              ServerExtras extras) {
   PARLEY_ASSIGN_OR_RETURN(TrustedProxies proxies, TrustedProxies::Parse(config.trusted_proxies));
   auto impl = std::make_unique<Impl>(config, core, hub, registry, search, std::move(admin), peers);
   impl->ctx.ready_check = std::move(ready_check);
+  impl->dispatcher.SetAttachments(extras.attachments);
+  for (Route& route : extras.routes) impl->routes->Add(std::move(route));
   impl->ctx.trusted_proxies = std::move(proxies);
   PARLEY_RETURN_IF_ERROR(impl->listener->Listen());
   Impl* raw = impl.get();

@@ -14,11 +14,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "common/status.h"
+#include "gateway/attachment_links.h"
 #include "gateway/cluster_peers.h"
 #include "gateway/config.h"
 #include "gateway/gateway_context.h"
+#include "gateway/routes.h"
 #include "hub/hub.h"
 #include "metrics/metrics.h"
 #include "service/api.h"
@@ -27,6 +30,13 @@ namespace parley {
 namespace search {
 class SearchService;
 }  // namespace search
+
+// What other components add to the edge: the attachment service's links for file sends
+// and its HTTP routes (src/files).
+struct ServerExtras {
+  AttachmentLinks* attachments = nullptr;
+  std::vector<Route> routes;
+};
 
 class Server {
  public:
@@ -37,7 +47,8 @@ class Server {
                                                search::SearchService* search = nullptr,
                                                AdminHandler admin = nullptr,
                                                ClusterPeers* peers = nullptr,
-                                               std::function<bool()> ready_check = {});
+                                               std::function<bool()> ready_check = {},
+                                               ServerExtras extras = {});
   ~Server();
 
   // The bound port (useful with port 0).

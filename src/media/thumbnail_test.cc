@@ -2,67 +2,22 @@
 
 #include <gtest/gtest.h>
 #include <vips/vips.h>
-#include <zlib.h>
 
 #include <chrono>
+
+#include "tests/support/test_images.h"
 
 namespace parley::media {
 namespace {
 
-// A W x H RGB test image (a gradient) encoded as `format` by libvips itself.
+// A W x H test image encoded as `format` by libvips itself.
 std::string Encoded(int w, int h, const std::string& format) {
-  VipsImage* xyz = nullptr;
-  EXPECT_EQ(vips_xyz(&xyz, w, h, nullptr), 0);
-  VipsImage* band = nullptr;
-  EXPECT_EQ(vips_extract_band(xyz, &band, 0, nullptr), 0);
-  VipsImage* rgb = nullptr;
-  VipsImage* in[] = {band, band, band};
-  EXPECT_EQ(vips_bandjoin(in, &rgb, 3, nullptr), 0);
-  VipsImage* u8 = nullptr;
-  EXPECT_EQ(vips_cast_uchar(rgb, &u8, nullptr), 0);
-  void* out = nullptr;
-  size_t len = 0;
-  int rc = -1;
-  if (format == "jpeg") rc = vips_jpegsave_buffer(u8, &out, &len, nullptr);
-  if (format == "png") rc = vips_pngsave_buffer(u8, &out, &len, nullptr);
-  if (format == "webp") rc = vips_webpsave_buffer(u8, &out, &len, nullptr);
-  if (format == "gif") rc = vips_gifsave_buffer(u8, &out, &len, nullptr);
-  EXPECT_EQ(rc, 0) << vips_error_buffer();
-  std::string bytes(static_cast<const char*>(out), len);
-  g_free(out);
-  for (VipsImage* i : {xyz, band, rgb, u8}) g_object_unref(i);
+  std::string bytes = test::EncodedImage(w, h, format);
+  EXPECT_FALSE(bytes.empty()) << vips_error_buffer();
   return bytes;
 }
 
-void Chunk(std::string* png, const char* type, const std::string& data) {
-  const uint32_t n = static_cast<uint32_t>(data.size());
-  for (int s = 24; s >= 0; s -= 8) png->push_back(static_cast<char>(n >> s));
-  std::string body = std::string(type, 4) + data;
-  png->append(body);
-  const uint32_t crc = static_cast<uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size())));
-  for (int s = 24; s >= 0; s -= 8) png->push_back(static_cast<char>(crc >> s));
-}
-
-// A PNG whose header claims width x height: a few hundred bytes that would decode to
-// width * height * 3 bytes (a decompression bomb when large).
-std::string ClaimedPng(uint32_t width, uint32_t height) {
-  std::string png = "\x89PNG\r\n\x1A\n";
-  std::string ihdr;
-  for (uint32_t v : {width, height}) {
-    for (int s = 24; s >= 0; s -= 8) ihdr.push_back(static_cast<char>(v >> s));
-  }
-  ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit RGB
-  Chunk(&png, "IHDR", ihdr);
-  std::string zeros(1000, '\0'), packed(2000, '\0');
-  uLongf packed_len = packed.size();
-  compress(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
-           reinterpret_cast<const Bytef*>(zeros.data()), zeros.size());
-  packed.resize(packed_len);
-  Chunk(&png, "IDAT", packed);
-  Chunk(&png, "IEND", "");
-  return png;
-}
+using test::ClaimedPng;
 
 class ThumbnailTest : public ::testing::Test {
  protected:

@@ -42,6 +42,9 @@ struct SendRequest {
   std::string client_msg_id;  // required: retries with the same id are idempotent
   MessageKind kind = MessageKind::kText;
   std::string body;
+  // Stored in place of `body` when set (file and image messages: the server's description
+  // of each attachment the client named); `body` stays what the idempotency check compares.
+  std::string stored_body{};  // (an initializer: brace-initialised requests may leave it out)
   // The connection the request came from (the gateway's session id, unique for the
   // process's lifetime), 0 = none. The sender's own inbox event is not pushed back to
   // that connection: its ack carries the event's user_seq instead (SendAck::user_seq).

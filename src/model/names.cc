@@ -33,7 +33,8 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 std::optional<MessageKind> ParseMessageKind(std::string_view name) {
-  for (MessageKind k : {MessageKind::kText, MessageKind::kCustom})
+  for (MessageKind k :
+       {MessageKind::kText, MessageKind::kCustom, MessageKind::kFile, MessageKind::kImage})
     if (MessageKindName(k) == name) return k;
   return std::nullopt;
 }

@@ -25,7 +25,22 @@ inline std::string_view RoleName(Role role) {
 }
 
 inline std::string_view MessageKindName(MessageKind kind) {
-  return kind == MessageKind::kCustom ? "custom" : "text";
+  switch (kind) {
+    case MessageKind::kCustom:
+      return "custom";
+    case MessageKind::kFile:
+      return "file";
+    case MessageKind::kImage:
+      return "image";
+    case MessageKind::kText:
+      break;
+  }
+  return "text";
+}
+
+// Kinds whose body names attachments.
+inline bool HasAttachments(MessageKind kind) {
+  return kind == MessageKind::kFile || kind == MessageKind::kImage;
 }
 
 inline std::string_view ConvKindName(ConvKind kind) {

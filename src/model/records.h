@@ -70,7 +70,8 @@ struct MemberRecord {
   bool read_fanout = false;  // copy of the conversation's mode, for a cheap sync scan
 };
 
-enum class MessageKind : uint8_t { kText = 1, kCustom = 2 };
+// kFile and kImage: the body is a JSON object naming attachments (docs/protocol.md §7).
+enum class MessageKind : uint8_t { kText = 1, kCustom = 2, kFile = 3, kImage = 4 };
 
 struct MessageRecord {
   ConvId conv_id = 0;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "common/ascii.h"
 #include "common/files.h"
 #include "s3/s3_xml.h"
 
@@ -19,12 +20,6 @@ namespace {
 constexpr size_t kMaxErrorBody = 64 * 1024;
 
 std::once_flag curl_once;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string EnvOr(const std::string& value, const char* name) {
   if (!value.empty()) return value;
@@ -146,7 +141,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
     value.remove_suffix(1);
   }
-  call->response_headers.emplace_back(Lower(line.substr(0, colon)), std::string(value));
+  call->response_headers.emplace_back(AsciiLower(line.substr(0, colon)), std::string(value));
   return bytes;
 }
 
@@ -221,7 +216,7 @@ Status Perform(CURL* h, const S3Config& config, const std::string& url,
                const std::string& authorization, S3Client::Call& call) {
   curl_slist* list = nullptr;
   for (const auto& [name, value] : headers) {
-    if (Lower(name) == "host") continue;  // curl sends it from the URL
+    if (AsciiLower(name) == "host") continue;  // curl sends it from the URL
     list = curl_slist_append(list, (name + ": " + value).c_str());
   }
   list = curl_slist_append(list, ("Authorization: " + authorization).c_str());

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "common/ascii.h"
+
 namespace parley::s3 {
 
 namespace {
@@ -36,12 +38,6 @@ Mac Hmac(std::string_view key, std::string_view data) {
 
 std::string_view View(const Mac& m) {
   return std::string_view(reinterpret_cast<const char*>(m.data()), m.size());
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // Header values: leading and trailing spaces dropped, inner runs of spaces made one.
@@ -112,7 +108,7 @@ std::string CanonicalRequest(const Request& request, std::string* signed_headers
   std::vector<std::pair<std::string, std::string>> headers;
   headers.reserve(request.headers.size());
   for (const auto& [name, value] : request.headers) {
-    headers.emplace_back(Lower(name), TrimValue(value));
+    headers.emplace_back(AsciiLower(name), TrimValue(value));
   }
   std::sort(headers.begin(), headers.end());
   std::string canonical_headers, names;
@@ -166,7 +162,7 @@ std::string PresignQuery(Request* request, const Credentials& credentials, const
   expires_s = std::clamp<int64_t>(expires_s, 1, 7 * 24 * 3600);
   std::string host;
   for (const auto& [name, value] : request->headers) {
-    if (Lower(name) == "host") host = value;
+    if (AsciiLower(name) == "host") host = value;
   }
   request->headers = {{"host", host}};
   request->payload_sha256 = std::string(kUnsignedPayload);

@@ -1,13 +1,45 @@
 #include "search/indexer.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "common/background_thread.h"
 #include "common/clock.h"
+#include "model/names.h"
 
 namespace parley::search {
+namespace {
+
+// The words a message is found by: a text's body; a file or image message's caption and
+// file names (its stored body describes each attachment); nothing of a custom payload.
+std::optional<std::string> SearchableText(const MessageRecord& m) {
+  if (m.kind == MessageKind::kText) return m.body;
+  if (!HasAttachments(m.kind)) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::object body;
+  if (parser.parse(m.body.data(), m.body.size()).get(body)) return std::nullopt;
+  std::string text;
+  std::string_view caption;
+  if (!body["caption"].get(caption)) text = caption;
+  simdjson::dom::array attachments;
+  if (!body["attachments"].get(attachments)) {
+    for (simdjson::dom::element a : attachments) {
+      std::string_view name;
+      if (a["name"].get(name)) continue;
+      if (!text.empty()) text += '\n';
+      text += name;
+    }
+  }
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
+}  // namespace
 
 Indexer::Indexer(Store& store, SearchIndex& index, IndexerOptions options)
     : store_(store), index_(index), options_(std::move(options)) {
@@ -89,9 +121,10 @@ Result<bool> Indexer::Step() {
       if (change.kind != ChangeKind::kMessage) batch.removals.push_back(m.msg_id);
       continue;  // a message recalled before we saw it is never added
     }
-    if (m.kind != MessageKind::kText) continue;  // custom JSON payloads are not text
+    std::optional<std::string> text = SearchableText(m);
+    if (!text) continue;
     batch.upserts.push_back(IndexedMessage{m.msg_id, m.conv_id, m.seq, m.sender, m.server_ms,
-                                           m.body, change.kind != ChangeKind::kMessage});
+                                           std::move(*text), change.kind != ChangeKind::kMessage});
   }
   PARLEY_RETURN_IF_ERROR(index_.Apply(batch));
   if (options_.on_batch) {

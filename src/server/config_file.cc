@@ -423,6 +423,44 @@ Status ReadS3(const Table& t, s3::S3Config* s) {
   return Status::Ok();
 }
 
+// [attachments]: sizes in MiB, times in the unit their name says.
+Status ReadAttachments(const Table& t, files::FilesConfig* f) {
+  PARLEY_RETURN_IF_ERROR(
+      t.OnlyKeys({"enabled", "store", "dir", "max_file_mb", "part_mb", "quota_mb",
+                  "upload_ttl_hours", "retention_days", "presign_ttl_s", "max_image_pixels",
+                  "max_image_mb", "thumbnail_timeout_ms", "collect_every_s", "threads"}));
+  PARLEY_RETURN_IF_ERROR(t.Bool("enabled", &f->enabled));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "store", &f->store));
+  PARLEY_RETURN_IF_ERROR(ReadString(t, "dir", &f->dir));
+  if (!f->store.empty() && f->store != "local" && !f->store.starts_with("s3://")) {
+    return InvalidArgument(
+        "config key 'attachments.store' must be \"local\" or s3://BUCKET/PREFIX");
+  }
+  auto mib = [&](const char* key, uint64_t* bytes, int64_t min, int64_t max) -> Status {
+    int64_t v = static_cast<int64_t>(*bytes >> 20);
+    PARLEY_RETURN_IF_ERROR(t.Int(key, &v, min, max));
+    *bytes = static_cast<uint64_t>(v) << 20;
+    return Status::Ok();
+  };
+  PARLEY_RETURN_IF_ERROR(mib("max_file_mb", &f->max_file_bytes, 1, 1 << 20));
+  PARLEY_RETURN_IF_ERROR(mib("part_mb", &f->part_bytes, 5, 512));
+  PARLEY_RETURN_IF_ERROR(mib("quota_mb", &f->quota_bytes, 0, 1LL << 30));
+  PARLEY_RETURN_IF_ERROR(mib("max_image_mb", &f->max_image_bytes, 1, 1024));
+  int64_t hours = f->upload_ttl_ms / 3'600'000, days = f->retention_ms / 86'400'000;
+  PARLEY_RETURN_IF_ERROR(t.Int("upload_ttl_hours", &hours, 1, 24 * 365));
+  PARLEY_RETURN_IF_ERROR(t.Int("retention_days", &days, 0, 36'500));
+  f->upload_ttl_ms = hours * 3'600'000;
+  f->retention_ms = days * 86'400'000;
+  PARLEY_RETURN_IF_ERROR(t.Int("presign_ttl_s", &f->presign_ttl_s, 10, 7 * 86400));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_image_pixels", &f->max_image_pixels, 1, 1'000'000'000));
+  PARLEY_RETURN_IF_ERROR(t.Int("thumbnail_timeout_ms", &f->thumbnail_timeout_ms, 100, 600'000));
+  int64_t collect_s = f->collect_every_ms / 1000;
+  PARLEY_RETURN_IF_ERROR(t.Int("collect_every_s", &collect_s, 0, 7 * 86400));
+  f->collect_every_ms = collect_s * 1000;
+  PARLEY_RETURN_IF_ERROR(t.Int("threads", &f->threads, 1, 64));
+  return Status::Ok();
+}
+
 Status ReadTls(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"cert_file", "key_file"}));
   PARLEY_RETURN_IF_ERROR(ReadString(t, "cert_file", &g->tls_cert_file));
@@ -464,9 +502,9 @@ Status ReadCluster(const Table& t, ClusterConfig* c) {
 
 Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
-  PARLEY_RETURN_IF_ERROR(
-      top.OnlyKeys({"data_dir", "server", "session", "limits", "messages", "storage", "store",
-                    "accounts", "search", "backup", "admin", "tls", "cluster", "s3"}));
+  PARLEY_RETURN_IF_ERROR(top.OnlyKeys({"data_dir", "server", "session", "limits", "messages",
+                                       "storage", "store", "accounts", "search", "backup", "admin",
+                                       "tls", "cluster", "s3", "attachments"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -505,7 +543,13 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadCluster(Table(*t, "cluster."), &c->cluster));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "s3", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadS3(Table(*t, "s3."), &c->s3));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "attachments", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadAttachments(Table(*t, "attachments."), &c->attachments));
   c->backup.s3 = c->s3;
+  c->attachments.s3 = c->s3;
+  if (c->attachments.store.starts_with("s3://") && c->s3.endpoint.empty()) {
+    return InvalidArgument("config key 'attachments.store' is an s3:// store: set [s3] endpoint");
+  }
   if (c->backup.target.starts_with("s3://") && c->s3.endpoint.empty()) {
     return InvalidArgument("config key 'backup.target' is an s3:// target: set [s3] endpoint");
   }

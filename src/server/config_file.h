@@ -8,6 +8,7 @@
 #include "backup/backup_service.h"
 #include "cluster/cluster_config.h"
 #include "common/status.h"
+#include "files/files_config.h"
 #include "gateway/config.h"
 #include "pg/pg_store.h"
 #include "search/search_service.h"
@@ -29,8 +30,10 @@ struct ServerConfig {
   PgStoreOptions postgres;
   search::SearchConfig search;
   backup::BackupConfig backup;
-  // [s3]: the S3-compatible service of s3:// targets (backups; attachments to come).
+  // [s3]: the S3-compatible service of s3:// targets (backups, attachments).
   s3::S3Config s3;
+  // [attachments]: files and images (src/files); the store, limits, quota, retention.
+  files::FilesConfig attachments;
   // [cluster]: this node's name and its Redis; without Redis, single-node mode.
   ClusterConfig cluster;
   // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.

@@ -19,6 +19,18 @@ class ConfigFileTest : public ::testing::Test {
     std::ofstream(path_) << toml;
     return LoadConfigFile(path_, &config_);
   }
+  // The "Complete example" of docs/operations.md, with a leading newline so that every
+  // key, the first too, follows one; empty if it cannot be found.
+  static std::string DocumentedExample() {
+    std::ifstream docs(PARLEY_OPERATIONS_MD);
+    std::stringstream text;
+    text << docs.rdbuf();
+    const std::string md = text.str();
+    size_t at = md.find("```toml\n", md.find("### Complete example"));
+    if (at == std::string::npos) return "";
+    at += 8;
+    return "\n" + md.substr(at, md.find("```", at) - at);
+  }
   // Loads `toml`, expects failure, and returns the message.
   std::string Error(const std::string& toml) {
     Status st = Load(toml);
@@ -346,18 +358,8 @@ TEST_F(ConfigFileTest, LoweredPageMaximumsLowerTheDefaults) {
 // docs/operations.md's "Complete example" lists every key at its default. Loading it must
 // work and change nothing, so the documented defaults cannot drift from the structs.
 TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
-  std::ifstream docs(PARLEY_OPERATIONS_MD);
-  ASSERT_TRUE(docs) << PARLEY_OPERATIONS_MD;
-  std::stringstream text;
-  text << docs.rdbuf();
-  const std::string md = text.str();
-  size_t at = md.find("### Complete example");
-  ASSERT_NE(at, std::string::npos);
-  at = md.find("```toml\n", at);
-  ASSERT_NE(at, std::string::npos);
-  at += 8;
-  // With a leading newline so that every key, the first too, follows one.
-  const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
+  const std::string example = DocumentedExample();
+  ASSERT_FALSE(example.empty()) << PARLEY_OPERATIONS_MD;
   // Every key the loader knows appears in the example.
   for (const char* key : {"data_dir",
                           "listen",
@@ -595,14 +597,8 @@ listen = "127.0.0.1:7801"
   EXPECT_NE(Error("[limits]\nhandshake_burst_per_ip = 0\n").find("limits.handshake_burst_per_ip"),
             std::string::npos);
 
-  std::ifstream docs(PARLEY_OPERATIONS_MD);
-  std::stringstream text;
-  text << docs.rdbuf();
-  const std::string md = text.str();
-  size_t at = md.find("```toml\n", md.find("### Complete example"));
-  ASSERT_NE(at, std::string::npos);
-  at += 8;
-  const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
+  const std::string example = DocumentedExample();
+  ASSERT_FALSE(example.empty()) << PARLEY_OPERATIONS_MD;
   for (const char* key :
        {"allowed_origins", "http_idle_timeout_ms", "http_max_requests_per_conn",
         "shutdown_grace_ms", "max_frame_bytes_before_auth", "max_connections_per_ip",
@@ -691,15 +687,8 @@ TEST_F(ConfigFileTest, AuthAbuseKeysFillTheirFields) {
 
 // docs/operations.md's complete example lists these keys too, at their defaults.
 TEST_F(ConfigFileTest, DocumentedExampleHasTheAuthAbuseKeysAtTheirDefaults) {
-  std::ifstream docs(PARLEY_OPERATIONS_MD);
-  ASSERT_TRUE(docs) << PARLEY_OPERATIONS_MD;
-  std::stringstream text;
-  text << docs.rdbuf();
-  const std::string md = text.str();
-  size_t at = md.find("```toml\n", md.find("### Complete example"));
-  ASSERT_NE(at, std::string::npos);
-  at += 8;
-  const std::string example = "\n" + md.substr(at, md.find("```", at) - at);
+  const std::string example = DocumentedExample();
+  ASSERT_FALSE(example.empty()) << PARLEY_OPERATIONS_MD;
   for (const char* key : {"login_failures_per_account", "login_failures_per_ip",
                           "login_backoff_initial_ms", "login_backoff_max_account_ms",
                           "login_backoff_max_ip_ms", "users_rate_per_conn", "users_burst_per_conn",
@@ -778,6 +767,60 @@ TEST_F(ConfigFileTest, S3MistakesNameTheKey) {
   EXPECT_NE(Error("[s3]\nendpoint = \"ftp://x\"\n").find("s3.endpoint"), std::string::npos);
   EXPECT_NE(Error("[s3]\nsecret_key = \"x\"\n").find("s3.secret_key"), std::string::npos);
   EXPECT_NE(Error("[s3]\npath_style = \"yes\"\n").find("s3.path_style"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, AttachmentKeysFillTheirFields) {
+  ASSERT_TRUE(Load("[attachments]\nenabled = false\nstore = \"s3://files/p\"\ndir = \"/srv/f\"\n"
+                   "max_file_mb = 20\npart_mb = 6\nquota_mb = 0\nupload_ttl_hours = 2\n"
+                   "retention_days = 7\npresign_ttl_s = 60\nmax_image_pixels = 1000\n"
+                   "max_image_mb = 3\nthumbnail_timeout_ms = 900\ncollect_every_s = 10\n"
+                   "threads = 3\n[s3]\nendpoint = \"http://127.0.0.1:9000\"\n")
+                  .ok());
+  const files::FilesConfig& f = config_.attachments;
+  EXPECT_FALSE(f.enabled);
+  EXPECT_EQ(f.store, "s3://files/p");
+  EXPECT_EQ(f.dir, "/srv/f");
+  EXPECT_EQ(f.max_file_bytes, 20u << 20);
+  EXPECT_EQ(f.part_bytes, 6u << 20);
+  EXPECT_EQ(f.quota_bytes, 0u);
+  EXPECT_EQ(f.upload_ttl_ms, 2 * 3600 * 1000);
+  EXPECT_EQ(f.retention_ms, 7LL * 86400 * 1000);
+  EXPECT_EQ(f.presign_ttl_s, 60);
+  EXPECT_EQ(f.max_image_pixels, 1000u);
+  EXPECT_EQ(f.max_image_bytes, 3u << 20);
+  EXPECT_EQ(f.thumbnail_timeout_ms, 900);
+  EXPECT_EQ(f.collect_every_ms, 10000);
+  EXPECT_EQ(f.threads, 3u);
+  EXPECT_EQ(f.s3.endpoint, "http://127.0.0.1:9000");  // the [s3] table reaches it
+}
+
+TEST_F(ConfigFileTest, AttachmentMistakesNameTheKey) {
+  EXPECT_NE(Error("[attachments]\nstore = \"ftp://x\"\n").find("attachments.store"),
+            std::string::npos);
+  EXPECT_NE(Error("[attachments]\nstore = \"s3://b/x\"\n").find("[s3] endpoint"),
+            std::string::npos);
+  EXPECT_NE(Error("[attachments]\npart_mb = 4\n").find("attachments.part_mb"), std::string::npos);
+  EXPECT_NE(Error("[attachments]\nthreads = 0\n").find("attachments.threads"), std::string::npos);
+  EXPECT_NE(Error("[attachments]\nquota = 5\n").find("attachments.quota"), std::string::npos);
+}
+
+TEST_F(ConfigFileTest, DocumentedExampleHasTheAttachmentDefaults) {
+  const std::string example = DocumentedExample();
+  ASSERT_FALSE(example.empty()) << PARLEY_OPERATIONS_MD;
+  ASSERT_TRUE(Load(example).ok());
+  const files::FilesConfig d, &f = config_.attachments;
+  EXPECT_EQ(f.enabled, d.enabled);
+  EXPECT_EQ(f.max_file_bytes, d.max_file_bytes);
+  EXPECT_EQ(f.part_bytes, d.part_bytes);
+  EXPECT_EQ(f.quota_bytes, d.quota_bytes);
+  EXPECT_EQ(f.upload_ttl_ms, d.upload_ttl_ms);
+  EXPECT_EQ(f.retention_ms, d.retention_ms);
+  EXPECT_EQ(f.presign_ttl_s, d.presign_ttl_s);
+  EXPECT_EQ(f.max_image_pixels, d.max_image_pixels);
+  EXPECT_EQ(f.max_image_bytes, d.max_image_bytes);
+  EXPECT_EQ(f.thumbnail_timeout_ms, d.thumbnail_timeout_ms);
+  EXPECT_EQ(f.collect_every_ms, d.collect_every_ms);
+  EXPECT_EQ(f.threads, d.threads);
 }
 
 TEST(ParseListen, RefusesAndLeavesOutputsAlone) {

@@ -132,6 +132,7 @@ Result<std::unique_ptr<Node>> Node::Start(const ServerConfig& config) {
   PARLEY_RETURN_IF_ERROR(node->StartBackups());
   node->StartCluster();
   node->StartAdmin();
+  PARLEY_RETURN_IF_ERROR(node->StartFiles());
   PARLEY_RETURN_IF_ERROR(node->StartGateway());
   return node;
 }
@@ -250,7 +251,22 @@ void Node::StartAdmin() {
   });
 }
 
+Status Node::StartFiles() {
+  if (!config_.attachments.enabled) return Status::Ok();
+  PARLEY_ASSIGN_OR_RETURN(
+      files_, files::FileService::Open(config_.attachments, config_.data_dir, *core_, registry_));
+  core_->messages().SetRecallObserver(
+      [f = files_.get()](const MessageRecord& before) { f->OnRecalled(before); });
+  if (backups_) backups_->SetAttachmentStore(&files_->store());  // backups include them
+  return Status::Ok();
+}
+
 Status Node::StartGateway() {
+  ServerExtras extras;
+  if (files_) {
+    extras.attachments = files_.get();
+    extras.routes = files_->Routes();
+  }
   AdminHandler admin_handler;
   if (!config_.admin_token.empty()) {
     admin_handler = [admin = admin_.get()](std::string method, std::string target,
@@ -260,10 +276,11 @@ Status Node::StartGateway() {
     };
   }
   PARLEY_ASSIGN_OR_RETURN(
-      server_, Server::Start(config_.gateway, *core_, hub_, registry_, search_.get(),
-                             std::move(admin_handler), peers_.get(), [b = &store_breaker_] {
-                               return b->state() != CircuitBreaker::State::kOpen;
-                             }));
+      server_, Server::Start(
+                   config_.gateway, *core_, hub_, registry_, search_.get(),
+                   std::move(admin_handler), peers_.get(),
+                   [b = &store_breaker_] { return b->state() != CircuitBreaker::State::kOpen; },
+                   std::move(extras)));
   return Status::Ok();
 }
 
@@ -272,9 +289,11 @@ void Node::Stop() {
   stopped_ = true;
   if (admin_) admin_->Wait();  // a backup asked for over HTTP completes and is answered first
   if (server_) server_->Shutdown(std::chrono::seconds(5));
+  if (files_) files_->Stop();  // uploads being written complete; no new ones come
   store_probe_.reset();
   if (backups_) backups_->Stop();  // a scheduled backup in progress completes first
-  feed_.Stop();                    // pushes and index wake-ups already queued go out
+  if (backups_) backups_->SetAttachmentStore(nullptr);
+  feed_.Stop();  // pushes and index wake-ups already queued go out
   cluster_hints_.Reset();
   if (cluster_) cluster_->Stop();  // after the feed: its last hints are published
   if (search_) search_->Stop();    // its checkpoint is in the index: it resumes there

@@ -20,6 +20,7 @@
 #include "cluster/cluster.h"
 #include "common/circuit_breaker.h"
 #include "common/status.h"
+#include "files/file_service.h"
 #include "gateway/server.h"
 #include "hub/hub.h"
 #include "metrics/metrics.h"
@@ -68,6 +69,8 @@ class Node {
   // hub and the commit feed. Never waits for Redis.
   void StartCluster();
   void StartAdmin();
+  // [attachments] enabled: the file service, wired to the core's recalls.
+  Status StartFiles();
   Status StartGateway();
 
   const ServerConfig config_;
@@ -88,6 +91,7 @@ class Node {
   std::unique_ptr<search::SearchService> search_;   // null: search disabled
   std::unique_ptr<backup::BackupService> backups_;  // null: no backup target
   std::unique_ptr<AdminApi> admin_;
+  std::unique_ptr<files::FileService> files_;  // null: attachments disabled
   std::unique_ptr<Server> server_;
 };
 

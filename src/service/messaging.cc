@@ -2,7 +2,10 @@
 
 #include <simdjson.h>
 
+#include <memory>
+
 #include "common/text.h"
+#include "model/names.h"
 #include "service/dedup_key.h"
 #include "service/fanout.h"
 #include "service/membership.h"
@@ -97,6 +100,36 @@ Status MessageService::Validate(const SendRequest& r) const {
   return ValidateBody(r.kind, r.body);
 }
 
+namespace {
+
+// {"attachments":["<id>", …1-10], "caption":"…"}: the ids are checked (and described) by
+// the edge; here only the shape.
+Status ValidateAttachmentBody(std::string_view body) {
+  simdjson::dom::parser parser;
+  auto doc = parser.parse(body.data(), body.size());
+  simdjson::dom::object obj;
+  if (doc.error() || doc.value().get(obj)) {
+    return InvalidArgument("a file or image body must be a JSON object");
+  }
+  simdjson::dom::array ids;
+  if (obj["attachments"].get(ids) || ids.size() == 0 || ids.size() > 10) {
+    return InvalidArgument("a file or image body needs \"attachments\": 1-10 attachment ids");
+  }
+  for (simdjson::dom::element id : ids) {
+    if (!id.is_string()) return InvalidArgument("attachment ids are strings");
+  }
+  for (auto field : obj) {
+    if (field.key == "attachments") continue;
+    if (field.key != "caption" || !field.value.is_string()) {
+      return InvalidArgument(
+          "a file or image body has \"attachments\" and a string \"caption\" only");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status MessageService::ValidateBody(MessageKind kind, std::string_view body) const {
   if (body.size() > config_.max_message_bytes) {
     return Status(Code::kTooLarge, "message body is " + std::to_string(body.size()) +
@@ -116,6 +149,9 @@ Status MessageService::ValidateBody(MessageKind kind, std::string_view body) con
       }
       break;
     }
+    case MessageKind::kFile:
+    case MessageKind::kImage:
+      return ValidateAttachmentBody(body);
     default:
       return InvalidArgument("unknown message kind");
   }
@@ -125,6 +161,12 @@ Status MessageService::ValidateBody(MessageKind kind, std::string_view body) con
 void MessageService::Send(const Identity& who, SendRequest request, Callback<SendAck> done) {
   if (Status st = Validate(request); !st.ok()) {
     done(st);
+    return;
+  }
+  // The edge describes the attachments (it checked the sender may send them here); a
+  // file message that did not pass through it names nothing the server vouched for.
+  if (HasAttachments(request.kind) && request.stored_body.empty()) {
+    done(InvalidArgument("attachments are not enabled on this server"));
     return;
   }
   int64_t dedup_ttl = config_.dedup_ttl_ms;
@@ -167,7 +209,7 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         m.sender_device = who.device_id;
         m.client_msg_id = req.client_msg_id;
         m.kind = req.kind;
-        m.body = req.body;
+        m.body = req.stored_body.empty() ? req.body : req.stored_body;
         m.server_ms = b.now_ms();
         conv->head = ConvHead{m.seq, m.server_ms, m.msg_id};
         b.MarkHeadDirty(conv);
@@ -200,8 +242,16 @@ Result<SendAck> MessageService::SendSync(const Identity& who, SendRequest reques
 
 void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callback<bool> done) {
   int64_t window = config_.recall_window_ms;
+  // The message as it was before the recall, for the observer (its attachments).
+  auto before = std::make_shared<MessageRecord>();
+  if (recall_observer_) {
+    done = [done = std::move(done), before, observer = recall_observer_](Result<bool> r) {
+      if (r.ok() && *r) observer(*before);
+      done(std::move(r));
+    };
+  }
   sequencer_->SubmitFor<bool>(
-      [who, conv_id, seq, window](CommitBatch& b, bool& changed) -> Status {
+      [who, conv_id, seq, window, before](CommitBatch& b, bool& changed) -> Status {
         PARLEY_ASSIGN_OR_RETURN(ConvState * conv, MemberConv(b, conv_id, who.user_id));
         auto me = conv->members.find(who.user_id);
         if (seq == 0 || seq > conv->head.last_seq) return NoMessage(conv_id, seq);
@@ -226,6 +276,7 @@ void MessageService::Recall(const Identity& who, ConvId conv_id, Seq seq, Callba
                 "the recall window of " + std::to_string(window / 1000) + " s has passed");
           }
         }
+        *before = m;
         m.recalled = true;
         m.recalled_by = who.user_id;
         m.recalled_ms = b.now_ms();

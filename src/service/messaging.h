@@ -9,6 +9,7 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,12 @@ class MessageService final : public MessagesApi {
   // Tombstones message (conv, seq): allowed to its sender within the recall window, and
   // to a group's owner or admins at any time. Recalling twice is not an error.
   void Recall(const Identity& who, ConvId conv, Seq seq, Callback<bool> done) override;
+  // Called with the message as it was, after each recall that changed it commits (file
+  // messages lose their attachment references). On the sequencer thread: must not block.
+  // Set before serving.
+  void SetRecallObserver(std::function<void(const MessageRecord&)> observer) {
+    recall_observer_ = std::move(observer);
+  }
   Status RecallSync(const Identity& who, ConvId conv, Seq seq);
 
   // Replaces the body of text message (conv, seq): allowed to its sender only, within the
@@ -58,6 +65,7 @@ class MessageService final : public MessagesApi {
 
   Sequencer* sequencer_;
   ServiceConfig config_;
+  std::function<void(const MessageRecord&)> recall_observer_;
 };
 
 }  // namespace parley
