@@ -146,6 +146,39 @@ TEST_P(BlobStoreTest, MultipartJoinsPartsInOrderAndAbortLeavesNothing) {
   store_->AbortMultipart("big/small", *small).IgnoreError();
 }
 
+// The order UploadManager sends in — 1, 2, 3… — with the retries a lost answer causes: the
+// last part again (other bytes), and an earlier part again after a later one.
+TEST_P(BlobStoreTest, MultipartInOrderWithRetriedParts) {
+  const std::string a = Bytes(BlobStore::kMinPartBytes, 5), a2 = Bytes(BlobStore::kMinPartBytes, 6);
+  const std::string b = Bytes(BlobStore::kMinPartBytes, 7), c = Bytes(777, 8);
+  auto upload = store_->StartMultipart("seq/object");
+  ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+  auto p1 = store_->PutPart("seq/object", *upload, 1, a);
+  auto p2 = store_->PutPart("seq/object", *upload, 2, "a shorter stale tail");
+  p2 = store_->PutPart("seq/object", *upload, 2, b);  // the last part, sent again
+  auto p3 = store_->PutPart("seq/object", *upload, 3, c);
+  p1 = store_->PutPart("seq/object", *upload, 1, a2);  // an earlier part, replaced
+  ASSERT_TRUE(p1.ok() && p2.ok() && p3.ok());
+  ASSERT_TRUE(store_->CompleteMultipart("seq/object", *upload, {*p1, *p2, *p3}).ok());
+  auto got = store_->Get("seq/object", {}, 32 << 20);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == a2 + b + c) << "joined object differs";
+
+  // Strictly in order: completes the same way, and a part listed with another size is
+  // refused.
+  auto second = store_->StartMultipart("seq/second");
+  ASSERT_TRUE(second.ok());
+  auto q1 = store_->PutPart("seq/second", *second, 1, a);
+  auto q2 = store_->PutPart("seq/second", *second, 2, c);
+  ASSERT_TRUE(q1.ok() && q2.ok());
+  EXPECT_FALSE(store_->CompleteMultipart("seq/second", *second, {*q1, "2:5"}).ok());
+  ASSERT_TRUE(store_->CompleteMultipart("seq/second", *second, {*q1, *q2}).ok());
+  auto again = store_->Get("seq/second", {}, 32 << 20);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(*again == a + c);
+  EXPECT_EQ(*store_->List("seq/"), (std::vector<std::string>{"seq/object", "seq/second"}));
+}
+
 TEST_P(BlobStoreTest, KeysThatCouldEscapeAreRefused) {
   for (const char* bad : {"", "/abs", "../x", "a/../b", "a//b", "a/./b", ".hidden", "a/.tmp"}) {
     EXPECT_EQ(store_->Put(bad, "x").code(), Code::kInvalidArgument) << bad;

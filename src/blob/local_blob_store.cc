@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <utility>
 
 #include "blob/blob_store.h"
@@ -158,13 +161,32 @@ class LocalBlobStore final : public BlobStore {
     return upload;
   }
 
+  // Parts sent in order (what UploadManager does) are appended to one assembly file, so
+  // that completing is a rename rather than a second copy of every byte; a part sent
+  // again right after (a retry whose answer was lost) replaces the last one. Any other
+  // order falls back to a file per part, joined by copying at completion.
   Result<std::string> PutPart(const std::string& key, const std::string& upload, int part,
                               std::string_view data) override {
     PARLEY_RETURN_IF_ERROR(CheckKey(key));
     PARLEY_RETURN_IF_ERROR(CheckUpload(upload));
     if (part < 1 || part > kMaxParts) return InvalidArgument("part numbers are 1 to 10000");
-    PARLEY_RETURN_IF_ERROR(
-        WriteFileAtomically((UploadDir(upload) / std::to_string(part)).string(), data));
+    std::lock_guard<std::mutex> lock(UploadLock(upload));
+    const fs::path dir = UploadDir(upload);
+    PARLEY_ASSIGN_OR_RETURN(std::vector<uint64_t> sizes, ReadAssembly(dir));
+    const size_t appended = sizes.size();
+    const bool in_order = static_cast<size_t>(part) == appended + 1 ||
+                          (static_cast<size_t>(part) == appended && appended > 0);
+    std::error_code ec;
+    if (in_order && !fs::exists(dir / std::to_string(part), ec)) {
+      sizes.resize(static_cast<size_t>(part) - 1);
+      uint64_t at = 0;
+      for (uint64_t size : sizes) at += size;
+      PARLEY_RETURN_IF_ERROR(WriteAt(dir / kAssembly, at, data));
+      sizes.push_back(data.size());
+      PARLEY_RETURN_IF_ERROR(WriteAssembly(dir, sizes));
+    } else {
+      PARLEY_RETURN_IF_ERROR(WriteFileAtomically((dir / std::to_string(part)).string(), data));
+    }
     return std::to_string(part) + ":" + std::to_string(data.size());
   }
 
@@ -173,21 +195,53 @@ class LocalBlobStore final : public BlobStore {
     PARLEY_RETURN_IF_ERROR(CheckKey(key));
     PARLEY_RETURN_IF_ERROR(CheckUpload(upload));
     if (parts.empty()) return InvalidArgument("a multipart upload needs at least one part");
-    const fs::path path = root_ / key;
-    PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(path.parent_path().string()));
-    PARLEY_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path.string()));
+    std::lock_guard<std::mutex> lock(UploadLock(upload));
+    const fs::path dir = UploadDir(upload);
+    PARLEY_ASSIGN_OR_RETURN(std::vector<uint64_t> sizes, ReadAssembly(dir));
+    // Where each part is: a range of the assembly file, or (offset kOwnFile) its own file.
+    constexpr uint64_t kOwnFile = UINT64_MAX;
+    std::vector<std::pair<uint64_t, uint64_t>> spans;  // offset, size
+    bool all_assembled = sizes.size() == parts.size();
+    uint64_t at = 0;
     for (size_t i = 0; i < parts.size(); ++i) {
       const std::string name = std::to_string(i + 1);
-      PARLEY_ASSIGN_OR_RETURN(OpenFile f,
-                              OpenFile::Open((UploadDir(upload) / name).string(), "part " + name));
-      if (parts[i] != name + ":" + std::to_string(f.size())) {
+      std::error_code ec;
+      if (fs::exists(dir / name, ec)) {
+        PARLEY_ASSIGN_OR_RETURN(OpenFile f, OpenFile::Open((dir / name).string(), "part " + name));
+        spans.emplace_back(kOwnFile, f.size());
+        all_assembled = false;
+      } else if (i < sizes.size()) {
+        spans.emplace_back(at, sizes[i]);
+      } else {
+        return InvalidArgument("part " + name + " was never sent");
+      }
+      if (i < sizes.size()) at += sizes[i];
+      const uint64_t size = spans.back().second;
+      if (parts[i] != name + ":" + std::to_string(size)) {
         return InvalidArgument("part " + name + " is not the one listed (" + parts[i] + ")");
       }
-      if (i + 1 < parts.size() && f.size() < kMinPartBytes) {
+      if (i + 1 < parts.size() && size < kMinPartBytes) {
         return InvalidArgument("part " + name + " is smaller than 5 MiB and not the last");
       }
-      PARLEY_RETURN_IF_ERROR(Stream(
-          f, 0, f.size(), [&](std::string_view piece) { return out.Write(piece); }, key));
+    }
+    const fs::path path = root_ / key;
+    PARLEY_RETURN_IF_ERROR(CreatePrivateDirs(path.parent_path().string()));
+    if (all_assembled) {
+      // Every part is in the assembly file, in order, each synced when it arrived.
+      if (::truncate((dir / kAssembly).c_str(), static_cast<off_t>(at)) != 0) {
+        return Errno("truncate the assembly of " + key);
+      }
+      if (::rename((dir / kAssembly).c_str(), path.c_str()) != 0) return Errno("rename " + key);
+      PARLEY_RETURN_IF_ERROR(FsyncPath(path.parent_path().string(), true));
+      return AbortMultipart(key, upload);  // removes what is left of the upload
+    }
+    PARLEY_ASSIGN_OR_RETURN(AtomicFile out, AtomicFile::Create(path.string()));
+    auto write = [&](std::string_view piece) { return out.Write(piece); };
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto [offset, size] = spans[i];
+      const std::string file = offset == kOwnFile ? std::to_string(i + 1) : kAssembly;
+      PARLEY_ASSIGN_OR_RETURN(OpenFile f, OpenFile::Open((dir / file).string(), "part " + file));
+      PARLEY_RETURN_IF_ERROR(Stream(f, offset == kOwnFile ? 0 : offset, size, write, key));
     }
     PARLEY_RETURN_IF_ERROR(out.Commit());
     return AbortMultipart(key, upload);  // removes the parts
@@ -221,7 +275,74 @@ class LocalBlobStore final : public BlobStore {
   }
 
  private:
+  static constexpr const char* kAssembly = "assembly";
+  static constexpr const char* kAssemblyIndex = "assembly.parts";
+
+  std::mutex& UploadLock(const std::string& upload) {
+    return upload_locks_[std::hash<std::string>{}(upload) % upload_locks_.size()];
+  }
+
+  // The sizes of the parts appended to the assembly file, in order (no index: none).
+  static Result<std::vector<uint64_t>> ReadAssembly(const fs::path& dir) {
+    std::vector<uint64_t> sizes;
+    auto f = OpenFile::Open((dir / kAssemblyIndex).string(), "assembly index");
+    if (f.status().code() == Code::kNotFound) return sizes;
+    PARLEY_RETURN_IF_ERROR(f.status());
+    if (f->size() > 256 * 1024) return Status(Code::kCorruption, "assembly index is too large");
+    std::string text;
+    PARLEY_RETURN_IF_ERROR(Stream(
+        *f, 0, f->size(),
+        [&](std::string_view piece) {
+          text.append(piece);
+          return Status::Ok();
+        },
+        "assembly index"));
+    size_t start = 0;
+    while (start < text.size()) {  // bounded: each pass consumes a line
+      const size_t end = text.find('\n', start);
+      if (end == std::string::npos) return Status(Code::kCorruption, "assembly index is cut");
+      uint64_t size = 0;
+      auto [ptr, ec] = std::from_chars(text.data() + start, text.data() + end, size);
+      if (ec != std::errc() || ptr != text.data() + end) {
+        return Status(Code::kCorruption, "assembly index holds a bad size");
+      }
+      sizes.push_back(size);
+      start = end + 1;
+    }
+    return sizes;
+  }
+
+  static Status WriteAssembly(const fs::path& dir, const std::vector<uint64_t>& sizes) {
+    std::string text;
+    for (uint64_t size : sizes) text += std::to_string(size) + "\n";
+    return WriteFileAtomically((dir / kAssemblyIndex).string(), text);
+  }
+
+  // Writes `data` at `offset` of `path` (created 0600), cut there first (a crash may have
+  // left the bytes of an unrecorded part after it), then syncs the data.
+  static Status WriteAt(const fs::path& path, uint64_t offset, std::string_view data) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("open " + path.string());
+    Status st = Status::Ok();
+    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) st = Errno("truncate " + path.string());
+    size_t done = 0;
+    while (st.ok() && done < data.size()) {  // bounded: each pass writes or fails
+      const ssize_t n =
+          ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        st = Errno("write " + path.string());
+      } else {
+        done += static_cast<size_t>(n);
+      }
+    }
+    if (st.ok() && ::fdatasync(fd) != 0) st = Errno("sync " + path.string());
+    ::close(fd);
+    return st;
+  }
+
   // How many bytes of `range` the file holds; kInvalidArgument past its end.
+
   static Result<uint64_t> Clip(const OpenFile& f, ByteRange range, const std::string& key) {
     if (range.offset > f.size() || (range.offset == f.size() && f.size() > 0)) {
       return Status(Code::kInvalidArgument, "range starts past the end of " + key);
@@ -240,6 +361,7 @@ class LocalBlobStore final : public BlobStore {
     return Status::Ok();
   }
 
+  std::array<std::mutex, 16> upload_locks_;  // one writer per multipart upload
   const fs::path root_;
 };
 
