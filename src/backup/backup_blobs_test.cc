@@ -22,17 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Entries;
+using testing::ReadAll;
+using testing::WriteAll;
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void WriteAll(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
 std::string Random(size_t n, uint32_t seed) {
   std::string s(n, '\0');
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((seed = seed * 1103515245 + 12345) >> 16);

@@ -1,4 +1,5 @@
 #include "backup/backup.h"
+#include "backup/backup_test_util.h"
 #include "common/clock.h"
 
 #include <gtest/gtest.h>
@@ -14,17 +15,9 @@ namespace parley::backup {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ReadAll;
+using testing::WriteAll;
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-void WriteAll(const fs::path& p, const std::string& data) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << data;
-}
 // Path -> size and content id of every file: equal maps mean equal trees (and print short).
 std::map<std::string, std::string> Snapshot(const fs::path& dir) {
   std::map<std::string, std::string> out;

@@ -8,10 +8,13 @@
 
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,6 +22,30 @@
 #include "blob/blob_store.h"
 
 namespace parley::backup::testing {
+
+namespace fs = std::filesystem;
+
+inline std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+inline void WriteAll(const fs::path& p, const std::string& data) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << data;
+}
+
+// The keys of `objects` that start with `prefix`, in order.
+template <class Map>
+std::vector<std::string> KeysWithPrefix(const Map& objects, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (auto it = objects.lower_bound(prefix); it != objects.end(); ++it) {
+    if (!it->first.starts_with(prefix)) break;
+    out.push_back(it->first);
+  }
+  return out;
+}
 
 class MemoryTarget final : public Target {
  public:
@@ -41,12 +68,7 @@ class MemoryTarget final : public Target {
   }
   Result<std::vector<std::string>> List(const std::string& prefix) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::string> out;
-    for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
-      if (!it->first.starts_with(prefix)) break;
-      out.push_back(it->first);
-    }
-    return out;
+    return KeysWithPrefix(objects_, prefix);
   }
   Status Remove(const std::string& name) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -98,12 +120,7 @@ class MemoryBlobStore final : public blob::BlobStore {
   }
   Result<std::vector<std::string>> List(const std::string& prefix) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<std::string> out;
-    for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
-      if (!it->first.starts_with(prefix)) break;
-      out.push_back(it->first);
-    }
-    return out;
+    return KeysWithPrefix(objects_, prefix);
   }
   Result<std::string> StartMultipart(const std::string&) override {
     return Status(Code::kInternal, "no multipart in memory");
