@@ -112,7 +112,7 @@ struct AttachScenarioOptions {
   int total_mb = 200;  // per size and run: files = max(1, total_mb / size)
   int repeat = 3;      // runs per size and store; medians reported
   bool s3 = false;     // also against radosgw (scripts/radosgw.sh, about 15 s to start)
-  int thumbnails = 5;  // 12 MP JPEG thumbnails timed (in process and through the server)
+  int thumbnails = 5;  // 12 MP JPEG thumbnails timed (in process, as the server makes them)
 };
 int RunAttachScenario(const AttachScenarioOptions& options);
 

@@ -18,17 +18,22 @@ void Chunk(std::string* png, const char* type, const std::string& data) {
 
 }  // namespace
 
-std::string EncodedImage(int width, int height, const std::string& format) {
+std::string EncodedImage(int width, int height, const std::string& format, bool noisy) {
   VipsImage* xyz = nullptr;
   VipsImage* band = nullptr;
+  VipsImage* noise = nullptr;
+  VipsImage* textured = nullptr;
   VipsImage* rgb = nullptr;
   VipsImage* u8 = nullptr;
   void* out = nullptr;
   size_t len = 0;
   int rc = vips_xyz(&xyz, width, height, nullptr);
   if (rc == 0) rc = vips_extract_band(xyz, &band, 0, nullptr);
+  if (rc == 0 && noisy) rc = vips_gaussnoise(&noise, width, height, "sigma", 40.0, nullptr);
+  if (rc == 0 && noisy) rc = vips_add(band, noise, &textured, nullptr);
   if (rc == 0) {
-    VipsImage* in[] = {band, band, band};
+    VipsImage* plane = noisy ? textured : band;
+    VipsImage* in[] = {plane, plane, plane};
     rc = vips_bandjoin(in, &rgb, 3, nullptr);
   }
   if (rc == 0) rc = vips_cast_uchar(rgb, &u8, nullptr);
@@ -41,7 +46,7 @@ std::string EncodedImage(int width, int height, const std::string& format) {
   }
   std::string bytes = rc == 0 ? std::string(static_cast<const char*>(out), len) : std::string();
   g_free(out);
-  for (VipsImage* i : {xyz, band, rgb, u8}) {
+  for (VipsImage* i : {xyz, band, noise, textured, rgb, u8}) {
     if (i) g_object_unref(i);
   }
   return bytes;

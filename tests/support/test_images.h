@@ -10,8 +10,9 @@
 namespace parley::test {
 
 // A width x height RGB gradient encoded as `format` ("jpeg", "png", "webp", "gif"); empty
-// on a libvips error.
-std::string EncodedImage(int width, int height, const std::string& format);
+// on a libvips error. `noisy`: with Gaussian noise on top, which compresses like a photo
+// (a 12 MP JPEG of a few MB) rather than like a flat gradient.
+std::string EncodedImage(int width, int height, const std::string& format, bool noisy = false);
 
 // A PNG whose header claims width x height: a few hundred bytes that would decode to
 // width * height * 3 bytes.
