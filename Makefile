@@ -30,7 +30,9 @@ LISTEN    ?= 127.0.0.1:7800
 
 run: build
 	@echo ""
-	@echo "Parley is starting on ws://$(LISTEN)/ws (data in $(DATA)). Try it, in two more terminals:"
+	@echo "Parley is starting on ws://$(LISTEN)/ws (data in $(DATA))."
+	@echo "  In a browser: http://$(LISTEN)/app/  (register two users in two windows and chat)"
+	@echo "Or with the CLI, in two more terminals:"
 	@echo "  1) $(BUILD_REL)/parley register alice --password alice-secret && $(BUILD_REL)/parley login alice --password alice-secret && $(BUILD_REL)/parley tail"
 	@echo "  2) export PARLEY_HOME=/tmp/bob; $(BUILD_REL)/parley register bob --password bob-secret && $(BUILD_REL)/parley login bob --password bob-secret && $(BUILD_REL)/parley send --to alice 'hello from bob'"
 	@echo ""

@@ -14,6 +14,7 @@ PACKAGES=(
   libxapian-dev libicu-dev libsqlite3-dev
   libpq-dev postgresql-15 libhiredis-dev redis-server haproxy
   libcurl4-openssl-dev libexpat1-dev radosgw ceph-mon ceph-osd libvips-dev
+  chromium
   openssl curl
   procps
 )
@@ -43,5 +44,5 @@ fi
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "install-deps: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi

@@ -217,13 +217,28 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   // A browser always sends Origin; other clients usually do not, and are not at risk of
-  // cross-site use of a user's credentials.
+  // cross-site use of a user's credentials. A page of this server itself (the web client
+  // at /app/) is same-origin: its Origin names the host the request is addressed to.
   bool OriginAllowed(const Request& req) const {
     auto it = req.find(http::field::origin);
     if (it == req.end()) return true;
     const beast::string_view origin = it->value();
+    if (SameOrigin(origin, req[http::field::host])) return true;
     for (const std::string& allowed : ctx_.config.allowed_origins) {
       if (allowed == "*" || beast::iequals(allowed, origin)) return true;
+    }
+    return false;
+  }
+
+  // "http://HOST" or "https://HOST" whose HOST is the request's Host header.
+  static bool SameOrigin(beast::string_view origin, beast::string_view host) {
+    if (host.empty()) return false;
+    for (beast::string_view scheme :
+         {beast::string_view("http://"), beast::string_view("https://")}) {
+      if (origin.size() > scheme.size() &&
+          beast::iequals(origin.substr(0, scheme.size()), scheme)) {
+        return beast::iequals(origin.substr(scheme.size()), host);
+      }
     }
     return false;
   }

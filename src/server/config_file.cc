@@ -461,6 +461,13 @@ Status ReadAttachments(const Table& t, files::FilesConfig* f) {
   return Status::Ok();
 }
 
+// [web]: the web client's files (src/web).
+Status ReadWeb(const Table& t, web::WebConfig* w) {
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"enabled", "dir"}));
+  PARLEY_RETURN_IF_ERROR(t.Bool("enabled", &w->enabled));
+  return ReadString(t, "dir", &w->dir);
+}
+
 Status ReadTls(const Table& t, GatewayConfig* g) {
   PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"cert_file", "key_file"}));
   PARLEY_RETURN_IF_ERROR(ReadString(t, "cert_file", &g->tls_cert_file));
@@ -504,7 +511,7 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   const Table top(root, "");
   PARLEY_RETURN_IF_ERROR(top.OnlyKeys({"data_dir", "server", "session", "limits", "messages",
                                        "storage", "store", "accounts", "search", "backup", "admin",
-                                       "tls", "cluster", "s3", "attachments"}));
+                                       "tls", "cluster", "s3", "attachments", "web"}));
   if (const toml::node* n = top.Get("data_dir")) {
     std::optional<std::string> v = n->value_exact<std::string>();
     if (!v || v->empty())
@@ -545,6 +552,8 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   if (t) PARLEY_RETURN_IF_ERROR(ReadS3(Table(*t, "s3."), &c->s3));
   PARLEY_RETURN_IF_ERROR(SubTable(root, "attachments", &t));
   if (t) PARLEY_RETURN_IF_ERROR(ReadAttachments(Table(*t, "attachments."), &c->attachments));
+  PARLEY_RETURN_IF_ERROR(SubTable(root, "web", &t));
+  if (t) PARLEY_RETURN_IF_ERROR(ReadWeb(Table(*t, "web."), &c->web));
   c->backup.s3 = c->s3;
   c->attachments.s3 = c->s3;
   if (c->attachments.store.starts_with("s3://") && c->s3.endpoint.empty()) {

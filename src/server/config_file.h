@@ -14,6 +14,7 @@
 #include "search/search_service.h"
 #include "service/config.h"
 #include "store/rocks_store.h"
+#include "web/web_config.h"
 
 namespace parley {
 
@@ -34,6 +35,7 @@ struct ServerConfig {
   s3::S3Config s3;
   // [attachments]: files and images (src/files); the store, limits, quota, retention.
   files::FilesConfig attachments;
+  web::WebConfig web;
   // [cluster]: this node's name and its Redis; without Redis, single-node mode.
   ClusterConfig cluster;
   // Bearer token for the HTTP admin endpoints (/admin/…); empty: they are disabled.

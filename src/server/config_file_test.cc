@@ -823,6 +823,18 @@ TEST_F(ConfigFileTest, DocumentedExampleHasTheAttachmentDefaults) {
   EXPECT_EQ(f.threads, d.threads);
 }
 
+TEST_F(ConfigFileTest, WebTableAndItsDefaults) {
+  ASSERT_TRUE(Load("[web]\nenabled = false\ndir = \"/srv/parley-web\"\n").ok());
+  EXPECT_FALSE(config_.web.enabled);
+  EXPECT_EQ(config_.web.dir, "/srv/parley-web");
+  EXPECT_NE(Error("[web]\nroot = \"/x\"\n").find("web.root"), std::string::npos);
+  EXPECT_NE(Error("[web]\nenabled = 1\n").find("web.enabled"), std::string::npos);
+  ASSERT_TRUE(Load(DocumentedExample()).ok());
+  const web::WebConfig d;
+  EXPECT_EQ(config_.web.enabled, d.enabled);
+  EXPECT_EQ(config_.web.dir, d.dir);
+}
+
 TEST(ParseListen, RefusesAndLeavesOutputsAlone) {
   for (const char* in : {"", "7800", ":7800", "h:", "h:65536", "h:-1", "h: 80", "h:123456",
                          "1.2.3.4.5:80", "under_score:80", "end-.example:80", "::1:80"}) {

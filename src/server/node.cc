@@ -11,6 +11,7 @@
 #include "metrics/stages.h"
 #include "server/commit_metrics.h"
 #include "store/rocks_store.h"
+#include "web/web_assets.h"
 
 namespace parley {
 namespace {
@@ -261,11 +262,36 @@ Status Node::StartFiles() {
   return Status::Ok();
 }
 
+namespace {
+
+// The web client's directory: [web] dir, else `web` beside this executable if the build
+// put it there ("" when there is none: parleyd then serves no /app/).
+std::string WebDir(const web::WebConfig& config) {
+  if (!config.dir.empty()) return config.dir;
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  const std::filesystem::path dir = exe.parent_path() / "web";
+  return std::filesystem::exists(dir / "index.html", ec) ? dir.string() : "";
+}
+
+}  // namespace
+
 Status Node::StartGateway() {
   ServerExtras extras;
   if (files_) {
     extras.attachments = files_.get();
     extras.routes = files_->Routes();
+  }
+  if (config_.web.enabled) {
+    const std::string dir = WebDir(config_.web);
+    if (dir.empty()) {
+      spdlog::info("web client: not built (node web/build.mjs), /app/ is not served");
+    } else {
+      PARLEY_ASSIGN_OR_RETURN(auto assets, web::WebAssets::Load(dir));
+      spdlog::info("web client: {} files from {} at /app/", assets->size(), dir);
+      for (Route& r : web::WebRoutes(std::move(assets))) extras.routes.push_back(std::move(r));
+    }
   }
   AdminHandler admin_handler;
   if (!config_.admin_token.empty()) {

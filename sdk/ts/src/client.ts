@@ -75,6 +75,10 @@ export interface ParleyClientOptions {
   heartbeatMs?: number;
   /** Pushes waiting to be handled beyond this are dropped and pulled later instead. */
   maxQueuedPushes?: number;
+  /** A device with no stored cursor starts at the end of the timeline instead of
+   * replaying it from the start: for apps that show conversations from `convs` and
+   * `history` (a web tab) rather than from their own copy of every event. */
+  startAtLatest?: boolean;
 }
 
 export interface OutgoingMessage {
@@ -123,6 +127,7 @@ export class ParleyClient {
   private headsSince = 0;
   private loaded: Promise<void> | null = null;
   private isLoaded = false;
+  private hasCursor = false;
 
   private running = false;
   private stopped = true;
@@ -147,6 +152,7 @@ export class ParleyClient {
       callTimeoutMs: 10_000,
       heartbeatMs: 20_000,
       maxQueuedPushes: 10_000,
+      startAtLatest: false,
       ...options,
     };
     this.journal = new Journal(options.storage);
@@ -193,6 +199,7 @@ export class ParleyClient {
         const parsed = JSON.parse(c) as { cursor: number; heads_since: number };
         this.cursorValue = parsed.cursor;
         this.headsSince = parsed.heads_since;
+        this.hasCursor = true;
       }
       await this.journal.load();
       this.isLoaded = true;
@@ -257,6 +264,13 @@ export class ParleyClient {
     const loop = this.loop;
     if (loop !== null) await loop;
     this.rejectWaiters(new ParleyError("stopped", "client stopped; the send stays journaled"));
+  }
+
+  /** The network changed (a browser's `online` / `offline` event, a laptop waking up): drop
+   * the current connection, if any, and try again now instead of after the backoff. */
+  reconnectNow(): void {
+    this.conn?.close(1000, "network changed");
+    this.sleepCancel?.();
   }
 
   /** Revokes this device's token, then forgets the session, cursor and journal. */
@@ -502,6 +516,13 @@ export class ParleyClient {
   }
 
   private async pull(conn: Connection): Promise<void> {
+    if (this.opts.startAtLatest && !this.hasCursor) {
+      // A cursor beyond the end is answered with a reset to the end (docs/protocol.md §3).
+      const end = await conn.call("sync", { since: Number.MAX_SAFE_INTEGER, limit: 1 });
+      this.cursorValue = end.next;
+      this.headsSince = end.heads_next;
+      await this.saveCursor();
+    }
     for (let pages = 0; ; pages++) {
       if (this.stopped) throw new ParleyError("stopped", "client stopped");
       const since = this.cursorValue;
@@ -561,6 +582,7 @@ export class ParleyClient {
   }
 
   private saveCursor(): Promise<void> {
+    this.hasCursor = true;
     return this.opts.storage.set(CURSOR_KEY, JSON.stringify({ cursor: this.cursorValue, heads_since: this.headsSince }));
   }
 
@@ -662,6 +684,7 @@ export class ParleyClient {
   }
 
   private async clearState(): Promise<void> {
+    this.hasCursor = false;
     this.cursorValue = 0;
     this.headsSince = 0;
     this.ownSeqs.clear();

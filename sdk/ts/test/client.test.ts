@@ -230,3 +230,20 @@ describe("blocks and devices", () => {
     assertInOrder(events);
   });
 });
+
+describe("a new device", () => {
+  test("with startAtLatest it begins at the end of the timeline, not its start", async () => {
+    const alice = await user("latesta");
+    const bob = await user("latestb");
+    const ack = await alice.client.send({ to: bob.name, body: "old news" });
+    await waitFor("bob has it", () => bodies(bob.events).includes("old news"));
+    const tab = resume(server, new (await import("../src/storage.js")).MemoryStorage(), { startAtLatest: true });
+    await tab.client.login(bob.name, "correct horse battery");
+    await waitFor("tab connected", () => tab.client.connected);
+    assert.ok(tab.client.cursor >= bob.client.cursor, "the cursor starts at the end");
+    await alice.client.send({ conv: ack.conv, body: "new news" });
+    await waitFor("the tab gets the new one", () => bodies(tab.events).includes("new news"));
+    assert.deepEqual(bodies(tab.events), ["new news"]);
+    await tab.client.stop();
+  });
+});
