@@ -290,6 +290,57 @@ test("every control has an accessible name; keyboard, themes and a phone-wide sc
   await ctx.close();
 });
 
+test("older history loads above without moving the screen; an image reaches the peer with its thumbnail", async () => {
+  const alice = await account("imga");
+  const bob = await account("imgb");
+  const conv = (await alice.client.send({ to: bob.name, body: "m0" })).conv;
+  for (let i = 1; i < 150; i++) await alice.client.send({ conv, body: `m${i}` });
+  await alice.client.stop();
+  const aliceCtx = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const bobCtx = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const a = await signIn(aliceCtx, alice.name);
+  const b = await signIn(bobCtx, bob.name);
+  await a.goto(`${server.httpUrl}/app/#/c/${conv}`);
+  await waitForBodies(a, ["m149"], 20_000, true);
+
+  // Scroll to the top of the first page: the next page loads above, and the message that
+  // was at the top stays where it was on the screen.
+  const scroller = a.locator(".scroller");
+  const before = await a.evaluate(() => {
+    const el = document.querySelector(".scroller") as HTMLElement;
+    el.scrollTop = 0;
+    const first = el.querySelector("article.msg") as HTMLElement;
+    return { seq: first.dataset.seq as string, y: first.getBoundingClientRect().top };
+  });
+  await a.waitForFunction(
+    () => {
+      const store = (globalThis as unknown as { parley: { openConv: number; pages: Map<number, { messages: unknown[] }> } }).parley;
+      return (store.pages.get(store.openConv)?.messages.length ?? 0) > 50;
+    },
+    undefined,
+    { timeout: 10_000 },
+  );
+  await a.waitForTimeout(100); // the rows above are measured in the next frame
+  const after = await scroller.locator(`article.msg[data-seq="${before.seq}"]`).evaluate((el) => el.getBoundingClientRect().top);
+  assert.ok(Math.abs(after - before.y) <= 2, `the top message moved from ${before.y} to ${after}`);
+
+  // An image: uploaded with a progress bar, shown to the peer as a thumbnail.
+  const png = await a.screenshot({ type: "png" });
+  await a.locator('input[type="file"]').setInputFiles({ name: "screen.png", mimeType: "image/png", buffer: png });
+  await b.goto(`${server.httpUrl}/app/#/c/${conv}`);
+  const img = b.locator("article.msg img[alt='screen.png']");
+  await img.waitFor({ timeout: 30_000 });
+  await b.waitForFunction(
+    () => {
+      const el = document.querySelector("article.msg img[alt='screen.png']") as HTMLImageElement | null;
+      return el !== null && el.src.startsWith("blob:") && el.complete && el.naturalWidth > 0;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  await Promise.all([aliceCtx.close(), bobCtx.close()]);
+});
+
 test("performance: first screen of 1,000 conversations, scrolling 10,000 messages", async () => {
   const convCount = quick ? 200 : 1000;
   const messageCount = quick ? 2000 : 10_000;
