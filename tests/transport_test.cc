@@ -443,6 +443,28 @@ TEST_F(TransportTest, BrowserOriginsAreRefusedByDefault) {
   EXPECT_TRUE(Connect()->Ping().ok());
 }
 
+// A page of the server itself (the web client at /app/) is same-origin: its Origin is the
+// scheme and the Host the request names. Nothing else gets in that way.
+TEST_F(TransportTest, TheServersOwnOriginIsAccepted) {
+  ASSERT_TRUE(Started());
+  auto upgrade = [&](const std::string& host, const std::string& origin) {
+    RawTcp c(server_->port());
+    std::string req = Upgrade("Origin: " + origin + "\r\n");
+    req.replace(req.find("Host: 127.0.0.1"), 15, "Host: " + host);
+    EXPECT_TRUE(c.Send(req));
+    std::string head = c.Read();
+    return head.substr(0, head.find("\r\n"));
+  };
+  const std::string ok = "HTTP/1.1 101 Switching Protocols", refused = "HTTP/1.1 403 Forbidden";
+  EXPECT_EQ(upgrade("127.0.0.1:7800", "http://127.0.0.1:7800"), ok);
+  EXPECT_EQ(upgrade("Chat.Example.com", "https://chat.example.com"), ok);
+  EXPECT_EQ(upgrade("chat.example.com", "https://chat.example.com:8443"), refused);
+  EXPECT_EQ(upgrade("chat.example.com", "https://evil.example.com"), refused);
+  EXPECT_EQ(upgrade("chat.example.com", "ftp://chat.example.com"), refused);
+  EXPECT_EQ(upgrade("chat.example.com", "chat.example.com"), refused);
+  EXPECT_EQ(upgrade("chat.example.com", "null"), refused);
+}
+
 // ---------------------------------------------------------------------------------------
 // Item 11: TLS.
 
