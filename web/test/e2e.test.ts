@@ -44,7 +44,12 @@ before(async () => {
       "",
     ].join("\n"),
   });
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"], headless: true });
+  // --disable-dev-shm-usage: containers often give /dev/shm only 64 MB, too little for Chromium.
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+    headless: true,
+  });
 });
 after(async () => {
   for (const c of clients) await c.stop();
