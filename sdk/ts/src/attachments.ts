@@ -5,6 +5,7 @@
 // redirect to S3 (the browser's and Node's fetch drop the Authorization header there).
 import { Backoff } from "./backoff.js";
 import { ParleyError } from "./errors.js";
+import { toHex } from "./ids.js";
 import type { Attachment, ConvId } from "./protocol.js";
 import type { Storage } from "./storage.js";
 
@@ -57,8 +58,7 @@ export function httpBaseOf(wsUrl: string): string {
 }
 
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", bytes)));
 }
 
 export class AttachmentApi {

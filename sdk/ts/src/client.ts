@@ -143,6 +143,7 @@ export class ParleyClient {
   private readonly waiters = new Map<string, Waiter>();
   private wakeUp: (() => void) | null = null;
   private sleepCancel: (() => void) | null = null;
+  private attachmentApi: AttachmentApi | null = null;
 
   constructor(options: ParleyClientOptions) {
     this.opts = {
@@ -331,12 +332,13 @@ export class ParleyClient {
 
   /** Attachments (docs/protocol.md §7) with this session's token. */
   get attachments(): AttachmentApi {
-    return new AttachmentApi({
+    this.attachmentApi ??= new AttachmentApi({
       baseUrl: httpBaseOf(this.opts.url),
       token: () => this.session?.token ?? null,
       storage: this.opts.storage,
       ...(this.opts.fetch ? { fetch: this.opts.fetch } : {}),
     });
+    return this.attachmentApi;
   }
 
   // ---- the connection loop -------------------------------------------------------------

@@ -25,17 +25,7 @@ export async function newUser(
 ): Promise<TestUser> {
   const name = uniqueName(prefix);
   const storage = options.storage ?? new MemoryStorage();
-  const events: TimelineEvent[] = [];
-  const client = new ParleyClient({
-    url: server.url,
-    backoffMinMs: 20,
-    backoffMaxMs: 500,
-    ...options,
-    storage,
-    onEvent: (e) => {
-      events.push(e);
-    },
-  });
+  const { client, events } = resume(server, storage, options);
   await client.register(name, PASSWORD);
   const session = await client.login(name, PASSWORD);
   await waitFor(`${name} connected`, () => client.connected);
