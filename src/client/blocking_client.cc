@@ -2,6 +2,7 @@
 
 #include "model/names.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -139,9 +140,24 @@ bool BlockingClient::open() const {
   return conn && conn->open();
 }
 
+BlockingClient::Duration BlockingClient::quiet_for() const {
+  auto conn = connection();
+  if (!conn || !conn->open()) return Duration(0);
+  const int64_t now =
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  return Duration(std::max<int64_t>(0, now - conn->last_frame_ms()));
+}
+
 Result<std::string> BlockingClient::CallRaw(const std::string& op,
                                             const std::function<void(JsonWriter&)>& fields,
                                             int64_t* retry_after_ms) {
+  return CallWithin(op, fields, retry_after_ms, timeout_);
+}
+
+Result<std::string> BlockingClient::CallWithin(const std::string& op,
+                                               const std::function<void(JsonWriter&)>& fields,
+                                               int64_t* retry_after_ms, Duration timeout) {
   if (retry_after_ms) *retry_after_ms = -1;
   auto conn = connection();
   if (!conn) return TransportError("not connected");
@@ -151,8 +167,8 @@ Result<std::string> BlockingClient::CallRaw(const std::string& op,
   conn->Call(op, fields, [reply](Result<std::string> frame, int64_t retry) {
     reply->set_value({std::move(frame), retry});
   });
-  if (future.wait_for(timeout_) != std::future_status::ready) {
-    return TransportError("no reply to '" + op + "' within " + std::to_string(timeout_.count()) +
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    return TransportError("no reply to '" + op + "' within " + std::to_string(timeout.count()) +
                           " ms");
   }
   auto [frame, retry] = future.get();
@@ -402,6 +418,10 @@ Status BlockingClient::Typing(ConvId conv) {
 }
 
 Status BlockingClient::Ping() { return CallRaw("ping", nullptr).status(); }
+
+Status BlockingClient::Ping(Duration timeout) {
+  return CallWithin("ping", nullptr, nullptr, timeout).status();
+}
 
 void BlockingClient::SendRaw(std::string text) {
   if (auto conn = connection()) conn->SendRaw(std::move(text));

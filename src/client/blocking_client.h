@@ -83,6 +83,9 @@ class BlockingClient {
   // calls fail. For another thread that needs a blocked caller to return now.
   void Abort();
   bool open() const;
+  // How long the connection has received nothing (no reply, push, or control frame such
+  // as the server's ping); zero while not connected. A heartbeat pings after a long one.
+  Duration quiet_for() const;
 
   Duration timeout() const { return timeout_; }
   void set_timeout(Duration timeout) { timeout_ = timeout; }
@@ -129,6 +132,8 @@ class BlockingClient {
   Result<SearchResult> Search(const SearchArgs& args);
   Status Typing(ConvId conv);
   Status Ping();
+  // A ping that waits for its answer at most `timeout` instead of timeout(): a heartbeat.
+  Status Ping(Duration timeout);
   // `block` / `unblock` (docs/protocol.md, block); the list with `blocks` through CallRaw.
   Status Block(const UserArg& user);
   Status Unblock(const UserArg& user);
@@ -165,6 +170,9 @@ class BlockingClient {
 
  private:
   std::shared_ptr<Connection> connection() const;
+  Result<std::string> CallWithin(const std::string& op,
+                                 const std::function<void(JsonWriter&)>& fields,
+                                 int64_t* retry_after_ms, Duration timeout);
 
   ConnectOptions options_;
   Duration timeout_;

@@ -48,6 +48,12 @@ constexpr size_t kKeepReadBufferBytes = 64 << 10;
 // connection (default 4 KiB). Typical frames are ~200 B; bigger ones are fragmented.
 constexpr size_t kWriteBufferBytes = 1024;
 
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Status TransportError(std::string_view what) {
@@ -90,6 +96,9 @@ struct Connection::Impl {
   bool writing = false;
   std::atomic<bool> is_open{false};
   std::atomic<bool> closed{false};
+  // When the last frame (a reply, a push, or a control frame such as the server's ping)
+  // arrived, in steady-clock milliseconds: the liveness a heartbeat looks at.
+  std::atomic<int64_t> last_frame_ms{0};
   bool closing_by_us = false;
   bool aborted = false;  // closed by Abort(): no close frame was exchanged
   uint64_t next_id = 0;
@@ -221,6 +230,7 @@ void ReadLoop(const Self& self, Impl& m) {
         m.buffer.shrink_to_fit();
         return;
       }
+      m.last_frame_ms = SteadyMs();
       std::string frame = beast::buffers_to_string(m.buffer.data());
       m.buffer.consume(m.buffer.size());
       if (m.buffer.capacity() > kKeepReadBufferBytes) m.buffer.shrink_to_fit();
@@ -275,6 +285,9 @@ void WsHandshake(const Self& self, Impl& m, const DoneFn& done) {
     }
     ws.read_message_max(kMaxMessageBytes);
     ws.write_buffer_bytes(kWriteBufferBytes);
+    // Pings and pongs prove the peer alive as much as data frames do.
+    ws.control_callback(
+        [&m](websocket::frame_type, beast::string_view) { m.last_frame_ms = SteadyMs(); });
     ws.set_option(websocket::stream_base::decorator(
         [deflate = m.options.permessage_deflate](websocket::request_type& req) {
           req.set(beast::http::field::user_agent, "parley-client/1");
@@ -288,6 +301,7 @@ void WsHandshake(const Self& self, Impl& m, const DoneFn& done) {
     ws.async_handshake(m.url.HostHeader(), m.url.path, [self, &m, done](error_code ec) {
       if (ec || m.closing_by_us) return FailConnect(m, done, "handshake with", ec);
       Disarm(m);
+      m.last_frame_ms = SteadyMs();
       m.is_open = true;
       ReadLoop(self, m);
       WriteLoop(self, m);  // raw frames queued while connecting
@@ -373,6 +387,7 @@ void Connection::SetPushHandler(FrameHandler h) { impl_->on_push = std::move(h);
 void Connection::SetRawFrameHandler(FrameHandler h) { impl_->on_raw = std::move(h); }
 void Connection::SetCloseHandler(CloseHandler h) { impl_->on_close = std::move(h); }
 bool Connection::open() const { return impl_->is_open && !impl_->closed; }
+int64_t Connection::last_frame_ms() const { return impl_->last_frame_ms.load(); }
 
 void Connection::Connect(std::function<void(Status)> done_fn) {
   auto self = shared_from_this();

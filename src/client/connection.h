@@ -99,6 +99,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Drops the connection at once, without a close handshake; pending calls fail.
   void Abort();
   bool open() const;
+  // When the last frame arrived (any frame, control frames included; the end of the
+  // handshake before the first), in milliseconds of std::chrono::steady_clock's epoch;
+  // 0 before the connection opened. For heartbeats: a long silence may be a dead peer.
+  int64_t last_frame_ms() const;
 
   struct Impl;
 

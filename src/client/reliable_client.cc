@@ -199,6 +199,13 @@ void ReliableClient::Run() {
 }
 
 Status ReliableClient::Serve(BlockingClient& c) {
+  // Wake at least this often: to notice a closed connection, and to check the heartbeat a
+  // few times per idle period.
+  auto tick = std::chrono::milliseconds(1000);
+  if (options_.heartbeat_idle_ms > 0) {
+    tick = std::clamp(std::chrono::milliseconds(options_.heartbeat_idle_ms / 4),
+                      std::chrono::milliseconds(10), tick);
+  }
   while (!stop_) {
     if (!c.open()) {
       Status why = c.close_status();
@@ -207,8 +214,7 @@ Status ReliableClient::Serve(BlockingClient& c) {
     bool sends = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      // The timeout only bounds how long a silently dead connection goes unnoticed here.
-      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_ || new_sends_ || wake_; });
+      cv_.wait_for(lock, tick, [&] { return stop_ || new_sends_ || wake_; });
       sends = new_sends_;
       new_sends_ = false;
       wake_ = false;
@@ -217,8 +223,23 @@ Status ReliableClient::Serve(BlockingClient& c) {
     while (auto push = c.NextPush(std::chrono::milliseconds(0))) {
       PARLEY_RETURN_IF_ERROR(HandlePush(c, *push));
     }
+    PARLEY_RETURN_IF_ERROR(Heartbeat(c));
   }
   return Stopped();
+}
+
+Status ReliableClient::Heartbeat(BlockingClient& c) {
+  if (options_.heartbeat_idle_ms <= 0) return Status::Ok();
+  if (c.quiet_for().count() < options_.heartbeat_idle_ms) return Status::Ok();
+  ++heartbeats_sent_;
+  Status st =
+      c.Ping(std::chrono::milliseconds(std::max<int64_t>(1, options_.heartbeat_timeout_ms)));
+  // An error reply is still an answer: the server is alive.
+  if (st.ok() || !IsTransportError(st)) return Status::Ok();
+  ++heartbeats_missed_;
+  return TransportError("heartbeat unanswered (silent for " +
+                        std::to_string(options_.heartbeat_idle_ms) + " ms, no pong within " +
+                        std::to_string(options_.heartbeat_timeout_ms) + " ms): " + st.message());
 }
 
 Status ReliableClient::HandlePush(BlockingClient& c, const Push& push) {

@@ -2,6 +2,9 @@
 //
 // - Resumes the session with the stored token (`auth`); after any disconnect it
 //   reconnects with exponential backoff and jitter (Backoff).
+// - Notices a dead connection that still looks open (a frozen server, a cut network: no
+//   FIN, no RST) by its heartbeat: after heartbeat_idle_ms without any frame it pings, and
+//   drops the connection if no answer comes within heartbeat_timeout_ms.
 // - Delivers the user's sync-timeline events to the handler exactly once, in user_seq
 //   order: after each (re)connect it pulls from the persisted cursor until has_more is
 //   false; a push that leaves a gap, or a `resync` hint, triggers a pull; pushes at or
@@ -57,6 +60,15 @@ class ReliableClient {
     // pulled with sync, so a slow handler costs bounded memory, not correctness.
     size_t max_queued_pushes = 10000;
     std::chrono::milliseconds call_timeout{10000};
+    // Heartbeat: a connection that has received nothing (no reply, no push, not even the
+    // server's WebSocket ping) for heartbeat_idle_ms is sent a `ping`; without an answer
+    // within heartbeat_timeout_ms it is dropped and replaced (after the backoff). Without
+    // it a frozen server or a cut network goes unnoticed by a client that is not sending
+    // until the OS gives up on the TCP connection: minutes, or never for a stopped process
+    // whose kernel still acknowledges. Defaults as the TypeScript SDK: 20 s + 10 s.
+    // heartbeat_idle_ms 0: no heartbeat.
+    int64_t heartbeat_idle_ms = 20000;
+    int64_t heartbeat_timeout_ms = 10000;
     // Optional observers (run on the client's thread):
     // read-fan-out conversations that moved (head pushes and sync's heads);
     std::function<void(const HeadInfo&)> on_head;
@@ -94,6 +106,9 @@ class ReliableClient {
   bool connected() const { return connected_.load(); }
   size_t pending_sends();
   uint64_t reconnects() const { return reconnects_.load(); }
+  // Heartbeat pings sent, and those that went unanswered (each ended its connection).
+  uint64_t heartbeats_sent() const { return heartbeats_sent_.load(); }
+  uint64_t heartbeats_missed() const { return heartbeats_missed_.load(); }
   // The last connection or auth failure (Ok while connected).
   Status last_error();
 
@@ -109,6 +124,8 @@ class ReliableClient {
   // Moves the cursor over the own seqs that follow it (and forgets those behind it).
   Status SkipOwn();
   Status SendJournaled(BlockingClient& c);
+  // Pings a connection that has been quiet for heartbeat_idle_ms; an error if unanswered.
+  Status Heartbeat(BlockingClient& c);
   void Finish(const PendingSend& p, const Result<SendAck>& result);
   void SetConnected(bool connected, const Status& why);
   // Sleeps up to `ms` unless stopped; false if stopped.
@@ -134,6 +151,8 @@ class ReliableClient {
   std::atomic<bool> connected_{false};
   std::atomic<Seq> cursor_{0};
   std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> heartbeats_sent_{0};
+  std::atomic<uint64_t> heartbeats_missed_{0};
   std::thread thread_;
 };
 
