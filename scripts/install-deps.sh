@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache clang-format
+  clang libclang-rt-14-dev
   libboost-dev libboost-system-dev
   librocksdb-dev libsodium-dev libzstd-dev liblz4-dev
   libsimdjson-dev nlohmann-json3-dev
@@ -15,8 +16,9 @@ PACKAGES=(
   libpq-dev postgresql-15 libhiredis-dev redis-server haproxy
   libcurl4-openssl-dev libexpat1-dev radosgw ceph-mon ceph-osd libvips-dev
   chromium
+  libfaketime
   openssl curl
-  procps
+  procps iproute2
 )
 
 missing=()

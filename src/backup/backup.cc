@@ -804,6 +804,11 @@ Status ChunkBlobs(blob::BlobStore& blobs, Target& target, const Manifest& parent
 
 }  // namespace
 
+Result<Manifest> ParseManifest(const std::string& text, const std::string& name,
+                               int64_t now_ms) {
+  return FromJson(text, name, now_ms);
+}
+
 Result<Manifest> Create(const std::string& snapshot_dir, Target& target,
                         const CreateOptions& options) {
   const auto start = std::chrono::steady_clock::now();

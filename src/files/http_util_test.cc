@@ -50,6 +50,11 @@ TEST(ContentTypeTest, OnlyHarmlessTypesAreKept) {
   EXPECT_EQ(SafeContentType("application/pdf"), "application/pdf");
   EXPECT_EQ(SafeContentType("text/html"), "application/octet-stream");
   EXPECT_EQ(SafeContentType("image/svg+xml"), "application/octet-stream");
+  // Found by fuzz/files_http_fuzz.cc: control characters went out in the header.
+  EXPECT_EQ(SafeContentType("video/mp4\r\nSet-Cookie:a=b"), "application/octet-stream");
+  EXPECT_EQ(SafeContentType(std::string("audio/mp\x1f\0", 10)), "application/octet-stream");
+  EXPECT_EQ(SafeContentType("video/"), "application/octet-stream");
+  EXPECT_EQ(SafeContentType("video/x-matroska"), "video/x-matroska");
   EXPECT_EQ(SafeContentType("application/javascript"), "application/octet-stream");
   EXPECT_EQ(SafeContentType("text/plain"), "application/octet-stream");
   EXPECT_TRUE(ShownInline("image/png"));

@@ -29,7 +29,9 @@ void AppendQuoted(std::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+// Control characters separate words too: a NUL inside an FTS5 string ends the expression
+// for SQLite's parser (a syntax error, found by fuzz/search_query_fuzz.cc).
+bool IsSpace(char c) { return c == ' ' || (static_cast<unsigned char>(c) < 0x20) || c == 0x7f; }
 
 }  // namespace
 

@@ -20,6 +20,13 @@ TEST(QueryTest, SyntaxTypedByUsersIsJustText) {
   EXPECT_EQ(*BodyExpression(R"q(say"hi)q"), R"q(body : ("say" AND "hi"))q");
 }
 
+// Found by fuzz/search_query_fuzz.cc: a NUL inside an FTS5 string ended the expression for
+// SQLite (a syntax error, answered as a storage error). Control characters separate words.
+TEST(QueryTest, ControlCharactersSeparateWords) {
+  EXPECT_EQ(*BodyExpression(std::string_view("ab\0cd\x01ef", 8)),
+            R"q(body : ("ab" AND "cd" AND "ef"))q");
+}
+
 TEST(QueryTest, NothingSearchableIsAnError) {
   EXPECT_EQ(BodyExpression("").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(BodyExpression("😀 !!").status().code(), Code::kInvalidArgument);

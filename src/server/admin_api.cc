@@ -74,22 +74,10 @@ bool AdminApi::StartListing(std::function<void()> work) {
   return true;
 }
 
-void AdminApi::Accounts(const std::string& path, const std::string& body, Respond respond) {
+void AdminApi::Accounts(const AdminRequest& req, Respond respond) {
   if (core_ == nullptr) return respond(503, Error("accounts are not available"));
-  nlohmann::json req =
-      body.empty() ? nlohmann::json::object() : nlohmann::json::parse(body, nullptr, false);
-  if (!req.is_object()) return respond(400, Error("the body must be a JSON object"));
-  if (path == "/admin/invites") {
-    const auto uses = req.value("uses", nlohmann::json(1));
-    const auto ttl_s = req.value("expires_in_s", nlohmann::json(0));
-    if (!uses.is_number_integer() || !ttl_s.is_number_integer()) {
-      return respond(400, Error("uses and expires_in_s must be integers"));
-    }
-    const int64_t u = uses.get<int64_t>(), t = ttl_s.get<int64_t>();
-    if (u < 1 || u > InviteService::kMaxUses || t < 0 || t > InviteService::kMaxTtlMs / 1000) {
-      return respond(400, Error("uses must be 1 to 1000000, expires_in_s 0 to 31536000"));
-    }
-    auto invite = core_->invites().Create(static_cast<uint32_t>(u), t * 1000);
+  if (req.kind == AdminRequest::Kind::kCreateInvite) {
+    auto invite = core_->invites().Create(req.uses, req.expires_in_s * 1000);
     if (!invite.ok())
       return respond(HttpStatusOf(invite.status()), Error(invite.status().ToString()));
     return respond(200, nlohmann::json{{"token", invite->token},
@@ -98,33 +86,18 @@ void AdminApi::Accounts(const std::string& path, const std::string& body, Respon
                                 .dump() +
                             "\n");
   }
-  const auto name = req.value("name", nlohmann::json());
-  const auto password = req.value("password", nlohmann::json());
-  if (!name.is_string() || !password.is_string()) {
-    return respond(400, Error("name and password (strings) are required"));
-  }
   auto shared = std::make_shared<Respond>(std::move(respond));
   // Hashing the password takes tens of milliseconds: not on the network thread.
-  const bool started =
-      StartListing([this, shared, n = name.get<std::string>(), pw = password.get<std::string>()] {
-        auto user = core_->accounts().Register(n, pw);
-        if (!user.ok())
-          return (*shared)(HttpStatusOf(user.status()), Error(user.status().ToString()));
-        (*shared)(200, nlohmann::json{{"user", user->id}, {"name", user->name}}.dump() + "\n");
-      });
+  const bool started = StartListing([this, shared, n = req.name, pw = req.password] {
+    auto user = core_->accounts().Register(n, pw);
+    if (!user.ok()) return (*shared)(HttpStatusOf(user.status()), Error(user.status().ToString()));
+    (*shared)(200, nlohmann::json{{"user", user->id}, {"name", user->name}}.dump() + "\n");
+  });
   if (!started) (*shared)(429, Error("too many admin requests at once"));
 }
 
-void AdminApi::HandleUser(const std::string& method, const std::string& path, Respond respond) {
-  constexpr std::string_view kPrefix = "/admin/users/", kSuffix = "/revoke";
-  const bool shaped = path.size() > kPrefix.size() + kSuffix.size() &&
-                      path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
-  const std::string name =
-      shaped ? path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()) : "";
-  if (!revoke_user_ || name.empty() || name.find('/') != std::string::npos) {
-    return respond(404, Error("no such admin endpoint"));
-  }
-  if (method != "POST") return respond(405, Error("POST only"));
+void AdminApi::Revoke(const std::string& name, Respond respond) {
+  if (!revoke_user_) return respond(404, Error("no such admin endpoint"));
   // A commit: off the network thread, like a listing (and bounded the same way).
   auto shared = std::make_shared<Respond>(std::move(respond));
   const bool started = StartListing([this, shared, name] {
@@ -145,22 +118,25 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
       sodium_memcmp(authorization.data(), expected.data(), expected.size()) != 0) {
     return respond(401, Error("admin token missing or wrong"));
   }
-  const std::string path = target.substr(0, target.find('?'));
-  const std::string query = target.size() > path.size() ? target.substr(path.size() + 1) : "";
-  if (path == "/admin/invites" || path == "/admin/users") {
-    if (method != "POST") return respond(405, Error("POST only"));
-    return Accounts(path, body, std::move(respond));
+  auto parsed = ParseAdminRequest(method, target, body);
+  if (auto* refused = std::get_if<AdminRefusal>(&parsed)) {
+    return respond(refused->status, Error(refused->message));
   }
-  if (path.rfind("/admin/users/", 0) == 0) return HandleUser(method, path, std::move(respond));
-  if (path != "/admin/backup" && path != "/admin/backups") {
-    return respond(404, Error("no such admin endpoint"));
+  const AdminRequest& req = std::get<AdminRequest>(parsed);
+  switch (req.kind) {
+    case AdminRequest::Kind::kCreateInvite:
+    case AdminRequest::Kind::kCreateUser:
+      return Accounts(req, std::move(respond));
+    case AdminRequest::Kind::kRevokeUser:
+      return Revoke(req.name, std::move(respond));
+    case AdminRequest::Kind::kBackup:
+    case AdminRequest::Kind::kListBackups:
+      break;
   }
-  if (path == "/admin/backup" && method != "POST") return respond(405, Error("POST only"));
-  if (path == "/admin/backups" && method != "GET") return respond(405, Error("GET only"));
   if (backup_ == nullptr) {
     return respond(503, Error("backups are not configured ([backup] target)"));
   }
-  if (path == "/admin/backups") {
+  if (req.kind == AdminRequest::Kind::kListBackups) {
     auto shared = std::make_shared<Respond>(std::move(respond));
     const bool started = StartListing([this, shared] {
       // A bad object on the target is an entry of the listing, never a crash: ListAll
@@ -187,8 +163,7 @@ void AdminApi::Handle(const std::string& method, const std::string& target,
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (job_.joinable()) job_.join();  // the previous job has finished (busy_ was false)
-  const bool full = query.find("full=1") != std::string::npos;
-  job_ = std::thread([this, full, respond = std::move(respond)] {
+  job_ = std::thread([this, full = req.full, respond = std::move(respond)] {
     Result<backup::Manifest> m = Status(Code::kInternal, "backup did not run");
     try {
       m = backup_->Run(full);

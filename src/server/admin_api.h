@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "backup/backup_service.h"
+#include "server/admin_request.h"
 #include "service/core.h"
 
 namespace parley {
@@ -54,10 +55,10 @@ class AdminApi {
 
  private:
   // POST /admin/invites and /admin/users (the latter hashes a password: on a thread).
-  void Accounts(const std::string& path, const std::string& body, Respond respond);
+  void Accounts(const AdminRequest& req, Respond respond);
 
   // POST /admin/users/NAME/revoke (token already checked).
-  void HandleUser(const std::string& method, const std::string& path, Respond respond);
+  void Revoke(const std::string& name, Respond respond);
 
   std::string token_;
   backup::BackupService* backup_;

@@ -572,15 +572,15 @@ Status ReadRoot(const toml::table& root, ServerConfig* c) {
   return Status::Ok();
 }
 
-}  // namespace
-
-Status LoadConfigFile(const std::string& path, ServerConfig* config) {
+// Parses with `parse` (a file or a text), then reads the tables into a copy of `config`.
+template <typename Parse>
+Status LoadConfig(const std::string& source, Parse parse, ServerConfig* config) {
   toml::table root;
   try {
-    root = toml::parse_file(path);
+    root = parse();
   } catch (const toml::parse_error& e) {
     const auto& at = e.source().begin;
-    return InvalidArgument("config " + path + ":" + std::to_string(at.line) + ":" +
+    return InvalidArgument("config " + source + ":" + std::to_string(at.line) + ":" +
                            std::to_string(at.column) + ": " + std::string(e.description()));
   }
   // Fill a copy: a file with an error changes nothing.
@@ -588,6 +588,18 @@ Status LoadConfigFile(const std::string& path, ServerConfig* config) {
   PARLEY_RETURN_IF_ERROR(ReadRoot(root, &c));
   *config = std::move(c);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadConfigFile(const std::string& path, ServerConfig* config) {
+  return LoadConfig(
+      path, [&] { return toml::parse_file(path); }, config);
+}
+
+Status LoadConfigText(std::string_view text, const std::string& source, ServerConfig* config) {
+  return LoadConfig(
+      source, [&] { return toml::parse(text, source); }, config);
 }
 
 }  // namespace parley

@@ -47,6 +47,8 @@ struct ServerConfig {
 // catch typos), a value of the wrong type or out of range, or a TOML syntax error (with
 // line and column). On failure `config` is unchanged.
 Status LoadConfigFile(const std::string& path, ServerConfig* config);
+// The same for a config held in memory; `source` names it in errors (the fuzz target).
+Status LoadConfigText(std::string_view text, const std::string& source, ServerConfig* config);
 
 // Parses "HOST:PORT" for the --listen flag and `server.listen`. HOST is an IPv4 address, a
 // host name, or an IPv6 address in brackets (stored without them); PORT is 0-65535, where
