@@ -39,6 +39,8 @@ run_one() {
 names=()
 for dir in "$ROOT"/fuzz/corpus/*/; do
   name=$(basename "$dir")
+  # FUZZ_TARGETS="request_fuzz hint_fuzz" runs only those.
+  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
   [ -x "$BUILD/$name" ] || { echo "fuzz: $BUILD/$name is not built (make build-fuzz)" >&2; exit 1; }
   names+=("$name")
 done
