@@ -1,6 +1,7 @@
 #include "search/indexer.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -163,6 +164,17 @@ void Indexer::Run() {
       poked_ = false;
     }
     auto worked = Step();
+    if (!worked.ok()) {
+      failures_total_.fetch_add(1, std::memory_order_relaxed);
+      if (failures == 0) {
+        spdlog::error(
+            "search index: indexing failed, retrying with a backoff (searches answer from what "
+            "is indexed; nothing is skipped): {}",
+            worked.status().ToString());
+      }
+    } else if (failures > 0) {
+      spdlog::warn("search index: indexing resumed after {} failed attempts", failures);
+    }
     failures = worked.ok() ? 0 : failures + 1;
     settled = worked.ok() && *worked;
     if (settled) continue;  // more may be waiting: no need to settle again

@@ -5,7 +5,9 @@
 // messages are added, recalled ones removed, edited ones replaced. It wakes when the
 // commit feed delivers a commit (or a gap: dropped commits are in the change feed all the
 // same) or Notify is called, and otherwise polls, so it lags under load, catches up
-// afterwards, and after a crash simply resumes from the checkpoint.
+// afterwards, and after a crash simply resumes from the checkpoint. A step that fails (the
+// index's disk is full, the store cannot be read) is retried with a backoff of up to 5 s:
+// the first failure of a run is logged, and so is the recovery; failures() counts them.
 //
 // Thread-safety: Notify() and the lag accessors from any thread; Start/Stop from one.
 #pragma once
@@ -55,6 +57,8 @@ class Indexer {
   uint64_t lag_changes() const;
   double lag_seconds() const;
   uint64_t committed_gseq() const { return committed_.load(std::memory_order_relaxed); }
+  // Indexing steps that failed (each is retried; the index is never left half-written).
+  uint64_t failures() const { return failures_total_.load(std::memory_order_relaxed); }
 
  private:
   // One step: false when there was nothing to do.
@@ -66,6 +70,7 @@ class Indexer {
   const IndexerOptions options_;
   std::atomic<uint64_t> committed_{0};
   std::atomic<int64_t> oldest_pending_ms_{0};  // 0: none known
+  std::atomic<uint64_t> failures_total_{0};
   std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;

@@ -218,7 +218,12 @@ Status SearchIndex::Apply(const IndexBatch& batch) {
     c.Exec("ROLLBACK").IgnoreError();
     return st;
   }
-  PARLEY_RETURN_IF_ERROR(c.Exec("COMMIT"));
+  if (Status committed = c.Exec("COMMIT"); !committed.ok()) {
+    // SQLite rolls back by itself after some errors (a full disk) but not all: a
+    // transaction left open would make every later BEGIN fail.
+    if (!sqlite3_get_autocommit(c.db)) c.Exec("ROLLBACK").IgnoreError();
+    return committed;
+  }
   std::lock_guard<std::mutex> lock(checkpoint_mu_);
   checkpoint_ = batch.checkpoint;
   return Status::Ok();

@@ -88,7 +88,23 @@ void RegisterProcessMetrics(metrics::Registry& registry, Core& core) {
       [c = &core] { return static_cast<double>(c->sequencer().stats().caches_dropped); });
 }
 
+// The embedded store's write path: a full disk stops writes until space is freed.
+void RegisterStoreMetrics(metrics::Registry& registry, RocksStore& store) {
+  registry.gauge_fn("parley_store_refusing_writes",
+                    "1 while the store refuses writes for lack of disk space.",
+                    [s = &store] { return s->health().refusing_writes ? 1.0 : 0.0; });
+  registry.gauge_fn("parley_store_no_space_errors_total",
+                    "Store writes and background jobs that found no disk space (counter).",
+                    [s = &store] { return static_cast<double>(s->health().no_space_errors); });
+  registry.gauge_fn("parley_store_resumes_total",
+                    "Times the store resumed writing after running out of space (counter).",
+                    [s = &store] { return static_cast<double>(s->health().resumes); });
+}
+
 void RegisterSearchMetrics(metrics::Registry& registry, search::SearchService& search) {
+  registry.gauge_fn("parley_search_index_errors_total",
+                    "Indexing steps that failed and were retried, e.g. on a full disk (counter).",
+                    [s = &search] { return static_cast<double>(s->indexer().failures()); });
   registry.gauge_fn("parley_search_lag_changes", "Committed changes not yet indexed.",
                     [s = &search] { return static_cast<double>(s->indexer().lag_changes()); });
   registry.gauge_fn("parley_search_lag_seconds", "Age of the oldest change not yet indexed.",
@@ -147,6 +163,9 @@ Status Node::OpenCore() {
   PARLEY_ASSIGN_OR_RETURN(core_,
                           OpenCoreAt(config_, &feed_, &checkpoints_, timings, &store_breaker_));
   LogCounters(config_, *core_);
+  if (auto* rocks = dynamic_cast<RocksStore*>(&core_->store())) {
+    RegisterStoreMetrics(registry_, *rocks);
+  }
   if (config_.engine == ServerConfig::StoreEngine::kPostgres) {
     registry_.gauge_fn(
         "parley_breaker_state",

@@ -14,10 +14,13 @@
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 
 #include "common/clock.h"
 #include "common/codec.h"
 #include "store/record_codec.h"
+#include "store/rocks_info_log.h"
+#include "store/rocks_recovery.h"
 
 namespace parley {
 namespace {
@@ -105,6 +108,7 @@ class DedupExpiryFilter : public rocksdb::CompactionFilter {
 class RocksStoreImpl final : public RocksStore {
  public:
   ~RocksStoreImpl() override {
+    recovery_->Stop();  // its thread calls into db_
     if (!db_) return;
     db_->SyncWAL().PermitUncheckedError();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -134,6 +138,13 @@ class RocksStoreImpl final : public RocksStore {
     db_opts.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow)
         .PermitUncheckedError();
     db_opts.env->LowerThreadPoolIOPriority(rocksdb::Env::Priority::LOW);
+    // A full disk stops writes; the listener resumes them once there is space again.
+    db_opts.listeners.push_back(recovery_);
+    {
+      std::error_code ec;
+      std::filesystem::create_directories(path, ec);  // for the log; Open reports failures
+      if (!ec) db_opts.info_log = OpenRocksInfoLog(path, db_opts.keep_log_file_num - 1);
+    }
 
     auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
     std::vector<rocksdb::ColumnFamilyDescriptor> descs;
@@ -177,6 +188,7 @@ class RocksStoreImpl final : public RocksStore {
     rocksdb::Status s = rocksdb::DB::Open(db_opts, path, descs, &handles_, &raw);
     if (!s.ok()) return Status(Code::kIOError, "open store at " + path + ": " + s.ToString());
     db_.reset(raw);
+    recovery_->Attach(db_.get());
     return Status::Ok();
   }
 
@@ -378,7 +390,7 @@ class RocksStoreImpl final : public RocksStore {
     PARLEY_RETURN_IF_ERROR(FromRocks(batch.Put(handles_[kInboxFloor], Key1(user), value)));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Write(wo, &batch));
+    return WriteStatus(db_->Write(wo, &batch));
   }
 
   // --- cursors
@@ -445,7 +457,7 @@ class RocksStoreImpl final : public RocksStore {
     // for timings; the level is per thread, so set it where the writer runs.
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableTimeExceptForMutex);
     rocksdb::get_iostats_context()->fsync_nanos = 0;
-    Status status = FromRocks(db_->Write(wo, &batch));
+    Status status = WriteStatus(db_->Write(wo, &batch));
     timing->sync_nanos = static_cast<int64_t>(rocksdb::get_iostats_context()->fsync_nanos);
     timing->total_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now() - start)
@@ -466,13 +478,13 @@ class RocksStoreImpl final : public RocksStore {
     EncodeInvite(invite, &v);
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Put(wo, handles_[kInvites], ToSlice(invite.token_digest), ToSlice(v)));
+    return WriteStatus(db_->Put(wo, handles_[kInvites], ToSlice(invite.token_digest), ToSlice(v)));
   }
 
   Status DeleteInvite(std::string_view digest) override {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Delete(wo, handles_[kInvites], ToSlice(digest)));
+    return WriteStatus(db_->Delete(wo, handles_[kInvites], ToSlice(digest)));
   }
 
   // --- CheckpointSource
@@ -489,6 +501,8 @@ class RocksStoreImpl final : public RocksStore {
     constexpr uint64_t kCopyLogsBelowBytes = 8u << 20;
     return FromRocks(checkpoint->CreateCheckpoint(dir, kCopyLogsBelowBytes));
   }
+
+  RocksStoreHealth health() const override { return recovery_->health(); }
 
   StoreStats Stats() override {
     StoreStats s;
@@ -511,6 +525,11 @@ class RocksStoreImpl final : public RocksStore {
 
  private:
   using Visitor = std::function<Status(std::string_view key, std::string_view value)>;
+
+  // A write's outcome: a full disk is kUnavailable (nothing stored; retry), not kIOError.
+  Status WriteStatus(const rocksdb::Status& s) {
+    return s.ok() ? Status::Ok() : recovery_->WriteFailed(s);
+  }
 
   Status Put(rocksdb::WriteBatch& b, Cf cf, std::string_view k, std::string_view v) {
     return FromRocks(b.Put(handles_[cf], ToSlice(k), ToSlice(v)));
@@ -695,6 +714,8 @@ class RocksStoreImpl final : public RocksStore {
   }
 
   DedupExpiryFilter dedup_filter_;  // must outlive db_
+  // A listener of db_ (shared with its options); stopped before db_ closes.
+  std::shared_ptr<RocksRecovery> recovery_ = std::make_shared<RocksRecovery>();
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };

@@ -47,9 +47,22 @@ struct RocksStoreOptions {
   int background_threads = 2;
 };
 
+// The write path's state, for metrics. A full disk stops writes (they fail with
+// kUnavailable, "storage full") until space is freed; the store then resumes by itself
+// (rocks_recovery.h).
+struct RocksStoreHealth {
+  bool refusing_writes = false;  // stopped for lack of space, not resumed yet
+  uint64_t no_space_errors = 0;  // writes and background jobs that found no space
+  uint64_t resumes = 0;          // times writes came back after such a stop
+  int64_t last_stop_millis = 0;  // how long the last stop lasted (0: none yet)
+};
+
 // The embedded store: every Store operation, plus the checkpoints that only an embedded
 // engine can take (for online backups). The implementation is hidden in rocks_store.cc.
-class RocksStore : public Store, public CheckpointSource {};
+class RocksStore : public Store, public CheckpointSource {
+ public:
+  virtual RocksStoreHealth health() const = 0;
+};
 
 // Opens (creating if needed) the store in directory `path`. Fails with kIOError when the
 // directory is unusable or locked by another process.
