@@ -403,7 +403,8 @@ TEST_F(DiskFullTest, SendsRefusedReadsServedEverythingResumesWhenSpaceIsFreed) {
   const auto index_wait = Clock::now();
   EXPECT_TRUE(test::WaitUntil(
       [&] {
-        return SearchHits(*bob, Tag("late", static_cast<int>(small_fillers.size()) - 1)) == 1 &&
+        return Metric(*server, "parley_search_lag_changes") == 0 &&
+               SearchHits(*bob, Tag("late", static_cast<int>(small_fillers.size()) - 1)) == 1 &&
                SearchHits(*bob, refused.body.substr(0, refused.body.find(' '))) == 1;
       },
       30s, 100ms));

@@ -90,6 +90,7 @@ void RocksRecovery::NoteNoSpace(const std::string& what) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++health_.no_space_errors;
+    ++no_space_events_;
     if (!armed_) {
       armed_ = true;
       first = true;
@@ -119,12 +120,19 @@ void RocksRecovery::Run() {
     if (stop_) return;
     wake_.wait_for(lock, wait, [&] { return stop_; });
     if (stop_) return;
+    const uint64_t events_before = no_space_events_;
     lock.unlock();
     // OK when the store runs again (also when RocksDB's own recovery got there first);
     // Busy while that recovery is in progress; else the reason it cannot resume yet.
     const rocksdb::Status resumed = db_->Resume();
     ++attempts;
     lock.lock();
+    if (resumed.ok() && no_space_events_ != events_before) {
+      // Another no-space error came in meanwhile (a write racing the Resume): check again,
+      // rather than call the store healthy while it may be stopped.
+      wait = kFirstWait;
+      continue;
+    }
     if (!resumed.ok()) {
       // Once in a while (every ~30 s at the longest backoff) say why.
       if (attempts % 16 == 1) {

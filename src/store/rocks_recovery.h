@@ -68,7 +68,8 @@ class RocksRecovery : public rocksdb::EventListener {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;
-  bool armed_ = false;  // a no-space stop waits for Resume()
+  bool armed_ = false;            // a no-space stop waits for Resume()
+  uint64_t no_space_events_ = 0;  // to tell whether one came in during a Resume()
   std::chrono::steady_clock::time_point stopped_at_{};
   RocksStoreHealth health_{};
   std::atomic<bool> refusing_{false};  // health_.refusing_writes, read without the lock
