@@ -347,9 +347,15 @@ Status ReliableClient::SendJournaled(BlockingClient& c) {
       if (stop_) return Stopped();
       int64_t retry_after_ms = -1;
       auto ack = c.SendMessage(m, &retry_after_ms);
-      if (!ack.ok() && ack.status().code() == Code::kRateLimited) {
+      // The server's own refusals (not a lost connection): `rate_limited`, or `unavailable`
+      // while its disk is behind (docs/faults.md "Slow fsync").
+      const bool told_to_wait =
+          !ack.ok() && !IsTransportError(ack.status()) &&
+          (ack.status().code() == Code::kRateLimited || ack.status().code() == Code::kUnavailable);
+      if (told_to_wait) {
         // Wait on this connection as told: reconnecting would not make it sooner.
-        if (!SleepUnlessStopped(std::clamp<int64_t>(retry_after_ms, 10, 60000))) return Stopped();
+        const int64_t wait_ms = retry_after_ms < 0 ? 1000 : retry_after_ms;
+        if (!SleepUnlessStopped(std::clamp<int64_t>(wait_ms, 10, 60000))) return Stopped();
         continue;
       }
       if (!ack.ok() && !IsDefinitive(ack.status())) return ack.status();

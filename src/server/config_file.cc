@@ -310,8 +310,8 @@ Status ReadMessages(const Table& t, ServiceConfig* s) {
 Status ReadString(const Table& t, const char* key, std::string* out);
 
 Status ReadStorage(const Table& t, ServerConfig* c) {
-  PARLEY_RETURN_IF_ERROR(t.OnlyKeys(
-      {"durability", "block_cache_mb", "write_buffer_mb", "engine", "url", "schema", "readers"}));
+  PARLEY_RETURN_IF_ERROR(t.OnlyKeys({"durability", "block_cache_mb", "write_buffer_mb", "engine",
+                                     "url", "schema", "readers", "max_queued_writes"}));
   PARLEY_RETURN_IF_ERROR(
       t.Choice<ServerConfig::StoreEngine>("engine",
                                           {{"rocksdb", ServerConfig::StoreEngine::kRocksDb},
@@ -334,6 +334,7 @@ Status ReadStorage(const Table& t, ServerConfig* c) {
   PARLEY_RETURN_IF_ERROR(t.Choice<Durability>(
       "durability", {{"sync", Durability::kSync}, {"buffered", Durability::kBuffered}},
       &c->service.durability));
+  PARLEY_RETURN_IF_ERROR(t.Int("max_queued_writes", &c->service.max_queued_writes, 1, 100'000'000));
   size_t cache_mb = c->store.block_cache_bytes >> 20, wb_mb = c->store.write_buffer_bytes >> 20;
   PARLEY_RETURN_IF_ERROR(t.Int("block_cache_mb", &cache_mb, 8, 1 << 20));
   PARLEY_RETURN_IF_ERROR(t.Int("write_buffer_mb", &wb_mb, 16, 1 << 16));

@@ -413,6 +413,7 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
                           "engine",
                           "schema",
                           "readers",
+                          "max_queued_writes",
                           "password_hash",
                           "enabled",
                           "batch_changes",
@@ -461,6 +462,7 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   odd.store.block_cache_bytes = odd.store.write_buffer_bytes = size_t{3} << 20;
   odd.postgres.schema = "x";
   odd.postgres.readers = 3;
+  s.max_queued_writes = 3;
   odd.search.enabled = !odd.search.enabled;
   odd.search.batch_changes = odd.search.default_limit = odd.search.max_limit = 3;
   odd.search.idle_poll_ms = 33;
@@ -544,7 +546,16 @@ TEST_F(ConfigFileTest, DocumentedExampleIsValidAndAllDefaults) {
   EXPECT_EQ(config_.store.write_buffer_bytes, d.store.write_buffer_bytes);
   EXPECT_EQ(config_.postgres.schema, d.postgres.schema);
   EXPECT_EQ(config_.postgres.readers, d.postgres.readers);
+  EXPECT_EQ(config_.service.max_queued_writes, ds.max_queued_writes);
   EXPECT_EQ(config_.engine, d.engine);
+}
+
+// The bound of the sequencer's queue (docs/faults.md "Slow fsync").
+TEST_F(ConfigFileTest, MaxQueuedWrites) {
+  ASSERT_TRUE(Load("[storage]\nmax_queued_writes = 500\n").ok());
+  EXPECT_EQ(config_.service.max_queued_writes, 500u);
+  EXPECT_NE(Error("[storage]\nmax_queued_writes = 0\n").find("'storage.max_queued_writes'"),
+            std::string::npos);
 }
 
 // The transport keys (issue 10 items 4, 6, 11): loaded, checked, and in the documented

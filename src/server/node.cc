@@ -86,6 +86,17 @@ void RegisterProcessMetrics(metrics::Registry& registry, Core& core) {
   registry.gauge_fn(
       "parley_sequencer_cache_drops_total", "Batches that dropped all sequencer caches (counter).",
       [c = &core] { return static_cast<double>(c->sequencer().stats().caches_dropped); });
+  // A slow disk (docs/faults.md "Slow fsync"): the queue deepens up to its bound, then
+  // writes are refused.
+  registry.gauge_fn("parley_sequencer_queue_depth", "Write requests waiting for the sequencer.",
+                    [c = &core] { return static_cast<double>(c->sequencer().stats().queued); });
+  registry.gauge_fn(
+      "parley_sequencer_queue_peak", "Most write requests that ever waited for the sequencer.",
+      [c = &core] { return static_cast<double>(c->sequencer().stats().largest_queue); });
+  registry.gauge_fn(
+      "parley_sequencer_refused_total",
+      "Write requests refused (unavailable) because the queue was full (counter).",
+      [c = &core] { return static_cast<double>(c->sequencer().stats().refused_full); });
 }
 
 // The embedded store's write path: a full disk stops writes until space is freed.

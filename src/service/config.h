@@ -39,6 +39,11 @@ struct ServiceConfig {
   Durability durability = Durability::kSync;
   // Most requests the sequencer folds into one commit. Default: 8192.
   size_t max_batch = 8192;
+  // Most requests that may wait for the sequencer ([storage] max_queued_writes). A slow
+  // disk makes batches grow; past this bound new requests fail at once with kUnavailable
+  // (the client retries after retry_after_ms) rather than pile up in memory, until half of
+  // the queue has been taken into batches. Default: 65,536 (8 full batches).
+  size_t max_queued_writes = 65536;
   // Sync page size: default and maximum. Defaults: 100 and 1000.
   size_t sync_default_limit = 100;
   size_t sync_max_limit = 1000;

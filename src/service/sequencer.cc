@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "common/clock.h"
 #include "metrics/stages.h"
@@ -320,15 +321,28 @@ Sequencer::~Sequencer() { Stop(); }
 
 void Sequencer::Submit(Task task) {
   if (timings_.queue_wait != nullptr) task.queued_at = std::chrono::steady_clock::now();
+  Status refused;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = Status(Code::kUnavailable, "server is shutting down");
+    } else if (refusing_ || queue_.size() >= config_.max_queued_writes) {
+      // The disk is slower than the requests coming in: failing now, with a retry hint on
+      // the wire, keeps memory and latency bounded where an unbounded queue would grow
+      // until the process dies.
+      refusing_ = true;
+      stats_.refused_full++;
+      refused =
+          Status(Code::kUnavailable, "too many writes are waiting for the disk (" +
+                                         std::to_string(queue_.size()) + " queued); retry later");
+    } else {
       queue_.push_back(std::move(task));
+      stats_.largest_queue = std::max<uint64_t>(stats_.largest_queue, queue_.size());
       if (queue_.size() == 1) cv_.notify_one();
       return;
     }
   }
-  task.done(Status(Code::kUnavailable, "server is shutting down"));
+  task.done(refused);
 }
 
 void Sequencer::Stop() {
@@ -348,7 +362,9 @@ void Sequencer::Stop() {
 
 SequencerStats Sequencer::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  SequencerStats stats = stats_;
+  stats.queued = queue_.size();
+  return stats;
 }
 
 void Sequencer::FailAll(std::vector<Task>& tasks, const Status& status) {
@@ -377,6 +393,7 @@ void Sequencer::Run() {
         tasks.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      if (refusing_ && queue_.size() <= config_.max_queued_writes / 2) refusing_ = false;
     }
     if (timings_.queue_wait != nullptr) {
       const auto now = std::chrono::steady_clock::now();

@@ -148,6 +148,12 @@ struct SequencerStats {
   uint64_t batches = 0;
   uint64_t tasks = 0;
   uint64_t largest_batch = 0;
+  // Requests waiting to be staged now, and the most that ever waited (never above
+  // ServiceConfig::max_queued_writes).
+  uint64_t queued = 0;
+  uint64_t largest_queue = 0;
+  // Requests refused with kUnavailable because the queue was full.
+  uint64_t refused_full = 0;
   uint64_t commit_failures = 0;
   // Shared stores (cluster mode): batches that found another node's commits since this
   // node's last one; of those, how many forgot every cache (the others forgot only the
@@ -177,7 +183,9 @@ class Sequencer {
                                                   const SequencerTimings& timings = {});
   ~Sequencer();
 
-  // Queues a task. After Stop() the task's `done` gets kUnavailable at once.
+  // Queues a task. After Stop(), or while the queue is full (ServiceConfig::
+  // max_queued_writes, with hysteresis: refusing lasts until half of it is taken), the
+  // task's `done` gets kUnavailable at once, on the calling thread.
   void Submit(Task task);
 
   // Stages `stage` and delivers `out` (filled by the stage) or the error to `done`.
@@ -229,8 +237,12 @@ class Sequencer {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Task> queue_;           // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  std::deque<Task> queue_;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  // Set when the queue fills, cleared once it is down to half: a connection's pipelined
+  // requests that arrive right behind a refused one are refused too instead of
+  // overtaking it. Guarded by mu_.
+  bool refusing_ = false;
   SequencerStats stats_;             // guarded by mu_
   std::unique_ptr<Staged> handoff_;  // guarded by mu_: the batch for the committer
   bool committing_ = false;          // guarded by mu_

@@ -418,6 +418,78 @@ TEST_P(SequencerTest, FailedCommitFailsTheBatchStagedOnTopAndRecovers) {
   EXPECT_EQ(changes->back().gseq, third->msg_id);
 }
 
+// Delegates to a real store; can hold one Apply until released (a slow disk).
+class SlowApplyStore : public test::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+
+  void HoldNextApply() { hold_next_ = true; }
+  Signal apply_entered, apply_release;
+
+  Status Apply(const WriteSet& writes, Durability d) override {
+    if (hold_next_.exchange(false)) {
+      apply_entered.Notify();
+      EXPECT_TRUE(apply_release.WaitFor(30s));
+    }
+    return ForwardingStore::Apply(writes, d);
+  }
+
+ private:
+  std::atomic<bool> hold_next_{false};
+};
+
+// While a commit waits for the disk the queue fills up to max_queued_writes; past it
+// requests fail at once with kUnavailable (nothing staged), and the rest commit once the
+// disk is back.
+TEST_P(SequencerTest, QueueIsBoundedWhileTheStoreIsSlow) {
+  constexpr size_t kBound = 10;
+  config_.max_queued_writes = kBound;
+  SlowApplyStore* store = &OpenWrapped<SlowApplyStore>();
+  Core& core = this->core();
+  auto users = MakeUsers(2);
+  auto conv = core.conversations().OpenDirect(users[0], users[1]);
+  ASSERT_TRUE(conv.ok());
+
+  // s0 holds the store; s1 is taken from the queue (staged, or waiting to be).
+  store->HoldNextApply();
+  Results<SendAck> first(2);
+  core.messages().Send(Id(users[0]), Text(conv->id, "s0"), first.Slot(0));
+  ASSERT_TRUE(store->apply_entered.WaitFor(30s));
+  core.messages().Send(Id(users[0]), Text(conv->id, "s1"), first.Slot(1));
+  ASSERT_TRUE(test::WaitUntil([&] { return core.sequencer().stats().queued == 0; }, 30s));
+
+  constexpr size_t kOver = 5;
+  Results<SendAck> queued(kBound), over(kOver);
+  for (size_t i = 0; i < kBound; ++i) {
+    core.messages().Send(Id(users[0]), Text(conv->id, test::Cat("q", i)), queued.Slot(i));
+  }
+  for (size_t i = 0; i < kOver; ++i) {
+    core.messages().Send(Id(users[1]), Text(conv->id, test::Cat("o", i)), over.Slot(i));
+  }
+  EXPECT_EQ(over.done(), kOver) << "refusals must be immediate";
+  EXPECT_EQ(queued.done(), 0u);
+  for (size_t i = 0; i < over.done(); ++i) {
+    EXPECT_EQ(over[i].status().code(), Code::kUnavailable) << over[i].status().ToString();
+  }
+  SequencerStats stats = core.sequencer().stats();
+  EXPECT_EQ(stats.queued, kBound);
+  EXPECT_EQ(stats.largest_queue, kBound);
+  EXPECT_EQ(stats.refused_full, kOver);
+
+  store->apply_release.Notify();
+  first.Wait();
+  queued.Wait();
+  for (size_t i = 0; i < 2; ++i) ASSERT_TRUE(first[i].ok()) << first[i].status().ToString();
+  for (size_t i = 0; i < kBound; ++i) ASSERT_TRUE(queued[i].ok()) << queued[i].status().ToString();
+  // The queue drained: requests are taken again, and a refused one resent is stored once.
+  auto again = core.messages().SendSync(Id(users[1]), Text(conv->id, "o0"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->duplicate);
+  EXPECT_EQ(again->seq, 2 + kBound + 1);
+  ExpectGapless(AllMessages(conv->id), 2 + kBound + 1);
+  EXPECT_EQ(core.sequencer().stats().refused_full, kOver);
+}
+
 TEST_P(SequencerTest, ShutdownCommitsEverythingQueuedThenRefuses) {
   auto users = MakeUsers(2);
   auto conv = core().conversations().OpenDirect(users[0], users[1]);

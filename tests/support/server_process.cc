@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,20 @@ Status ServerProcess::Launch() {
   }
   for (const auto& a : options_.args) args.push_back(a);
 
+  // Built before fork: the child only execs.
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    const bool replaced = std::any_of(options_.env.begin(), options_.env.end(),
+                                      [&](const std::string& o) { return o.rfind(name, 0) == 0; });
+    if (!replaced) env.push_back(entry);
+  }
+  env.insert(env.end(), options_.env.begin(), options_.env.end());
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
   const std::string log = work_dir_ + "/parleyd.log";
   pid_t pid = fork();
   if (pid < 0) return Status(Code::kIOError, "fork failed");
@@ -70,7 +85,7 @@ Status ServerProcess::Launch() {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   pid_ = pid;

@@ -25,6 +25,9 @@ struct ServerOptions {
   std::string config_toml;        // extra config file contents (may be empty)
   uint16_t port = 0;              // 0: any free port
   std::vector<std::string> args;  // extra command-line arguments
+  // Extra "NAME=value" entries for parleyd's environment, replacing inherited ones of the
+  // same name (e.g. LD_PRELOAD of a fault-injecting library).
+  std::vector<std::string> env;
   std::chrono::milliseconds ready_timeout{30000};
 };
 

@@ -16,8 +16,8 @@
 // - send() stores the message in the journal BEFORE it goes out; every journaled send is
 //   (re)sent after each (re)connect with the same client_msg_id until it is acknowledged.
 //   The server's idempotency makes retries harmless. Journaled sends go out one at a time,
-//   in order, so they are stored in send order. `rate_limited` waits `retry_after_ms` on the
-//   same connection; other transient failures reconnect and retry; a refusal for good
+//   in order, so they are stored in send order. `rate_limited` and `unavailable` wait
+//   `retry_after_ms` on the same connection; other transient failures reconnect and retry; a refusal for good
 //   (not_member, invalid_argument, too_large…) drops the send and rejects its promise.
 // - A revoked or expired session (close code 4001, or `auth` answering unauthenticated)
 //   ends the loop with a `sessionEnded` event: log in again. The journal is kept.
@@ -608,8 +608,9 @@ export class ParleyClient {
           });
         } catch (e) {
           const err = e instanceof ParleyError ? e : new ParleyError("disconnected", String(e));
-          if (err.code === "rate_limited" && conn.isOpen) {
-            // Wait on this connection as told: reconnecting would not make it sooner.
+          if ((err.code === "rate_limited" || err.code === "unavailable") && conn.isOpen) {
+            // Wait on this connection as told: reconnecting would not make it sooner (a
+            // server whose disk is behind refuses writes for a moment, docs/protocol.md §5).
             await this.sleep(Math.min(60_000, Math.max(10, err.retryAfterMs ?? 1000)));
             continue;
           }

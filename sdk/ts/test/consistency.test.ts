@@ -149,6 +149,60 @@ test("sends whose acks were lost are resent with the same id and stored once", a
   assert.deepEqual(bodies(bob.events, conv), numbered("l", 10));
 });
 
+/** A WebSocket on which the server seems to refuse the first `n` sends with `unavailable`
+ * and retry_after_ms (its disk behind, docs/faults.md "Slow fsync"): those frames never
+ * reach the server and the refusal is answered locally. */
+function refusingSends(n: number, retryAfterMs: number): { factory: WebSocketFactory; refused: () => number } {
+  let refused = 0;
+  const WS = (globalThis as unknown as { WebSocket: new (url: string) => WebSocketLike }).WebSocket;
+  const factory: WebSocketFactory = (url) => {
+    const ws = new WS(url);
+    const wrapper: WebSocketLike = {
+      get readyState() {
+        return ws.readyState;
+      },
+      send: (d) => {
+        const frame = JSON.parse(d) as { id?: unknown; op?: string };
+        if (refused < n && frame.op === "send") {
+          refused += 1;
+          const reply = { id: frame.id, ok: false, error: "unavailable", message: "disk behind", retry_after_ms: retryAfterMs };
+          setTimeout(() => wrapper.onmessage?.({ data: JSON.stringify(reply) }), 0);
+          return;
+        }
+        ws.send(d);
+      },
+      close: (c, r) => ws.close(c, r),
+      onopen: null,
+      onmessage: null,
+      onclose: null,
+      onerror: null,
+    };
+    ws.onopen = (e) => wrapper.onopen?.(e);
+    ws.onclose = (e) => wrapper.onclose?.(e);
+    ws.onerror = (e) => wrapper.onerror?.(e);
+    ws.onmessage = (e) => wrapper.onmessage?.(e);
+    return wrapper;
+  };
+  return { factory, refused: () => refused };
+}
+
+test("sends refused unavailable wait retry_after_ms on the same connection and are stored once", async () => {
+  const bob = await newUser(server, "unavb");
+  const refusing = refusingSends(3, 300);
+  const alice = await newUser(server, "unava", { webSocketFactory: refusing.factory });
+  clients.push(alice.client, bob.client);
+  const conv = (await alice.client.request("conv.open", { user: bob.name })).conversation.conv;
+  const reconnectsBefore = alice.client.reconnects;
+  const start = Date.now();
+  const acks = await Promise.all(numbered("u", 5).map((body) => alice.client.send({ conv, body })));
+  assert.equal(refusing.refused(), 3);
+  assert.ok(Date.now() - start >= 3 * 300, "each refusal waited retry_after_ms");
+  assert.equal(alice.client.reconnects, reconnectsBefore, "waited instead of reconnecting");
+  assert.deepEqual(acks.map((a) => a.seq), [1, 2, 3, 4, 5]);
+  assert.equal(acks.filter((a) => a.duplicate).length, 0);
+  assert.deepEqual(await storedBodies(bob.client, conv), numbered("u", 5));
+});
+
 test("sends journaled while the server is down survive an app restart and go out once", async () => {
   const aliceStore = stateDir("journal-alice");
   const alice = await newUser(server, "jrna", { storage: aliceStore });
