@@ -1,5 +1,6 @@
 #include "backup/backup_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -101,6 +102,10 @@ Result<Manifest> BackupService::Run(bool full) {
   }
   ++stats_.successes;
   stats_.last_success_ms = NowMillis();
+  if (config_.keep_last > 0) {
+    recent_runs_.push_back(result->id);
+    while (recent_runs_.size() > config_.keep_last) recent_runs_.pop_front();
+  }
   stats_.last_seconds = seconds;
   stats_.last_bytes = result->bytes;
   stats_.last_stored_bytes = result->stored_bytes;
@@ -135,8 +140,11 @@ Result<size_t> BackupService::Prune() {
   if (config_.keep_last == 0 && config_.keep_days == 0) return size_t{0};
   JobSlot slot(running_);
   if (!slot.held()) return Status(Code::kFailedPrecondition, "a backup is running");
-  auto pruned =
-      backup::Prune(*target_, Retention{config_.keep_last, config_.keep_days}, key_, NowMillis());
+  const int64_t now_ms = RetentionNowMillis();
+  Result<size_t> pruned = [&]() -> Result<size_t> {
+    PARLEY_ASSIGN_OR_RETURN(Retention retention, EffectiveRetention(now_ms));
+    return backup::Prune(*target_, retention, key_, now_ms);
+  }();
   if (audit_ && !pruned.ok()) audit_("pruning failed: " + pruned.status().ToString());
   if (audit_ && pruned.ok() && *pruned > 0) {
     audit_("pruned " + std::to_string(*pruned) + " old backups (keep_last " +
@@ -144,6 +152,42 @@ Result<size_t> BackupService::Prune() {
            ")");
   }
   return pruned;
+}
+
+// Backups are dated by the wall clock (created_ms, in their ids, across restarts), so ages
+// are wall-clock ages; but a forward step of the wall clock while parleyd runs would age
+// every backup at once by its size, and keep_days would delete backups younger than that
+// in real time. So "now" is never later than the wall time at Open plus the steady time
+// since. A backward step makes backups look younger, which only keeps more. A step taken
+// while parleyd was down cannot be told from time passing.
+int64_t BackupService::RetentionNowMillis() const {
+  return std::min(NowMillis(), opened_wall_ms_ + (SteadyMillis() - opened_steady_ms_));
+}
+
+// backup::Prune keeps the newest keep_last by date. After a backward step of the wall
+// clock, the backups made since are dated before the older ones, and would be the first
+// to go (each one right after it was made, until the clock caught up). keep_last is
+// widened so that the newest keep_last backups of this process, in the order they ran,
+// stay too: never fewer backups kept than asked for, a few more while dates and run order
+// disagree.
+Result<Retention> BackupService::EffectiveRetention(int64_t now_ms) {
+  Retention retention{config_.keep_last, config_.keep_days};
+  std::vector<std::string> recent;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    recent.assign(recent_runs_.begin(), recent_runs_.end());
+  }
+  if (retention.keep_last == 0 || recent.empty()) return retention;
+  // Invalid manifests first (backup::Prune then refuses anyway), the valid ones oldest first.
+  PARLEY_ASSIGN_OR_RETURN(auto listed, backup::ListAll(*target_, key_, now_ms));
+  for (size_t i = 0; i < listed.size(); ++i) {
+    if (listed[i].status.ok() &&
+        std::find(recent.begin(), recent.end(), listed[i].id) != recent.end()) {
+      retention.keep_last = std::max(retention.keep_last, listed.size() - i);
+      break;  // the oldest-dated of them decides
+    }
+  }
+  return retention;
 }
 
 Result<std::vector<Manifest>> BackupService::List() { return backup::List(*target_, key_); }
@@ -172,20 +216,22 @@ void BackupService::Stop() {
 }
 
 void BackupService::Schedule() {
-  // Due times count from start-up (and from the last backup of each kind).
-  const int64_t start = NowMillis();
+  // Due times count from start-up (and from the start of the last backup of each kind) on
+  // the steady clock: a backward step of the wall clock would otherwise hold backups back
+  // by its size, and a forward one make the next full backup due at once.
+  const int64_t start = SteadyMillis();
   int64_t next_full = config_.full_every_s > 0 ? start + config_.full_every_s * 1000 : INT64_MAX;
   int64_t next_inc =
       config_.incremental_every_s > 0 ? start + config_.incremental_every_s * 1000 : INT64_MAX;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      const int64_t wait_ms = std::max<int64_t>(0, std::min(next_full, next_inc) - NowMillis());
+      const int64_t wait_ms = std::max<int64_t>(0, std::min(next_full, next_inc) - SteadyMillis());
       wake_.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait_ms, 60'000)),
                      [this] { return stop_; });
       if (stop_) return;
     }
-    const int64_t now = NowMillis();
+    const int64_t now = SteadyMillis();
     if (now < std::min(next_full, next_inc)) continue;
     const bool full = now >= next_full;
     // Whatever a backup or the target throws (it should not: errors are Statuses), the

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include <thread>
 
 #include "backup/backup.h"
+#include "common/clock.h"
 #include "store/checkpoint.h"
 #include "store/store.h"
 
@@ -36,7 +38,11 @@ struct BackupConfig {
   int64_t incremental_every_s = 0;  // 0: no scheduled incrementals
   int64_t full_every_s = 0;         // 0: no scheduled fulls
   // Retention, applied after each scheduled run (backup.h Retention): keep the newest
-  // `keep_last` and those younger than `keep_days`; both 0 keeps everything.
+  // `keep_last` and those younger than `keep_days`; both 0 keeps everything. Under wall
+  // clock steps (docs/faults.md, "Clock steps"): the newest `keep_last` backups this
+  // process made are kept even when a backward step dated them before older ones, and
+  // ages are never measured against a wall time further ahead than the steady clock has
+  // run since start-up.
   size_t keep_last = 0;
   int64_t keep_days = 0;
 };
@@ -69,6 +75,8 @@ class BackupService {
   Result<Manifest> Run(bool full);
   // Applies the configured retention now. kFailedPrecondition while a backup runs (pruning
   // beside a backup could delete chunks its manifest is about to reference).
+  // With keep_last, it reads the target's manifests twice (once to find where this
+  // process's own backups sort).
   Result<size_t> Prune();
   Result<std::vector<Manifest>> List();
   // Every manifest on the target, invalid ones with their reason (backup.h ListAll).
@@ -80,7 +88,8 @@ class BackupService {
   // was given, unless the service goes first.
   void SetAttachmentStore(blob::BlobStore* blobs);
 
-  // The scheduler thread (only if the config schedules anything).
+  // The scheduler thread (only if the config schedules anything). Its due times are on
+  // the steady clock: wall clock steps neither delay nor hasten scheduled backups.
   void Start();
   void Stop();
 
@@ -97,6 +106,12 @@ class BackupService {
         config_(std::move(config)),
         audit_(std::move(audit)) {}
   void Schedule();
+  // The wall time retention ages backups against: the wall clock, but no later than the
+  // wall time at Open plus the steady time since.
+  int64_t RetentionNowMillis() const;
+  // The configured retention, with keep_last widened to reach the oldest-dated of this
+  // process's newest keep_last backups.
+  Result<Retention> EffectiveRetention(int64_t now_ms);
 
   Store& store_;
   CheckpointSource& checkpoints_;
@@ -108,8 +123,11 @@ class BackupService {
   std::atomic<bool> running_{false};
   std::mutex blobs_mu_;  // blobs_; held by a run for its whole length
   blob::BlobStore* blobs_ = nullptr;
-  mutable std::mutex mu_;  // stats_, stop_
+  mutable std::mutex mu_;  // stats_, recent_runs_, stop_
   BackupRunStats stats_;
+  std::deque<std::string> recent_runs_;  // ids of this process's newest keep_last backups
+  const int64_t opened_wall_ms_ = NowMillis();
+  const int64_t opened_steady_ms_ = SteadyMillis();
   std::condition_variable wake_;
   bool stop_ = false;
   std::thread scheduler_;

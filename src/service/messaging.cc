@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "common/text.h"
@@ -210,7 +211,12 @@ void MessageService::Send(const Identity& who, SendRequest request, Callback<Sen
         m.client_msg_id = req.client_msg_id;
         m.kind = req.kind;
         m.body = req.stored_body.empty() ? req.body : req.stored_body;
-        m.server_ms = b.now_ms();
+        // Never below the conversation's last message: history by time (around_ts)
+        // binary-searches server_ms along conv_seq. The sequencer's batch time never goes
+        // back within a process, but a wall clock stepped back before a restart (or by a
+        // clock that ran ahead when the last message was stored) would; such messages then
+        // share the last one's time until the clock catches up.
+        m.server_ms = std::max(b.now_ms(), conv->head.last_ms);
         conv->head = ConvHead{m.seq, m.server_ms, m.msg_id};
         b.MarkHeadDirty(conv);
         ack = SendAck{m.conv_id, m.seq, m.msg_id, m.server_ms, false};
@@ -326,7 +332,9 @@ void MessageService::Edit(const Identity& who, ConvId conv_id, Seq seq, std::str
                         "the edit window of " + std::to_string(window / 1000) + " s has passed");
         }
         m.body = body;
-        m.edited_ms = b.now_ms();
+        // Not before the message itself or its previous edit, whatever the wall clock did
+        // (a later edit always shows a later time).
+        m.edited_ms = std::max({b.now_ms(), m.server_ms, m.edited_ms});
         out.edited_ms = m.edited_ms;
         b.SetPendingEdit(m);
         return StageMessageChange(b, conv, m, ChangeKind::kEdit, who.user_id);

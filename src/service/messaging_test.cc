@@ -672,6 +672,71 @@ TEST_P(MessagingTest, RacingRecallsOfOneMessageTellMembersOnce) {
   EXPECT_EQ(core().store().ScanChanges(0, SIZE_MAX)->size(), changes_before + acks.size());
 }
 
+// A wall clock stepped back across a restart (docs/faults.md, "Clock steps"): the messages
+// stored before it carry times an hour ahead of the clock the new process reads. New
+// messages take the conversation's last time instead of going below it, so server_ms stays
+// non-decreasing along conv_seq, history by time still finds the right place, and an edit
+// is never dated before the message it changes.
+TEST_P(MessagingTest, TimesNeverGoBelowTheConversationsLastMessageAfterAClockStepBack) {
+  SetUpDirect();
+  for (int i = 0; i < 3; ++i) Send(Id(i == 1 ? b_ : a_), conv_);
+  Flush();
+  // What a process whose clock ran an hour ahead would have stored for messages 2 and 3.
+  const int64_t ahead = NowMillis() + 3'600'000;
+  WriteSet rewrite;
+  for (Seq s : {Seq{2}, Seq{3}}) {
+    auto m = core().store().GetMessage(conv_, s);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    m->server_ms = ahead + static_cast<int64_t>(s);
+    rewrite.Add(op::PutMessage{*m});
+  }
+  auto head = core().store().GetConvHead(conv_);
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  head->last_ms = ahead + 3;
+  rewrite.Add(op::PutConvHead{conv_, *head});
+  ASSERT_TRUE(core().store().Apply(rewrite, Durability::kSync).ok());
+  Reopen();  // a new process: no in-memory time of the old one survives
+
+  SendAck one = Send(Id(b_), conv_);
+  EXPECT_EQ(one.server_ms, ahead + 3) << "a new message takes the last message's time";
+  std::vector<SendAck> more = SendMany(Id(a_), conv_, 5);
+  for (const SendAck& ack : more) EXPECT_EQ(ack.server_ms, ahead + 3);
+  const auto msgs = AllMessages(conv_);
+  ASSERT_EQ(msgs.size(), 9u);
+  for (size_t i = 1; i < msgs.size(); ++i) {
+    EXPECT_GE(msgs[i].server_ms, msgs[i - 1].server_ms) << "seq " << msgs[i].seq;
+  }
+  EXPECT_EQ(core().store().GetConvHead(conv_)->last_ms, ahead + 3);
+
+  // History by time: the first message at or after each time, over the step.
+  for (const auto& [at, first] : std::vector<std::pair<int64_t, Seq>>{
+           {msgs[0].server_ms, 1}, {NowMillis(), 2}, {ahead + 3, 3}, {ahead + 4, 10}}) {
+    HistoryRequest req;
+    req.conv_id = conv_;
+    req.mode = HistoryRequest::Mode::kAroundTime;
+    req.time_ms = at;
+    req.limit = 2;
+    auto page = core().timeline().History(Id(a_), req);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    if (first == 10) {  // after the last message: the page ends with it
+      ASSERT_FALSE(page->messages.empty());
+      EXPECT_EQ(page->messages.back().seq, 9u);
+      EXPECT_FALSE(page->has_more_after);
+      continue;
+    }
+    ASSERT_FALSE(page->messages.empty());
+    const auto pivot = std::find_if(page->messages.begin(), page->messages.end(),
+                                    [&](const MessageRecord& m) { return m.server_ms >= at; });
+    ASSERT_NE(pivot, page->messages.end()) << "around_ts " << at;
+    EXPECT_EQ(pivot->seq, first) << "around_ts " << at;
+  }
+
+  // An edit of message 3 (dated an hour ahead) is dated no earlier than it.
+  auto edit = core().messages().EditSync(Id(a_), conv_, 3, "edited after the step");
+  ASSERT_TRUE(edit.ok()) << edit.status().ToString();
+  EXPECT_GE(edit->edited_ms, ahead + 3);
+}
+
 PARLEY_INSTANTIATE_FOR_EVERY_STORE(MessagingTest);
 
 }  // namespace
