@@ -23,7 +23,9 @@ TEST(QueryTest, SyntaxTypedByUsersIsJustText) {
 // Found by fuzz/search_query_fuzz.cc: a NUL inside an FTS5 string ended the expression for
 // SQLite (a syntax error, answered as a storage error). Control characters separate words.
 TEST(QueryTest, ControlCharactersSeparateWords) {
-  EXPECT_EQ(*BodyExpression(std::string_view("ab\0cd\x01ef", 8)),
+  EXPECT_EQ(*BodyExpression(std::string_view("ab\0cd\x01"
+                                             "ef",
+                                             8)),
             R"q(body : ("ab" AND "cd" AND "ef"))q");
 }
 
