@@ -19,6 +19,7 @@
 #include "client/http_request.h"
 #include "tests/support/command.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/metrics_text.h"
 
 namespace parley {
 namespace {
@@ -51,9 +52,7 @@ int RunCli(const std::string& env, const std::string& args, std::string* out = n
 
 // A metric's value from the Prometheus text (0 if absent).
 double MetricValue(const std::string& text, const std::string& name) {
-  size_t at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return 0;
-  return std::strtod(text.c_str() + at + name.size() + 2, nullptr);
+  return test::MetricValue(text, name).value_or(0);
 }
 
 class AuthAbuseTest : public GatewayFixture {

@@ -35,6 +35,7 @@
 #include "common/clock.h"
 #include "tests/support/full_reads.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/waiting.h"
 
@@ -46,17 +47,9 @@ constexpr int64_t kHour = 3'600'000;
 constexpr int kBackupEveryS = 2;
 constexpr int kMessagesPerPhase = 12;
 
-// The value of the first sample of `series` in a Prometheus text page; -1 if absent.
+// The value of `series` in a /metrics page; -1 if absent.
 double Metric(const std::string& page, const std::string& series) {
-  std::istringstream in(page);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series, 0) != 0 || line.size() <= series.size()) continue;
-    const char next = line[series.size()];
-    if (next != ' ' && next != '{') continue;
-    return std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-  }
-  return -1;
+  return test::MetricValue(page, series).value_or(-1);
 }
 
 // One device: a connection, its login and its sync cursor with what it has synced.
@@ -86,16 +79,12 @@ class ClockStepTest : public GatewayFixture {
     opts.config_toml = std::string(kFastHashes) + "[backup]\ntarget = \"" + backup_dir_ +
                        "\"\nincremental_every_s = " + std::to_string(kBackupEveryS) +
                        "\nfull_every_s = 3600\nkeep_last = 2\n";
-    opts.env.push_back(std::string("LD_PRELOAD=") + kFaketime);
+    opts.preload = kFaketime;
     opts.env.push_back("FAKETIME_TIMESTAMP_FILE=" + offset_file_);
     // The file is read again at most every second (not on every call: parleyd reads the
     // clock often); the test waits until the server's `ping` shows each step.
     opts.env.push_back("FAKETIME_CACHE_DURATION=1");
     opts.env.push_back("FAKETIME_DONT_FAKE_MONOTONIC=1");
-    // An ASan-built parleyd refuses a library preloaded ahead of its runtime otherwise.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    opts.env.push_back(std::string("ASAN_OPTIONS=") + (asan != nullptr ? asan : "") +
-                       (asan != nullptr && *asan != '\0' ? ":" : "") + "verify_asan_link_order=0");
     auto s = ServerProcess::Start(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();

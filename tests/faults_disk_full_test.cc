@@ -32,6 +32,7 @@
 #include "client/http_request.h"
 #include "tests/support/full_reads.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/waiting.h"
 
@@ -99,9 +100,7 @@ uint64_t Fill(const std::string& path, uint64_t leave) {
 }
 
 double MetricValue(const std::string& text, const std::string& series) {
-  size_t at = text.find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  return std::strtod(text.c_str() + at + series.size() + 2, nullptr);
+  return test::MetricValue(text, series).value_or(-1);
 }
 
 // parleyd's log (its stderr, a file of ServerProcess's), found through /proc.

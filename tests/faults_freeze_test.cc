@@ -22,6 +22,7 @@
 
 #include "tests/support/fault_clients.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/waiting.h"
 
@@ -91,17 +92,7 @@ TEST_F(FaultsFreezeTest, ClientsNoticeReconnectAndEndExactlyOnceInOrder) {
   FaultClients& clients = **started;
 
   // Everyone connected and sending before the fault.
-  ASSERT_TRUE(clients.WaitFor(
-      [&](const FaultLogs& logs) {
-        for (const auto& c : scenario.clients) {
-          auto it = logs.find(c.name);
-          if (it == logs.end() || it->second.connects.empty()) return false;
-          if (c.sends && it->second.acks.size() < 10) return false;
-        }
-        return true;
-      },
-      30s))
-      << "clients did not start";
+  ASSERT_TRUE(clients.WaitStarted(scenario.clients, 10, 30s)) << "clients did not start";
   ASSERT_TRUE(MetricBecomes("parley_sessions_authenticated", static_cast<double>(n_clients), 10s));
 
   // The fault: the server process stops; its sockets stay open.
@@ -145,20 +136,7 @@ TEST_F(FaultsFreezeTest, ClientsNoticeReconnectAndEndExactlyOnceInOrder) {
   EXPECT_GT(backlog.sends, 0u);
   EXPECT_GT(backlog.drained_at_ms, 0);
   std::vector<int64_t> reconnect_ms;
-  ASSERT_TRUE(clients.WaitFor(
-      [&](const FaultLogs& logs) {
-        reconnect_ms.clear();
-        for (const auto& c : scenario.clients) {
-          const auto& connects = logs.at(c.name).connects;
-          auto it = std::find_if(connects.begin(), connects.end(),
-                                 [&](int64_t at) { return at >= resumed_at; });
-          if (it == connects.end()) return false;
-          reconnect_ms.push_back(*it - resumed_at);
-        }
-        return true;
-      },
-      30s));
-  std::sort(reconnect_ms.begin(), reconnect_ms.end());
+  ASSERT_TRUE(clients.WaitReconnected(scenario.clients, resumed_at, 30s, &reconnect_ms));
 
   std::map<UserId, Seq> lengths;
   for (size_t i = 0; i < scenario.users.size(); ++i) {

@@ -30,6 +30,7 @@
 #include "tests/support/child_process.h"
 #include "tests/support/command.h"
 #include "tests/support/fault_clients.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/ports.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/waiting.h"
@@ -199,16 +200,7 @@ TEST(FaultsNetnsTest, CutLinkEndsExactlyOnceInOrderAndReconnectsSpread) {
   ASSERT_TRUE(started.ok()) << started.status().ToString();
   FaultClients& clients = **started;
 
-  ASSERT_TRUE(clients.WaitFor(
-      [&](const FaultLogs& logs) {
-        for (const auto& c : scenario.clients) {
-          auto it = logs.find(c.name);
-          if (it == logs.end() || it->second.connects.empty()) return false;
-          if (c.sends && it->second.acks.size() < 8) return false;
-        }
-        return true;
-      },
-      60s))
+  ASSERT_TRUE(clients.WaitStarted(scenario.clients, 8, 60s))
       << "clients did not start (see " << dir.Sub("clients.log") << ")";
   ASSERT_TRUE(test::WaitUntil(
       [&] { return server.Metric("parley_sessions_authenticated") == double(n_clients); }, 10s,
@@ -254,19 +246,7 @@ TEST(FaultsNetnsTest, CutLinkEndsExactlyOnceInOrderAndReconnectsSpread) {
 
   // Reconnects after the link came back: when, and how spread.
   std::vector<int64_t> reconnect_ms;
-  ASSERT_TRUE(clients.WaitFor(
-      [&](const FaultLogs& logs) {
-        reconnect_ms.clear();
-        for (const auto& c : scenario.clients) {
-          const auto& connects = logs.at(c.name).connects;
-          auto it = std::find_if(connects.begin(), connects.end(),
-                                 [&](int64_t at) { return at >= up_at; });
-          if (it == connects.end()) return false;
-          reconnect_ms.push_back(*it - up_at);
-        }
-        return true;
-      },
-      60s))
+  ASSERT_TRUE(clients.WaitReconnected(scenario.clients, up_at, 60s, &reconnect_ms))
       << "not every client reconnected";
   std::sort(reconnect_ms.begin(), reconnect_ms.end());
   size_t busiest = 0;  // the most reconnects within any 100 ms

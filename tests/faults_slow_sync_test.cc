@@ -26,6 +26,7 @@
 #include "protocol/json_writer.h"
 #include "tests/support/full_reads.h"
 #include "tests/support/gateway_fixture.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/waiting.h"
 
@@ -47,18 +48,9 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// The value of the first sample of `series` (a line "series value" or "series{...} value")
-// in a Prometheus text page; -1 if absent.
+// The value of `series` in a /metrics page; -1 if absent.
 double Metric(const std::string& page, const std::string& series) {
-  std::istringstream in(page);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series, 0) != 0 || line.size() <= series.size()) continue;
-    const char next = line[series.size()];
-    if (next != ' ' && next != '{') continue;
-    return std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
-  }
-  return -1;
+  return test::MetricValue(page, series).value_or(-1);
 }
 
 std::string SendFrame(uint64_t id, ConvId conv, const std::string& cmid) {
@@ -188,12 +180,8 @@ class SlowSyncTest : public GatewayFixture {
                        "[storage]\nmax_queued_writes = " + std::to_string(kQueueBound) +
                        "\n[limits]\nsend_rate_per_conn = 100000\nsend_burst_per_conn = 100000\n"
                        "send_rate_per_user = 100000\nsend_burst_per_user = 100000\n";
-    opts.env.push_back(std::string("LD_PRELOAD=") + PARLEY_SLOW_SYNC_PRELOAD);
+    opts.preload = PARLEY_SLOW_SYNC_PRELOAD;
     opts.env.push_back("PARLEY_SLOW_SYNC_FILE=" + control_file_);
-    // An ASan-built parleyd refuses a library preloaded ahead of its runtime otherwise.
-    const char* asan = std::getenv("ASAN_OPTIONS");
-    opts.env.push_back(std::string("ASAN_OPTIONS=") + (asan != nullptr ? asan : "") +
-                       (asan != nullptr && *asan != '\0' ? ":" : "") + "verify_asan_link_order=0");
     auto s = ServerProcess::Start(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();

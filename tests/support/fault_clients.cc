@@ -20,27 +20,6 @@ int64_t MonoMs() {
       .count();
 }
 
-std::optional<double> MetricValue(const std::string& metrics, const std::string& name) {
-  const std::string key = "\n" + name + " ";
-  size_t at = ("\n" + metrics).find(key);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtod(metrics.c_str() + at + name.size() + 1, nullptr);
-}
-
-std::string FaultPlan::ToText() const {
-  std::ostringstream out;
-  out << "url " << url << "\n"
-      << "heartbeat " << heartbeat_idle_ms << " " << heartbeat_timeout_ms << "\n"
-      << "backoff " << backoff_min_ms << " " << backoff_max_ms << "\n"
-      << "timeouts " << connect_timeout_ms << " " << call_timeout_ms << "\n"
-      << "interval " << interval_ms << "\n";
-  for (const auto& c : clients) {
-    out << "client " << c.name << " " << c.token << " " << c.device << " " << c.conv << " "
-        << c.sends << "\n";
-  }
-  return out.str();
-}
-
 Result<std::unique_ptr<FaultClients>> FaultClients::Start(const FaultPlan& plan,
                                                           const std::vector<std::string>& prefix,
                                                           const std::string& plan_path,
@@ -147,6 +126,42 @@ bool FaultClients::WaitFor(const std::function<bool(const FaultLogs&)>& done,
         return done(logs_);
       },
       timeout, std::chrono::milliseconds(20));
+}
+
+bool FaultClients::WaitStarted(const std::vector<FaultClientPlan>& plans, size_t min_acks,
+                               std::chrono::milliseconds timeout) {
+  return WaitFor(
+      [&](const FaultLogs& logs) {
+        for (const auto& c : plans) {
+          auto it = logs.find(c.name);
+          if (it == logs.end() || it->second.connects.empty()) return false;
+          if (c.sends > 0 && it->second.acks.size() < min_acks) return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
+bool FaultClients::WaitReconnected(const std::vector<FaultClientPlan>& plans, int64_t since_ms,
+                                   std::chrono::milliseconds timeout,
+                                   std::vector<int64_t>* delays_ms) {
+  const bool all = WaitFor(
+      [&](const FaultLogs& logs) {
+        delays_ms->clear();
+        for (const auto& c : plans) {
+          auto log = logs.find(c.name);
+          if (log == logs.end()) return false;
+          const auto& connects = log->second.connects;
+          auto it = std::find_if(connects.begin(), connects.end(),
+                                 [&](int64_t at) { return at >= since_ms; });
+          if (it == connects.end()) return false;
+          delays_ms->push_back(*it - since_ms);
+        }
+        return true;
+      },
+      timeout);
+  std::sort(delays_ms->begin(), delays_ms->end());
+  return all;
 }
 
 Status FaultClients::Quit(std::chrono::milliseconds timeout) {

@@ -22,31 +22,11 @@
 
 #include "client/blocking_client.h"
 #include "tests/support/child_process.h"
+#include "tests/support/fault_plan.h"
 
 namespace parley::test {
 
 int64_t MonoMs();  // std::chrono::steady_clock milliseconds, as fault_clients prints them
-
-// The value of a metric line "NAME VALUE" in a /metrics text; nullopt if absent.
-std::optional<double> MetricValue(const std::string& metrics, const std::string& name);
-
-struct FaultClientPlan {
-  std::string name;  // unique, no spaces
-  std::string token, device;
-  UserId user = 0;
-  ConvId conv = 0;  // where its sends go (0: it only receives)
-  int sends = 0;
-};
-
-struct FaultPlan {
-  std::string url;
-  int64_t heartbeat_idle_ms = 20000, heartbeat_timeout_ms = 10000;
-  int64_t backoff_min_ms = 50, backoff_max_ms = 5000;
-  int64_t connect_timeout_ms = 10000, call_timeout_ms = 10000;
-  int64_t interval_ms = 100;
-  std::vector<FaultClientPlan> clients;
-  std::string ToText() const;  // the plan file fault_clients reads
-};
 
 struct FaultClientLog {
   struct Event {
@@ -102,6 +82,13 @@ class FaultClients {
   // Polls `done` over the logs until it holds or `timeout` passes.
   bool WaitFor(const std::function<bool(const FaultLogs&)>& done,
                std::chrono::milliseconds timeout);
+  // Until every client of `plans` has connected and each sender has `min_acks` acks.
+  bool WaitStarted(const std::vector<FaultClientPlan>& plans, size_t min_acks,
+                   std::chrono::milliseconds timeout);
+  // Until every client of `plans` has connected at or after `since_ms` (MonoMs); fills
+  // `delays_ms` with how long after `since_ms` each first did, sorted.
+  bool WaitReconnected(const std::vector<FaultClientPlan>& plans, int64_t since_ms,
+                       std::chrono::milliseconds timeout, std::vector<int64_t>* delays_ms);
   // Asks the clients to stop, waits for "bye" and the exit; the final logs have stats.
   Status Quit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   // Every line it printed that was not understood (should stay empty).

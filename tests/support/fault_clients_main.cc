@@ -4,13 +4,7 @@
 // line of the plan and reports everything they see on stdout, one line each, flushed at
 // once, for the test to parse (tests/support/fault_clients.h).
 //
-// Plan (one directive per line, fields separated by spaces):
-//   url ws://HOST:PORT/ws
-//   heartbeat IDLE_MS TIMEOUT_MS      (ReliableClient::Options heartbeat_*)
-//   backoff MIN_MS MAX_MS
-//   timeouts CONNECT_MS CALL_MS
-//   interval MS                        (between two sends of one sender)
-//   client NAME TOKEN DEVICE CONV SENDS   (CONV 0 / SENDS 0: a receiver only)
+// The plan: tests/support/fault_plan.h.
 //
 // Output (MONO_MS: std::chrono::steady_clock milliseconds, the same clock as the test's):
 //   ready
@@ -39,6 +33,7 @@
 
 #include "client/reliable_client.h"
 #include "model/names.h"
+#include "tests/support/fault_plan.h"
 
 namespace parley {
 namespace {
@@ -68,51 +63,16 @@ std::string OneLine(std::string s) {
   return s;
 }
 
-struct ClientPlan {
-  std::string name, token, device;
-  ConvId conv = 0;
-  int sends = 0;
-};
-
-struct Plan {
-  std::string url;
-  int64_t heartbeat_idle_ms = 20000, heartbeat_timeout_ms = 10000;
-  int64_t backoff_min_ms = 50, backoff_max_ms = 5000;
-  int64_t connect_timeout_ms = 10000, call_timeout_ms = 10000;
-  int64_t interval_ms = 100;
-  std::vector<ClientPlan> clients;
-};
-
-bool ReadPlan(const std::string& path, Plan* plan) {
+bool ReadPlan(const std::string& path, test::FaultPlan* plan) {
   std::ifstream in(path);
   if (!in) return false;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string what;
-    if (!(f >> what)) continue;
-    if (what == "url") {
-      f >> plan->url;
-    } else if (what == "heartbeat") {
-      f >> plan->heartbeat_idle_ms >> plan->heartbeat_timeout_ms;
-    } else if (what == "backoff") {
-      f >> plan->backoff_min_ms >> plan->backoff_max_ms;
-    } else if (what == "timeouts") {
-      f >> plan->connect_timeout_ms >> plan->call_timeout_ms;
-    } else if (what == "interval") {
-      f >> plan->interval_ms;
-    } else if (what == "client") {
-      ClientPlan c;
-      f >> c.name >> c.token >> c.device >> c.conv >> c.sends;
-      plan->clients.push_back(std::move(c));
-    }
-    if (f.fail()) return false;
-  }
-  return !plan->url.empty();
+  std::stringstream text;
+  text << in.rdbuf();
+  return test::FaultPlan::FromText(text.str(), plan);
 }
 
 struct Running {
-  ClientPlan plan;
+  test::FaultClientPlan plan;
   client::MemoryStateStore store;
   std::unique_ptr<ReliableClient> client;
 };
@@ -128,13 +88,13 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "usage: fault_clients PLAN_FILE\n");
     return 2;
   }
-  Plan plan;
+  test::FaultPlan plan;
   if (!ReadPlan(argv[1], &plan)) {
     std::fprintf(stderr, "fault_clients: cannot read the plan %s\n", argv[1]);
     return 2;
   }
   std::vector<std::unique_ptr<Running>> clients;
-  for (const ClientPlan& cp : plan.clients) {
+  for (const test::FaultClientPlan& cp : plan.clients) {
     auto r = std::make_unique<Running>();
     r->plan = cp;
     client::SessionState s;

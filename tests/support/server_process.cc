@@ -60,15 +60,22 @@ Status ServerProcess::Launch() {
   for (const auto& a : options_.args) args.push_back(a);
 
   // Built before fork: the child only execs.
+  std::vector<std::string> extra = options_.env;
+  if (!options_.preload.empty()) {
+    extra.push_back("LD_PRELOAD=" + options_.preload);
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    const std::string inherited = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
+    extra.push_back("ASAN_OPTIONS=" + inherited + "verify_asan_link_order=0");
+  }
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string entry = *e;
     const std::string name = entry.substr(0, entry.find('=') + 1);
-    const bool replaced = std::any_of(options_.env.begin(), options_.env.end(),
+    const bool replaced = std::any_of(extra.begin(), extra.end(),
                                       [&](const std::string& o) { return o.rfind(name, 0) == 0; });
     if (!replaced) env.push_back(entry);
   }
-  env.insert(env.end(), options_.env.begin(), options_.env.end());
+  env.insert(env.end(), extra.begin(), extra.end());
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -28,6 +28,9 @@ struct ServerOptions {
   // Extra "NAME=value" entries for parleyd's environment, replacing inherited ones of the
   // same name (e.g. LD_PRELOAD of a fault-injecting library).
   std::vector<std::string> env;
+  // A fault-injecting library for LD_PRELOAD; an ASan-built parleyd is told to accept it
+  // ahead of its runtime (verify_asan_link_order=0 added to ASAN_OPTIONS).
+  std::string preload;
   std::chrono::milliseconds ready_timeout{30000};
 };
 

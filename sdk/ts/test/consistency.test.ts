@@ -99,18 +99,22 @@ test("a server killed with SIGKILL mid-stream loses and duplicates nothing", asy
   assert.ok(alice.client.reconnects >= 1 && bob.client.reconnects >= 1);
 });
 
-/** A WebSocket that loses the first `n` acks of sends: the connection is cut instead of
- * the reply being delivered, as when a network drops right after the server committed. */
-function losingAcks(n: number): { factory: WebSocketFactory; lost: () => number } {
-  let lost = 0;
+/** A factory of WebSockets whose traffic a test intercepts: `onSend` and `onReceive` return
+ * true when they took care of a frame themselves (it then goes no further). */
+function interceptingSockets(hooks: {
+  onSend?: (data: string, socket: WebSocketLike, wrapper: WebSocketLike) => boolean;
+  onReceive?: (event: { data: unknown }, socket: WebSocketLike) => boolean;
+}): WebSocketFactory {
   const WS = (globalThis as unknown as { WebSocket: new (url: string) => WebSocketLike }).WebSocket;
-  const factory: WebSocketFactory = (url) => {
+  return (url) => {
     const ws = new WS(url);
     const wrapper: WebSocketLike = {
       get readyState() {
         return ws.readyState;
       },
-      send: (d) => ws.send(d),
+      send: (d) => {
+        if (!hooks.onSend?.(d, ws, wrapper)) ws.send(d);
+      },
       close: (c, r) => ws.close(c, r),
       onopen: null,
       onmessage: null,
@@ -121,16 +125,27 @@ function losingAcks(n: number): { factory: WebSocketFactory; lost: () => number 
     ws.onclose = (e) => wrapper.onclose?.(e);
     ws.onerror = (e) => wrapper.onerror?.(e);
     ws.onmessage = (e) => {
+      if (!hooks.onReceive?.(e, ws)) wrapper.onmessage?.(e);
+    };
+    return wrapper;
+  };
+}
+
+/** A WebSocket that loses the first `n` acks of sends: the connection is cut instead of
+ * the reply being delivered, as when a network drops right after the server committed. */
+function losingAcks(n: number): { factory: WebSocketFactory; lost: () => number } {
+  let lost = 0;
+  const factory = interceptingSockets({
+    onReceive: (e, ws) => {
       const d = e.data;
       if (lost < n && typeof d === "string" && d.includes('"duplicate":false') && !d.includes('"push"')) {
         lost += 1;
         ws.close(); // the ack dies with the connection
-        return;
+        return true;
       }
-      wrapper.onmessage?.(e);
-    };
-    return wrapper;
-  };
+      return false;
+    },
+  });
   return { factory, lost: () => lost };
 }
 
@@ -154,35 +169,16 @@ test("sends whose acks were lost are resent with the same id and stored once", a
  * reach the server and the refusal is answered locally. */
 function refusingSends(n: number, retryAfterMs: number): { factory: WebSocketFactory; refused: () => number } {
   let refused = 0;
-  const WS = (globalThis as unknown as { WebSocket: new (url: string) => WebSocketLike }).WebSocket;
-  const factory: WebSocketFactory = (url) => {
-    const ws = new WS(url);
-    const wrapper: WebSocketLike = {
-      get readyState() {
-        return ws.readyState;
-      },
-      send: (d) => {
-        const frame = JSON.parse(d) as { id?: unknown; op?: string };
-        if (refused < n && frame.op === "send") {
-          refused += 1;
-          const reply = { id: frame.id, ok: false, error: "unavailable", message: "disk behind", retry_after_ms: retryAfterMs };
-          setTimeout(() => wrapper.onmessage?.({ data: JSON.stringify(reply) }), 0);
-          return;
-        }
-        ws.send(d);
-      },
-      close: (c, r) => ws.close(c, r),
-      onopen: null,
-      onmessage: null,
-      onclose: null,
-      onerror: null,
-    };
-    ws.onopen = (e) => wrapper.onopen?.(e);
-    ws.onclose = (e) => wrapper.onclose?.(e);
-    ws.onerror = (e) => wrapper.onerror?.(e);
-    ws.onmessage = (e) => wrapper.onmessage?.(e);
-    return wrapper;
-  };
+  const factory = interceptingSockets({
+    onSend: (d, _ws, wrapper) => {
+      const frame = JSON.parse(d) as { id?: unknown; op?: string };
+      if (refused >= n || frame.op !== "send") return false;
+      refused += 1;
+      const reply = { id: frame.id, ok: false, error: "unavailable", message: "disk behind", retry_after_ms: retryAfterMs };
+      setTimeout(() => wrapper.onmessage?.({ data: JSON.stringify(reply) }), 0);
+      return true;
+    },
+  });
   return { factory, refused: () => refused };
 }
 
