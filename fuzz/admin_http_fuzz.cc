@@ -30,9 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& req = parser.get();
   const auto method = req.method_string();
   const auto target = req.target();
-  auto parsed = parley::ParseAdminRequest(std::string_view(method.data(), method.size()),
-                                          std::string_view(target.data(), target.size()),
-                                          req.body());
+  auto parsed =
+      parley::ParseAdminRequest(std::string_view(method.data(), method.size()),
+                                std::string_view(target.data(), target.size()), req.body());
   if (const auto* refused = std::get_if<parley::AdminRefusal>(&parsed)) {
     FUZZ_CHECK(refused->status == 400 || refused->status == 404 || refused->status == 405);
     FUZZ_CHECK(!refused->message.empty());

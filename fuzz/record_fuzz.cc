@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       RoundTrip(in, DecodeDevice, EncodeDevice);
       break;
     case 2:
-      RoundTrip(in, [](std::string_view v) { return DecodeInvite(v, "digest"); }, EncodeInvite);
+      RoundTrip(
+          in, [](std::string_view v) { return DecodeInvite(v, "digest"); }, EncodeInvite);
       break;
     case 3:
       RoundTrip(in, DecodeConversation, EncodeConversation);
@@ -49,26 +50,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       RoundTrip(in, DecodeConvHead, EncodeConvHead);
       break;
     case 5:
-      RoundTrip(in, [](std::string_view v) { return DecodeMember(v, kConv, kUser); },
-                EncodeMember);
+      RoundTrip(
+          in, [](std::string_view v) { return DecodeMember(v, kConv, kUser); }, EncodeMember);
       break;
     case 6:
-      RoundTrip(in, [](std::string_view v) { return DecodeMessage(v, kConv, 42); },
-                EncodeMessage);
+      RoundTrip(
+          in, [](std::string_view v) { return DecodeMessage(v, kConv, 42); }, EncodeMessage);
       break;
     case 7:
-      RoundTrip(in, [](std::string_view v) { return DecodeInboxEvent(v, kUser, 42); },
-                EncodeInboxEvent);
+      RoundTrip(
+          in, [](std::string_view v) { return DecodeInboxEvent(v, kUser, 42); }, EncodeInboxEvent);
       break;
     case 8:
       RoundTrip(in, DecodeDedup, EncodeDedup);
       break;
     case 9:
-      RoundTrip(in, [](std::string_view v) { return DecodeChange(v, 42); }, EncodeChange);
+      RoundTrip(
+          in, [](std::string_view v) { return DecodeChange(v, 42); }, EncodeChange);
       break;
     case 10:
-      RoundTrip(in, [](std::string_view v) { return DecodeBlock(v, kUser, kOther); },
-                EncodeBlock);
+      RoundTrip(
+          in, [](std::string_view v) { return DecodeBlock(v, kUser, kOther); }, EncodeBlock);
       break;
     case 11:
       RoundTrip(in, DecodeCounters, EncodeCounters);

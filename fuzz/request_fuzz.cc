@@ -9,9 +9,9 @@
 namespace {
 
 constexpr std::string_view kKeys[] = {
-    "conv", "to",      "body",  "client_msg_id", "limit", "after",   "before", "seq",
-    "user", "users",   "text",  "cursor",        "name",  "password", "token", "device",
-    "kind", "since",   "until", "members",       "role",  "attachments", "id", "op"};
+    "conv", "to",    "body",  "client_msg_id", "limit", "after",       "before", "seq",
+    "user", "users", "text",  "cursor",        "name",  "password",    "token",  "device",
+    "kind", "since", "until", "members",       "role",  "attachments", "id",     "op"};
 
 }  // namespace
 

@@ -13,9 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(leaves.status().code() == parley::Code::kCorruption);
     return 0;
   }
-  for (const char* path : {"Error/Code", "Error/Message", "ListBucketResult/Contents/Key",
-                           "ListBucketResult/NextContinuationToken",
-                           "InitiateMultipartUploadResult/UploadId"}) {
+  for (const char* path :
+       {"Error/Code", "Error/Message", "ListBucketResult/Contents/Key",
+        "ListBucketResult/NextContinuationToken", "InitiateMultipartUploadResult/UploadId"}) {
     (void)parley::s3::FirstText(*leaves, path);
   }
   return 0;

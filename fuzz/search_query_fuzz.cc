@@ -1,7 +1,7 @@
 // A search as a client sends it (src/search/query.cc, search_index.cc): the user's text
 // becomes an FTS5 expression and the cursor of a previous page is read back. Whatever is
-// typed, SQLite must accept the expression: the answer is hits, invalid_argument or too_large, never
-// an FTS5 syntax error or a storage error. Runs against a real index with a few messages.
+// typed, SQLite must accept the expression: the answer is hits, invalid_argument or too_large,
+// never an FTS5 syntax error or a storage error. Runs against a real index with a few messages.
 #include <stdlib.h>
 
 #include <cstdint>
@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                           "\"quoted\" words: colon", "emoji 🎉 and café"};
   uint64_t id = 1;
   for (const char* body : bodies) {
-    batch.upserts.push_back({id, 1 + id % 2, id, 100 + id % 3, 1000 * static_cast<int64_t>(id),
-                             body, false});
+    batch.upserts.push_back(
+        {id, 1 + id % 2, id, 100 + id % 3, 1000 * static_cast<int64_t>(id), body, false});
     ++id;
   }
   batch.checkpoint = 1;

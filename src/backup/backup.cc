@@ -804,8 +804,7 @@ Status ChunkBlobs(blob::BlobStore& blobs, Target& target, const Manifest& parent
 
 }  // namespace
 
-Result<Manifest> ParseManifest(const std::string& text, const std::string& name,
-                               int64_t now_ms) {
+Result<Manifest> ParseManifest(const std::string& text, const std::string& name, int64_t now_ms) {
   return FromJson(text, name, now_ms);
 }
 

@@ -166,8 +166,7 @@ Result<std::vector<Manifest>> List(Target& target, const std::optional<Key>& key
 Result<Manifest> Load(Target& target, const std::string& id, const std::optional<Key>& key);
 // Parses and checks the text of a manifest stored as `name` (what Load does once the text
 // is read and opened): kCorruption naming the first problem. `now_ms` bounds its date.
-Result<Manifest> ParseManifest(const std::string& text, const std::string& name,
-                               int64_t now_ms);
+Result<Manifest> ParseManifest(const std::string& text, const std::string& name, int64_t now_ms);
 
 // Calls `each` with every attachment store object of backup `m` (as Load returned it), by
 // key: the inline entries of format 3, or those of the format-4 blob index, read from

@@ -70,11 +70,11 @@ std::string SafeContentType(std::string_view declared) {
   // Audio and video subtypes of letters, digits and "-._" only: the type goes out as a
   // header of another user's download, so nothing that could end or extend it (a CR or LF,
   // found by fuzz/files_http_fuzz.cc) and no structured suffix ("+xml") passes.
-  const bool media = (type.starts_with("audio/") || type.starts_with("video/")) &&
-                     type.size() > 6 && std::all_of(type.begin() + 6, type.end(), [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                              c == '.' || c == '_';
-                     });
+  const bool media =
+      (type.starts_with("audio/") || type.starts_with("video/")) && type.size() > 6 &&
+      std::all_of(type.begin() + 6, type.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+      });
   if (media || type == "application/pdf") return type;
   return "application/octet-stream";
 }
