@@ -286,6 +286,13 @@ TEST_F(AttachmentsTest, LimitsQuotaHashAndBadRequestsChangeNothing) {
   // Malformed requests.
   EXPECT_EQ(ErrorOf(Http("POST", "/v1/uploads", alice.token, "{not json")), "bad_request");
   EXPECT_EQ(ErrorOf(Http("POST", "/v1/uploads", alice.token, R"({"conv":1})")), "bad_request");
+  // Integers in range only: a float size was converted unchecked (the class of bug
+  // fuzz/manifest_fuzz.cc found in manifests).
+  for (const char* size : {"1e300", "-1", "1.5"}) {
+    const std::string body = std::string(R"({"conv":1,"size":)") + size +
+                             R"(,"sha256":"ab","mime":"text/plain","name":"a.txt"})";
+    EXPECT_EQ(ErrorOf(Http("POST", "/v1/uploads", alice.token, body)), "bad_request") << size;
+  }
   EXPECT_EQ(Create(alice, conv, bytes, "application/x-test", "a/b").status, 400);
   EXPECT_EQ(Create(alice, conv, bytes, "application/x-test", "x", "zz").status, 400);
   EXPECT_EQ(Patch(alice, upload, 0, "").status, 400);

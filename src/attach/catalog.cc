@@ -5,6 +5,7 @@
 
 #include "attach/upload_manager.h"
 #include "common/crypto.h"
+#include "common/json_integer.h"
 
 namespace parley::attach {
 namespace {
@@ -46,20 +47,20 @@ Result<AttachmentRecord> FromJson(const std::string& id, const std::string& text
   try {
     AttachmentRecord r;
     r.id = id;
-    r.conv = j.at("conv").get<ConvId>();
-    r.owner = j.at("owner").get<UserId>();
+    r.conv = JsonInteger<ConvId>(j.at("conv"));
+    r.owner = JsonInteger<UserId>(j.at("owner"));
     r.name = j.at("name").get<std::string>();
     r.mime = j.at("mime").get<std::string>();
     r.sha256 = j.at("sha256").get<std::string>();
-    r.size = j.at("size").get<uint64_t>();
+    r.size = JsonInteger<uint64_t>(j.at("size"));
     r.image = j.at("image").get<bool>();
-    r.width = j.at("width").get<int>();
-    r.height = j.at("height").get<int>();
+    r.width = JsonInteger<int>(j.at("width"));
+    r.height = JsonInteger<int>(j.at("height"));
     r.preview = j.at("preview").get<std::string>();
-    r.created_ms = j.at("created_ms").get<int64_t>();
+    r.created_ms = JsonInteger<int64_t>(j.at("created_ms"));
     r.refs = j.at("refs").get<std::vector<std::string>>();
     r.ever_referenced = j.at("ever_referenced").get<bool>();
-    r.unreferenced_ms = j.at("unreferenced_ms").get<int64_t>();
+    r.unreferenced_ms = JsonInteger<int64_t>(j.at("unreferenced_ms"));
     if (r.sha256.size() != 64) return bad;
     return r;
   } catch (const json::exception&) {

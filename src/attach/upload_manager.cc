@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/json_integer.h"
 
 namespace parley::attach {
 namespace {
@@ -269,17 +270,17 @@ Result<UploadState> UploadManager::Load(const std::string& id) {
   try {
     UploadState st;
     st.id = id;
-    st.spec.user = j.at("user").get<UserId>();
-    st.spec.conv = j.at("conv").get<ConvId>();
-    st.spec.size = j.at("size").get<uint64_t>();
+    st.spec.user = JsonInteger<UserId>(j.at("user"));
+    st.spec.conv = JsonInteger<ConvId>(j.at("conv"));
+    st.spec.size = JsonInteger<uint64_t>(j.at("size"));
     st.spec.sha256 = j.at("sha256").get<std::string>();
     st.spec.mime = j.at("mime").get<std::string>();
     st.spec.name = j.at("name").get<std::string>();
-    st.offset = j.at("offset").get<uint64_t>();
+    st.offset = JsonInteger<uint64_t>(j.at("offset"));
     st.blob_upload = j.at("blob_upload").get<std::string>();
     st.parts = j.at("parts").get<std::vector<std::string>>();
     st.hash_state = j.at("hash_state").get<std::string>();
-    st.created_ms = j.at("created_ms").get<int64_t>();
+    st.created_ms = JsonInteger<int64_t>(j.at("created_ms"));
     if (!IsHex(st.spec.sha256, 64) || st.offset > st.spec.size) {
       return Status(Code::kCorruption, "upload state of " + id);
     }

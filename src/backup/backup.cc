@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "common/json_integer.h"
 
 namespace parley::backup {
 namespace {
@@ -148,7 +149,7 @@ nlohmann::json BlobEntryJson(const BlobEntry& b) {
 
 // Throws (nlohmann) on a missing field or one of another type.
 BlobEntry BlobEntryFromJson(const nlohmann::json& b) {
-  return BlobEntry{b.at("key").get<std::string>(), b.at("size").get<uint64_t>(),
+  return BlobEntry{b.at("key").get<std::string>(), JsonInteger<uint64_t>(b.at("size")),
                    b.at("hash").get<std::string>(), b.at("sha256").get<std::string>(),
                    b.at("chunks").get<std::vector<std::string>>()};
 }
@@ -223,36 +224,36 @@ Result<Manifest> FromJson(const std::string& text, const std::string& name, int6
   Manifest m;
   try {
     json j = ParseBounded(text);
-    m.format = j.at("format").get<int>();
+    m.format = JsonInteger<int>(j.at("format"));
     if (m.format != 1 && m.format != kManifestFormat && m.format != kBlobManifestFormat &&
         m.format != kBlobIndexFormat) {
       return Status(Code::kCorruption, "manifest of an unknown format");
     }
     m.id = j.at("id").get<std::string>();
-    m.created_ms = j.at("created_ms").get<int64_t>();
+    m.created_ms = JsonInteger<int64_t>(j.at("created_ms"));
     m.kind = j.at("kind").get<std::string>();
     m.parent = j.at("parent").get<std::string>();
     m.encrypted = j.at("encrypted").get<bool>();
-    m.messages = j.at("messages").get<uint64_t>();
-    m.bytes = j.at("bytes").get<uint64_t>();
-    m.new_bytes = j.at("new_bytes").get<uint64_t>();
-    m.stored_bytes = j.at("stored_bytes").get<uint64_t>();
+    m.messages = JsonInteger<uint64_t>(j.at("messages"));
+    m.bytes = JsonInteger<uint64_t>(j.at("bytes"));
+    m.new_bytes = JsonInteger<uint64_t>(j.at("new_bytes"));
+    m.stored_bytes = JsonInteger<uint64_t>(j.at("stored_bytes"));
     m.seconds = j.at("seconds").get<double>();
     for (const auto& f : j.at("files")) {
-      m.files.push_back(FileEntry{f.at("path").get<std::string>(), f.at("size").get<uint64_t>(),
-                                  f.at("hash").get<std::string>(),
-                                  f.at("chunks").get<std::vector<std::string>>()});
+      m.files.push_back(FileEntry{
+          f.at("path").get<std::string>(), JsonInteger<uint64_t>(f.at("size")),
+          f.at("hash").get<std::string>(), f.at("chunks").get<std::vector<std::string>>()});
     }
     if (m.format == kBlobManifestFormat) {
-      m.blob_bytes = j.at("blob_bytes").get<uint64_t>();
+      m.blob_bytes = JsonInteger<uint64_t>(j.at("blob_bytes"));
       for (const auto& b : j.at("blobs")) m.blobs.push_back(BlobEntryFromJson(b));
       m.blob_count = m.blobs.size();
     }
     if (m.format == kBlobIndexFormat) {
-      m.blob_count = j.at("blob_count").get<uint64_t>();
-      m.blob_bytes = j.at("blob_bytes").get<uint64_t>();
+      m.blob_count = JsonInteger<uint64_t>(j.at("blob_count"));
+      m.blob_bytes = JsonInteger<uint64_t>(j.at("blob_bytes"));
       const json& index = j.at("blob_index");
-      m.blob_index.size = index.at("size").get<uint64_t>();
+      m.blob_index.size = JsonInteger<uint64_t>(index.at("size"));
       m.blob_index.hash = index.at("hash").get<std::string>();
       m.blob_index.chunks = index.at("chunks").get<std::vector<std::string>>();
     }

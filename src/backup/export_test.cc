@@ -2,6 +2,7 @@
 // a populated store is exported, imported into a fresh empty store, compared record by
 // record, and then used by a Core as if it had always been there.
 #include "backup/export.h"
+#include "backup/export_format.h"
 
 #include <gtest/gtest.h>
 
@@ -295,6 +296,18 @@ class ExportTest : public test::CoreTest {
     return core.ok() ? std::move(core).value() : nullptr;
   }
 };
+
+// Found by fuzz/export_line_fuzz.cc: a number too large for a double threw an exception
+// ParseLine did not catch, which ended `parley admin import`.
+TEST(ExportLineTest, ANumberOutOfRangeIsABadLine) {
+  for (const char* text :
+       {R"({"type":"end","users":1e999})", R"({"type":"user","id":17e7225600000})",
+        R"({"type":"read_cursor","user":-1,"conv":1,"seq":1})"}) {
+    auto line = ParseLine(text, 3);
+    ASSERT_FALSE(line.ok()) << text;
+    EXPECT_EQ(line.status().code(), Code::kInvalidArgument) << text;
+  }
+}
 
 TEST_F(ExportTest, RoundTripKeepsEveryRecordAndTheServerCarriesOn) {
   const World w = Populate();

@@ -557,5 +557,26 @@ TEST_F(ForgedBackupTest, ABlobIndexIsCheckedEntryByEntryAndAgainstItsManifest) {
   (void)newest;
 }
 
+// Found by fuzz/manifest_fuzz.cc: a size of 4e116 was converted to an integer without a
+// check (undefined behaviour). Every count and size must be an integer in its range.
+TEST(ManifestNumbersTest, SizesAndCountsAreIntegersInRange) {
+  const std::string hash(64, 'a');
+  const auto manifest = [&](const std::string& bytes) {
+    return R"({"format":2,"id":"20260101T000000000Z-00abcd","created_ms":1767225600000,)"
+           R"("kind":"full","parent":"","encrypted":false,"messages":1,"bytes":)" +
+           bytes +
+           R"(,"new_bytes":0,"stored_bytes":0,"seconds":0.5,"files":[{"path":"CURRENT",)"
+           R"("size":)" +
+           bytes + R"(,"hash":")" + hash + R"(","chunks":[")" + hash + R"("]}]})";
+  };
+  const int64_t now = 1767225600000 + 1000;
+  ASSERT_TRUE(ParseManifest(manifest("300"), "20260101T000000000Z-00abcd", now).ok());
+  for (const char* bad : {"4e116", "-300", "300.5", "18446744073709551616", "\"300\""}) {
+    auto m = ParseManifest(manifest(bad), "20260101T000000000Z-00abcd", now);
+    ASSERT_FALSE(m.ok()) << bad;
+    EXPECT_EQ(m.status().code(), Code::kCorruption) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace parley::backup

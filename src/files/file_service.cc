@@ -8,6 +8,7 @@
 
 #include "blob/s3_blob_store.h"
 #include "common/clock.h"
+#include "common/json_integer.h"
 #include "files/http_util.h"
 #include "media/thumbnail.h"
 #include "model/names.h"
@@ -233,8 +234,8 @@ void FileService::CreateUpload(Call& call) {
   attach::UploadSpec spec;
   try {
     spec.user = call.who.user_id;
-    spec.conv = j.at("conv").get<ConvId>();
-    spec.size = j.at("size").get<uint64_t>();
+    spec.conv = JsonInteger<ConvId>(j.at("conv"));
+    spec.size = JsonInteger<uint64_t>(j.at("size"));
     spec.sha256 = j.at("sha256").get<std::string>();
     spec.mime = j.at("mime").get<std::string>();
     spec.name = j.at("name").get<std::string>();

@@ -19,19 +19,20 @@ bool HasTerms(std::string_view text) {
   return found;
 }
 
-// An FTS5 string literal: double quotes, inner quotes doubled.
+// Control characters separate words too: a NUL inside an FTS5 string ends the expression
+// for SQLite's parser (a syntax error, found by fuzz/search_query_fuzz.cc).
+bool IsSpace(char c) { return c == ' ' || (static_cast<unsigned char>(c) < 0x20) || c == 0x7f; }
+
+// An FTS5 string literal: double quotes, inner quotes doubled, control characters (a NUL
+// would end the string for SQLite's parser) as spaces.
 void AppendQuoted(std::string_view text, std::string* out) {
   out->push_back('"');
   for (char c : text) {
     if (c == '"') out->push_back('"');
-    out->push_back(c);
+    out->push_back(IsSpace(c) ? ' ' : c);
   }
   out->push_back('"');
 }
-
-// Control characters separate words too: a NUL inside an FTS5 string ends the expression
-// for SQLite's parser (a syntax error, found by fuzz/search_query_fuzz.cc).
-bool IsSpace(char c) { return c == ' ' || (static_cast<unsigned char>(c) < 0x20) || c == 0x7f; }
 
 }  // namespace
 

@@ -27,6 +27,8 @@ TEST(QueryTest, ControlCharactersSeparateWords) {
                                              "ef",
                                              8)),
             R"q(body : ("ab" AND "cd" AND "ef"))q");
+  // Inside a phrase too (the phrase runs to the end when its quote is not closed).
+  EXPECT_EQ(*BodyExpression(std::string_view("\"ab\0cd", 6)), R"q(body : ("ab cd"))q");
 }
 
 TEST(QueryTest, NothingSearchableIsAnError) {
