@@ -8,7 +8,7 @@ BUILD_SAN := build/asan
 BUILD_FUZZ := build/fuzz
 # `make fuzz` runs each libFuzzer target this long; `make test` runs each CI_FUZZ_SECONDS.
 FUZZ_SECONDS    ?= 60
-CI_FUZZ_SECONDS ?= 10
+CI_FUZZ_SECONDS ?= 5
 CMAKE_GEN := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
 .PHONY: all deps build build-asan build-fuzz run test test-release test-asan test-fuzz fuzz bench format format-check clean
