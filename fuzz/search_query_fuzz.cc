@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +19,13 @@
 namespace {
 
 std::unique_ptr<parley::search::SearchIndex> index_;
+std::string dir_;
+
+void RemoveDir() {
+  index_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
 
 }  // namespace
 
@@ -24,6 +33,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   using namespace parley::search;
   char dir[] = "/tmp/parley-search-fuzz-XXXXXX";
   FUZZ_CHECK(mkdtemp(dir) != nullptr);
+  dir_ = dir;
+  std::atexit(RemoveDir);
   bool rebuilt = false;
   auto opened = SearchIndex::Open(std::string(dir) + "/index.sqlite", &rebuilt);
   FUZZ_CHECK(opened.ok());
