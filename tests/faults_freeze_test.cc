@@ -138,14 +138,10 @@ TEST_F(FaultsFreezeTest, ClientsNoticeReconnectAndEndExactlyOnceInOrder) {
   std::vector<int64_t> reconnect_ms;
   ASSERT_TRUE(clients.WaitReconnected(scenario.clients, resumed_at, 30s, &reconnect_ms));
 
-  std::map<UserId, Seq> lengths;
-  for (size_t i = 0; i < scenario.users.size(); ++i) {
-    auto n = test::TimelineLength(Options(), scenario.names[i]);
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
-    lengths[scenario.users[i]] = *n;
-  }
+  auto lengths = test::TimelineLengths(Options(), scenario);
+  ASSERT_TRUE(lengths.ok()) << lengths.status().ToString();
   ASSERT_TRUE(clients.WaitFor(
-      [&](const FaultLogs& logs) { return test::AllCaughtUp(scenario, logs, lengths); }, 30s))
+      [&](const FaultLogs& logs) { return test::AllCaughtUp(scenario, logs, *lengths); }, 30s))
       << "devices did not catch up";
   const int64_t caught_up_at = MonoMs();
   // The sessions of the connections that died in the freeze are gone: one per client.

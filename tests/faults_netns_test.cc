@@ -268,14 +268,10 @@ TEST(FaultsNetnsTest, CutLinkEndsExactlyOnceInOrderAndReconnectsSpread) {
   const test::Backlog backlog = test::BacklogAt(clients.Logs(), up_at);
   EXPECT_GT(backlog.sends, 0u);
   EXPECT_GT(backlog.drained_at_ms, 0);
-  std::map<UserId, Seq> lengths;
-  for (size_t i = 0; i < scenario.users.size(); ++i) {
-    auto n = test::TimelineLength(connect, scenario.names[i]);
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
-    lengths[scenario.users[i]] = *n;
-  }
+  auto lengths = test::TimelineLengths(connect, scenario);
+  ASSERT_TRUE(lengths.ok()) << lengths.status().ToString();
   ASSERT_TRUE(clients.WaitFor(
-      [&](const FaultLogs& logs) { return test::AllCaughtUp(scenario, logs, lengths); }, 30s))
+      [&](const FaultLogs& logs) { return test::AllCaughtUp(scenario, logs, *lengths); }, 30s))
       << "devices did not catch up";
   const int64_t caught_up_at = MonoMs();
   // One session per client again: none of the dead ones came back or stayed.

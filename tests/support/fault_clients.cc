@@ -290,6 +290,15 @@ Result<Seq> TimelineLength(const client::ConnectOptions& connect, const std::str
   return Status(Code::kInternal, "timeline too long");
 }
 
+Result<std::map<UserId, Seq>> TimelineLengths(const client::ConnectOptions& connect,
+                                              const FaultScenario& scenario) {
+  std::map<UserId, Seq> lengths;
+  for (size_t i = 0; i < scenario.users.size(); ++i) {
+    PARLEY_ASSIGN_OR_RETURN(lengths[scenario.users[i]], TimelineLength(connect, scenario.names[i]));
+  }
+  return lengths;
+}
+
 namespace {
 
 // The seqs a client has seen: delivered or stepped over as its own.

@@ -145,6 +145,9 @@ struct Backlog {
 Backlog BacklogAt(const FaultLogs& logs, int64_t at_ms);
 // The user's sync timeline length now (a fresh login).
 Result<Seq> TimelineLength(const client::ConnectOptions& connect, const std::string& name);
+// Every user's of the scenario, by user id (what AllCaughtUp compares against).
+Result<std::map<UserId, Seq>> TimelineLengths(const client::ConnectOptions& connect,
+                                              const FaultScenario& scenario);
 // True when each client has seen (delivered or own-acked) every seq up to its user's
 // length in `lengths` (by user name).
 bool AllCaughtUp(const FaultScenario& scenario, const FaultLogs& logs,
